@@ -1,0 +1,242 @@
+"""The one configuration file, loaded and validated before anything is applied.
+
+A helpline runs from a single TOML file. It is validated as a whole at load time; an error names
+the offending key (``queue.ring_timeout_s: Input should be greater than 0``) and nothing of a
+broken file is ever applied.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "kindertelefoon.toml"
+
+Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,47}$")]
+DialledNumber = Annotated[str, Field(pattern=r"^[0-9]{3,15}$")]
+
+KNOWN_SKILLS = frozenset({"phone", "chat", "peer_chat"})
+
+
+class ConfigError(Exception):
+    """The configuration file is missing, unreadable or invalid; the message names the key."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HelplineSection(_Model):
+    """Who we are and which clock the opening hours use."""
+
+    name: str = "Helpline"
+    timezone: str = "Europe/Amsterdam"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+class Line(_Model):
+    """A public number children dial, e.g. 116111 or the older 0800-0432."""
+
+    id: Identifier
+    numbers: list[DialledNumber] = Field(min_length=1)
+    language: str = "nl"
+    priority: int = Field(default=0, ge=0, le=9)
+
+
+class Location(_Model):
+    """A site volunteers log in from; used for the wallboard and reports only."""
+
+    id: Identifier
+    name: str
+
+
+class QueueSection(_Model):
+    """How the ACD distributes contacts; see acd.settings.AcdSettings."""
+
+    strategy: str = "longest_idle"
+    ring_timeout_s: float = Field(default=20.0, gt=0, le=300)
+    wrap_up_s: float = Field(default=60.0, ge=0, le=3600)
+    max_no_answer: int = Field(default=2, ge=1, le=100)
+    max_wait_s: float = Field(default=900.0, gt=0)
+    max_queue_length: int = Field(default=200, ge=1)
+    max_chats: int = Field(default=2, ge=1, le=10)
+
+
+class AsteriskSection(_Model):
+    """The Asterisk we drive: where it runs and how we reach it."""
+
+    root: Path = Path("/var/lib/helpline/asterisk-root")
+    bind: str = "127.0.0.1"
+    sip_port: int = Field(default=5060, gt=0, lt=65536)
+    http_port: int = Field(default=8088, gt=0, lt=65536)
+    ami_port: int = Field(default=5038, gt=0, lt=65536)
+    app: Identifier = "helpline"
+    ari_user: Identifier = "helpline"
+    ari_password: str = Field(min_length=8)
+    ami_user: Identifier = "helpline"
+    ami_password: str = Field(min_length=8)
+    sip_realm: str = "helpline"
+    trunk_addresses: list[str] = Field(min_length=1)
+    rtp_start: int = Field(default=10000, gt=1024, lt=65536)
+    rtp_end: int = Field(default=10999, gt=1024, lt=65536)
+
+    @model_validator(mode="after")
+    def _rtp_range(self) -> AsteriskSection:
+        if self.rtp_end <= self.rtp_start:
+            raise ValueError("rtp_end must be above rtp_start")
+        return self
+
+    @property
+    def ari_url(self) -> str:
+        return f"http://{self.bind}:{self.http_port}/ari"
+
+
+class DatabaseSection(_Model):
+    """Where records and volunteers are kept: SQLite by default, PostgreSQL in production."""
+
+    url: str = "sqlite:////var/lib/helpline/helpline.db"
+
+
+class RedisSection(_Model):
+    """Shared live state, so a restarted or second ACD process continues where the last stopped."""
+
+    url: str = "redis://127.0.0.1:6379/0"
+    prefix: str = Field(default="helpline:", pattern=r"^[A-Za-z0-9_.:-]+$")
+    lease_s: float = Field(default=5.0, gt=0)
+
+
+class HttpSection(_Model):
+    """The volunteer/supervisor HTTP API."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, gt=0, lt=65536)
+
+
+class VolunteerSeed(_Model):
+    """A volunteer to create on first start (demo and tests); production adds them with the CLI."""
+
+    id: Identifier
+    name: str
+    location: Identifier
+    skills: list[str] = Field(default_factory=lambda: ["phone", "chat"])
+    languages: list[str] = Field(default_factory=lambda: ["nl"])
+    password: str = Field(min_length=8)
+    young: bool = False
+    """A young volunteer (16-19): the only ones who staff the peer-to-peer chat."""
+
+    @field_validator("skills")
+    @classmethod
+    def _known_skills(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - KNOWN_SKILLS)
+        if unknown:
+            raise ValueError(f"unknown skills {unknown}; known: {sorted(KNOWN_SKILLS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _peer_chat_is_for_young_volunteers(self) -> VolunteerSeed:
+        if "peer_chat" in self.skills and not self.young:
+            raise ValueError("the peer_chat skill is only for young volunteers (young = true)")
+        if self.young and "phone" in self.skills:
+            raise ValueError("young volunteers staff the peer chat, not the phone")
+        return self
+
+
+class HelplineConfig(_Model):
+    """The whole configuration file."""
+
+    helpline: HelplineSection = HelplineSection()
+    lines: list[Line] = Field(min_length=1)
+    locations: list[Location] = Field(min_length=1)
+    languages: list[str] = Field(default_factory=lambda: ["nl", "en"], min_length=1)
+    queue: QueueSection = QueueSection()
+    asterisk: AsteriskSection
+    database: DatabaseSection = DatabaseSection()
+    redis: RedisSection = RedisSection()
+    http: HttpSection = HttpSection()
+    volunteers: list[VolunteerSeed] = Field(default_factory=list)
+    log_dir: Path = Path("/var/log/helpline")
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> HelplineConfig:
+        _unique("lines", [line.id for line in self.lines])
+        _unique("lines[].numbers", [n for line in self.lines for n in line.numbers])
+        _unique("locations", [loc.id for loc in self.locations])
+        _unique("volunteers", [v.id for v in self.volunteers])
+        location_ids = {loc.id for loc in self.locations}
+        for i, line in enumerate(self.lines):
+            if line.language not in self.languages:
+                raise ValueError(f"lines[{i}].language {line.language!r} is not in languages")
+        for i, vol in enumerate(self.volunteers):
+            if vol.location not in location_ids:
+                raise ValueError(f"volunteers[{i}].location {vol.location!r} is not a location id")
+            for lang in vol.languages:
+                if lang not in self.languages:
+                    raise ValueError(f"volunteers[{i}].languages: {lang!r} is not in languages")
+        return self
+
+    def line_for_number(self, number: str) -> Line | None:
+        for line in self.lines:
+            if number in line.numbers:
+                return line
+        return None
+
+
+def _unique(key: str, values: list[str]) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{key}: {value!r} appears twice")
+        seen.add(value)
+
+
+def _format_errors(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in err["loc"])
+        loc = re.sub(r"\.\[", "[", loc)
+        parts.append(f"{loc or '(file)'}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def parse_config(text: str, source: str = "<string>") -> HelplineConfig:
+    """Parse and validate TOML text; raise ConfigError naming the key on any problem."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    try:
+        return HelplineConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {_format_errors(exc)}") from exc
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """Which file to use: the explicit one, then $HELPLINE_CONFIG, then the shipped example."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("HELPLINE_CONFIG")
+    return Path(env) if env else DEFAULT_CONFIG
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> HelplineConfig:
+    """Load the configuration file; raise ConfigError (never a half-applied config)."""
+    resolved = config_path(path)
+    try:
+        text = resolved.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{resolved}: cannot read: {exc.strerror or exc}") from exc
+    return parse_config(text, str(resolved))
