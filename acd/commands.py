@@ -1,0 +1,113 @@
+"""Commands: what the ACD core asks the outside world to do.
+
+The adapter executes them in order. Notifications (``AgentStateChanged``,
+``ContactFinished``) need no action beyond publishing or recording them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from acd.events import Channel, OfferFailure
+from acd.states import AgentState, Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class OfferContact:
+    """Ring the volunteer (or show the chat) for this contact."""
+
+    contact_id: str
+    """The contact."""
+    agent_id: str
+    """The volunteer."""
+    channel: Channel
+    """Phone or chat: how to offer it."""
+    ring_timeout_s: float
+    """The core withdraws the offer after this long (the adapter's originate timeout)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawOffer:
+    """Stop ringing: the offer is void (timed out, child hung up, volunteer paused or left)."""
+
+    contact_id: str
+    """The contact."""
+    agent_id: str
+    """The volunteer whose phone rings."""
+    reason: str
+    """``timeout``, ``abandoned``, ``paused``, ``logged_out``, or ``wrap_up`` (a chat
+    offered while the volunteer's last chat ended)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectContact:
+    """The volunteer answered and the contact is theirs: bridge the call or open the chat."""
+
+    contact_id: str
+    """The contact."""
+    agent_id: str
+    """The volunteer."""
+
+
+@dataclass(frozen=True, slots=True)
+class OverflowContact:
+    """The queue cannot take or keep this contact; the IVR plays the overflow message."""
+
+    contact_id: str
+    """The contact, which the core no longer holds."""
+    reason: str
+    """``queue_full`` or ``max_wait``."""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStateChanged:
+    """A volunteer's state changed: for the wallboard, the softphone and live state."""
+
+    agent_id: str
+    """The volunteer."""
+    state: AgentState
+    """The new state."""
+    reason: str
+    """Pause reason, or what caused the change."""
+    at: float
+    """When."""
+
+
+@dataclass(frozen=True, slots=True)
+class ContactFinished:
+    """A contact left the ACD for good: write its anonymous record."""
+
+    contact_id: str
+    """The contact."""
+    channel: Channel
+    """Phone or chat."""
+    outcome: Outcome
+    """Answered, abandoned or overflowed."""
+    priority: int
+    """Its priority."""
+    language: str | None
+    """Language asked for, if any."""
+    arrived_at: float
+    """When it entered the queue."""
+    answered_at: float | None
+    """When a volunteer answered it, if one did."""
+    ended_at: float
+    """When it ended."""
+    agent_id: str | None
+    """Who handled it, if anyone."""
+    location_id: str | None
+    """From which location, if handled."""
+    reason: str | None = None
+    """Overflow reason, for overflowed contacts."""
+    last_failure: OfferFailure | None = None
+    """Why the last offer failed, if any did (for no-answer reports)."""
+
+
+Command = (
+    OfferContact
+    | WithdrawOffer
+    | ConnectContact
+    | OverflowContact
+    | AgentStateChanged
+    | ContactFinished
+)

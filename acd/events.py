@@ -1,0 +1,181 @@
+"""Events: what the outside world tells the ACD core.
+
+Every event is a frozen, slotted dataclass. ``Acd.handle(event, now)`` takes one and returns
+the commands it causes. Ids are opaque strings chosen by the adapter; a contact id is random
+and never derived from anything that identifies the child.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Channel(str, Enum):
+    """How a contact reaches us."""
+
+    PHONE = "phone"
+    CHAT = "chat"
+
+
+class OfferFailure(str, Enum):
+    """Why an offer to a volunteer did not turn into a conversation."""
+
+    NO_ANSWER = "no_answer"
+    """The volunteer's phone rang out (reported by the adapter, or the core's own timer)."""
+    BUSY = "busy"
+    """The volunteer's device said busy."""
+    REJECTED = "rejected"
+    """The volunteer declined the offer."""
+    UNREACHABLE = "unreachable"
+    """The volunteer's device is not registered; not the volunteer's fault, so it does not count."""
+    ERROR = "error"
+    """The offer could not be placed for a technical reason; does not count either."""
+
+
+#: Failures that count towards auto-pause after ``max_no_answer`` in a row.
+COUNTED_FAILURES = frozenset({OfferFailure.NO_ANSWER, OfferFailure.BUSY, OfferFailure.REJECTED})
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLoggedIn:
+    """A volunteer logged in. They start paused ("not ready") until they say they are ready."""
+
+    agent_id: str
+    """The volunteer's login id."""
+    location_id: str
+    """Where they work from today; for the wallboard and reports."""
+    skills: frozenset[str]
+    """What they may handle: ``phone``, ``chat``, ``peer_chat``."""
+    languages: frozenset[str]
+    """Languages they speak, e.g. ``{"nl", "en"}``."""
+    max_chats: int | None = None
+    """Chats they may hold at once; ``None`` means the queue setting."""
+    phone_reachable: bool = True
+    """Whether their phone is registered now; later changes come as ``AgentReachability``."""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentReady:
+    """The volunteer is ready for contacts (from paused)."""
+
+    agent_id: str
+    """The volunteer."""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentPaused:
+    """The volunteer pauses.
+
+    While ringing the offer is withdrawn; while busy it takes effect after wrap-up.
+    """
+
+    agent_id: str
+    """The volunteer."""
+    reason: str = "break"
+    """Free text shown on the wallboard (``break``, ``training``...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLoggedOut:
+    """The volunteer logs out.
+
+    While busy it takes effect after wrap-up; a pending offer is withdrawn.
+    """
+
+    agent_id: str
+    """The volunteer."""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentReachability:
+    """The volunteer's phone registered or unregistered (SIP). Chats are unaffected."""
+
+    agent_id: str
+    """The volunteer."""
+    phone_reachable: bool
+    """True while their SIP device is registered."""
+
+
+@dataclass(frozen=True, slots=True)
+class WrapUpEnded:
+    """The volunteer finished the registration form before the wrap-up timer ran out."""
+
+    agent_id: str
+    """The volunteer."""
+
+
+@dataclass(frozen=True, slots=True)
+class ContactArrived:
+    """A child's call or chat reached the queue."""
+
+    contact_id: str
+    """Random id chosen by the adapter."""
+    channel: Channel
+    """Phone or chat."""
+    skills: frozenset[str] = frozenset()
+    """Skills required beyond the channel's own (e.g. ``peer_chat``)."""
+    language: str | None = None
+    """Language the child chose, or ``None`` for any."""
+    priority: int = 0
+    """Higher is served first; within a priority, longest waiting first."""
+
+
+@dataclass(frozen=True, slots=True)
+class OfferAccepted:
+    """The volunteer answered the offered contact."""
+
+    contact_id: str
+    """The contact."""
+    agent_id: str
+    """The volunteer who answered."""
+
+
+@dataclass(frozen=True, slots=True)
+class OfferFailed:
+    """The offer did not connect; the contact goes back to its place in the queue."""
+
+    contact_id: str
+    """The contact."""
+    agent_id: str
+    """The volunteer it was offered to."""
+    reason: OfferFailure
+    """Why."""
+
+
+@dataclass(frozen=True, slots=True)
+class ContactEnded:
+    """The contact is over: the child hung up or closed the chat, or the volunteer ended it.
+
+    Before it was answered this is an abandon; after, a normal end that starts wrap-up.
+    """
+
+    contact_id: str
+    """The contact."""
+
+
+Event = (
+    AgentLoggedIn
+    | AgentReady
+    | AgentPaused
+    | AgentLoggedOut
+    | AgentReachability
+    | WrapUpEnded
+    | ContactArrived
+    | OfferAccepted
+    | OfferFailed
+    | ContactEnded
+)
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    AgentLoggedIn,
+    AgentReady,
+    AgentPaused,
+    AgentLoggedOut,
+    AgentReachability,
+    WrapUpEnded,
+    ContactArrived,
+    OfferAccepted,
+    OfferFailed,
+    ContactEnded,
+)

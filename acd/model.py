@@ -1,0 +1,116 @@
+"""The mutable records the core keeps for each volunteer and contact.
+
+Only ``acd.core`` mutates them, and only through the transition tables in ``acd.states``.
+Eligibility is a subset test: a contact *requires* a set of capability tokens and a volunteer
+*offers* a set; channel and language are tokens too, so one ``<=`` answers "could take it".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from acd.events import Channel, OfferFailure
+from acd.states import AgentState, ContactState
+
+CHANNEL_TOKEN = {Channel.PHONE: "@phone", Channel.CHAT: "@chat"}
+
+
+def language_token(language: str) -> str:
+    return f"lang:{language}"
+
+
+def contact_requirements(
+    channel: Channel, skills: frozenset[str], language: str | None
+) -> frozenset[str]:
+    """What a volunteer must offer to take this contact.
+
+    With no explicit skills the channel's own skill is required (``phone`` or ``chat``);
+    a peer chat names ``peer_chat`` instead, so only young volunteers take it.
+    """
+    needed = set(skills) if skills else {channel.value}
+    needed.add(CHANNEL_TOKEN[channel])
+    if language is not None:
+        needed.add(language_token(language))
+    return frozenset(needed)
+
+
+@dataclass(slots=True)
+class Agent:
+    """A logged-in volunteer."""
+
+    agent_id: str
+    location_id: str
+    skills: frozenset[str]
+    languages: frozenset[str]
+    max_chats: int
+    phone_reachable: bool
+    state: AgentState = AgentState.LOGGED_OUT
+    reason: str = ""
+    offer: str | None = None
+    """Contact currently offered to them, if any (never more than one)."""
+    contacts: dict[str, Channel] = field(default_factory=dict)
+    """Contacts they hold now, in the order they took them."""
+    idle_since: float = 0.0
+    """When they last became free; longest idle is offered first."""
+    handled: int = 0
+    """Contacts answered since login (for the fewest-contacts strategy)."""
+    no_answer_streak: int = 0
+    pending_pause: str | None = None
+    pending_logout: bool = False
+    wrap_until: float | None = None
+    wrap_token: int = 0
+    eligible_seq: int = 0
+    """Order in which they entered the pool: the final tie-break."""
+    indexed_caps: frozenset[str] = frozenset()
+    indexed_rank: tuple[float, ...] = ()
+
+    def in_call(self) -> bool:
+        return Channel.PHONE in self.contacts.values()
+
+    def capabilities(self) -> frozenset[str] | None:
+        """Tokens offered for a new contact now, or ``None`` when nothing may be offered."""
+        if self.offer is not None or self.pending_pause is not None or self.pending_logout:
+            return None
+        base = set(self.skills)
+        base.update(language_token(lang) for lang in self.languages)
+        if self.state is AgentState.AVAILABLE:
+            base.add("@chat")
+            if self.phone_reachable:
+                base.add("@phone")
+            return frozenset(base)
+        if (
+            self.state is AgentState.BUSY
+            and not self.in_call()
+            and len(self.contacts) < self.max_chats
+        ):
+            # A volunteer holding chats may take another chat, never a call.
+            base.add("@chat")
+            return frozenset(base)
+        return None
+
+
+@dataclass(slots=True)
+class Contact:
+    """A child's call or chat while the ACD holds it."""
+
+    contact_id: str
+    channel: Channel
+    skills: frozenset[str]
+    language: str | None
+    priority: int
+    requires: frozenset[str]
+    arrived_at: float
+    seq: int
+    """Arrival order: breaks ties between contacts that arrived at the same instant."""
+    state: ContactState = ContactState.QUEUED
+    agent_id: str | None = None
+    """The volunteer it is offered to or connected with."""
+    answered_at: float | None = None
+    offer_deadline: float | None = None
+    offer_token: int = 0
+    last_failure: OfferFailure | None = None
+
+    @property
+    def queue_key(self) -> tuple[int, float, int]:
+        """Higher priority first, then longest waiting, then arrival order."""
+        return (-self.priority, self.arrived_at, self.seq)

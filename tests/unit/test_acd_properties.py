@@ -1,0 +1,350 @@
+"""Invariants of the ACD core over random event orders (Hypothesis state machine).
+
+Whatever the order of logins, pauses, arrivals, answers, hang-ups and timeouts:
+- a contact is never offered to two volunteers at once, and a volunteer never has two offers;
+- every contact ends exactly once, answered, abandoned or overflowed;
+- no free volunteer stays idle while a contact they could take waits;
+- fairness: each offer goes to the best waiting contact the volunteer could take, and to the
+  best-ranked volunteer who could take it;
+- the core only ever raises its own named errors, and a raised error changes nothing;
+- a snapshot restores a distributor that behaves identically.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+)
+
+from acd import (
+    Acd,
+    AcdError,
+    AcdSettings,
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentPaused,
+    AgentReachability,
+    AgentReady,
+    AgentState,
+    Channel,
+    ConnectContact,
+    ContactArrived,
+    ContactEnded,
+    ContactFinished,
+    ContactState,
+    OfferAccepted,
+    OfferContact,
+    OfferFailed,
+    OfferFailure,
+    OverflowContact,
+    WithdrawOffer,
+    WrapUpEnded,
+    strategy_by_name,
+)
+from acd.model import Agent, Contact
+
+AGENT_IDS = [f"v{i}" for i in range(6)]
+SKILL_SETS = [
+    frozenset({"phone", "chat"}),
+    frozenset({"phone"}),
+    frozenset({"chat"}),
+    frozenset({"peer_chat"}),
+]
+LANGUAGE_SETS = [frozenset({"nl"}), frozenset({"nl", "en"}), frozenset({"en"})]
+# Timeouts whose fractions never coincide with each other on a half-second event grid.
+SETTINGS = AcdSettings(
+    ring_timeout_s=7.3, wrap_up_s=11.7, max_wait_s=61.1, max_no_answer=2, max_queue_length=5
+)
+
+
+class FairnessCheckingAcd(Acd):
+    """The real core, with a check at the instant of every offer (before it changes state)."""
+
+    violations: list[str]
+
+    def _offer(self, contact: Contact, agent: Agent, now: float, out: list) -> None:  # type: ignore[override]
+        caps = agent.capabilities()
+        if caps is None or not contact.requires <= caps:
+            self.violations.append(f"offer of {contact.contact_id} to ineligible {agent.agent_id}")
+        for other in self.contacts():
+            if (
+                other is not contact
+                and other.state is ContactState.QUEUED
+                and caps is not None
+                and other.requires <= caps
+                and other.queue_key < contact.queue_key
+            ):
+                self.violations.append(
+                    f"{agent.agent_id} got {contact.contact_id}"
+                    f" while better {other.contact_id} waited"
+                )
+        mine = (*agent.indexed_rank, agent.eligible_seq)
+        for rival in self.agents():
+            rival_caps = rival.capabilities()
+            if (
+                rival is not agent
+                and rival_caps is not None
+                and rival.state is not AgentState.LOGGED_OUT
+                and contact.requires <= rival_caps
+                and (*rival.indexed_rank, rival.eligible_seq) < mine
+            ):
+                self.violations.append(
+                    f"{contact.contact_id} went to {agent.agent_id}"
+                    f" though {rival.agent_id} ranked first"
+                )
+        super()._offer(contact, agent, now, out)
+
+
+class AcdMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.acd = FairnessCheckingAcd(SETTINGS, strategy_by_name("longest_idle"))
+        self.acd.violations = []
+        self.now = 0.0
+        self.next_contact = 0
+        self.arrived: set[str] = set()
+        self.finished: dict[str, str] = {}
+        self.pending_offer_by_contact: dict[str, str] = {}
+        self.pending_offer_by_agent: dict[str, str] = {}
+        self.log: list[tuple[object, float]] = []
+
+    # -- feeding the core
+
+    def feed(self, event: object) -> None:
+        before = json.dumps(self.acd.snapshot(), sort_keys=True)
+        try:
+            commands = self.acd.handle(event, self.now)  # type: ignore[arg-type]
+        except AcdError:
+            after = json.dumps(self.acd.snapshot(), sort_keys=True)
+            assert before == after, f"{event} raised but changed state"
+            return
+        self.log.append((event, self.now))
+        if isinstance(event, OfferFailed):
+            self.clear_offer(event.contact_id)  # the adapter reported it; no command needed
+        self.observe(commands)
+
+    def observe(self, commands: list) -> None:
+        for c in commands:
+            if isinstance(c, OfferContact):
+                assert c.contact_id not in self.pending_offer_by_contact, f"second offer {c}"
+                assert c.agent_id not in self.pending_offer_by_agent, f"two offers for {c.agent_id}"
+                self.pending_offer_by_contact[c.contact_id] = c.agent_id
+                self.pending_offer_by_agent[c.agent_id] = c.contact_id
+            elif isinstance(c, (WithdrawOffer, ConnectContact)):
+                assert self.pending_offer_by_contact.get(c.contact_id) == c.agent_id, c
+                self.clear_offer(c.contact_id)
+            elif isinstance(c, ContactFinished):
+                assert c.contact_id in self.arrived, c
+                assert c.contact_id not in self.finished, f"finished twice: {c}"
+                self.finished[c.contact_id] = c.outcome.value
+                self.clear_offer(c.contact_id)
+            elif isinstance(c, OverflowContact):
+                assert c.reason in ("queue_full", "max_wait")
+
+    def clear_offer(self, contact_id: str) -> None:
+        agent_id = self.pending_offer_by_contact.pop(contact_id, None)
+        if agent_id is not None:
+            self.pending_offer_by_agent.pop(agent_id, None)
+
+    def logged_in(self) -> list[str]:
+        return sorted(a.agent_id for a in self.acd.agents())
+
+    def offered(self) -> list[Contact]:
+        return sorted(
+            (c for c in self.acd.contacts() if c.state is ContactState.OFFERED),
+            key=lambda c: c.seq,
+        )
+
+    # -- rules
+
+    @rule(
+        agent=st.sampled_from(AGENT_IDS),
+        skills=st.sampled_from(SKILL_SETS),
+        languages=st.sampled_from(LANGUAGE_SETS),
+        max_chats=st.integers(1, 3),
+        reachable=st.booleans(),
+    )
+    def login(self, agent, skills, languages, max_chats, reachable):
+        self.feed(AgentLoggedIn(agent, "utrecht", skills, languages, max_chats, reachable))
+
+    @rule(agent=st.sampled_from(AGENT_IDS))
+    def ready(self, agent):
+        self.feed(AgentReady(agent))
+
+    @rule(agent=st.sampled_from(AGENT_IDS), reason=st.sampled_from(["break", "training"]))
+    def pause(self, agent, reason):
+        self.feed(AgentPaused(agent, reason))
+
+    @rule(agent=st.sampled_from(AGENT_IDS))
+    def logout(self, agent):
+        self.feed(AgentLoggedOut(agent))
+
+    @rule(agent=st.sampled_from(AGENT_IDS), reachable=st.booleans())
+    def reachability(self, agent, reachable):
+        self.feed(AgentReachability(agent, reachable))
+
+    @rule(agent=st.sampled_from(AGENT_IDS))
+    def end_wrap_up(self, agent):
+        self.feed(WrapUpEnded(agent))
+
+    @rule(
+        channel=st.sampled_from(list(Channel)),
+        peer=st.booleans(),
+        language=st.sampled_from([None, "nl", "en"]),
+        priority=st.integers(0, 2),
+    )
+    def arrive(self, channel, peer, language, priority):
+        self.next_contact += 1
+        cid = f"c{self.next_contact}"
+        self.arrived.add(cid)
+        skills = frozenset({"peer_chat"}) if peer and channel is Channel.CHAT else frozenset()
+        before = self.acd.waiting_count(channel)
+        overflowed_before = sum(1 for v in self.finished.values() if v == "overflowed")
+        self.feed(ContactArrived(cid, channel, skills, language, priority))
+        # An arrival that must wait is admitted only while its channel's queue has room;
+        # a contact put back after a failed offer keeps its place even past the limit.
+        held = {c.contact_id: c for c in self.acd.contacts()}
+        if cid in held and held[cid].state is ContactState.QUEUED:
+            assert before < SETTINGS.max_queue_length
+        overflowed_now = sum(1 for v in self.finished.values() if v == "overflowed")
+        if self.finished.get(cid) == "overflowed":
+            assert before >= SETTINGS.max_queue_length
+            assert overflowed_now == overflowed_before + 1
+
+    @precondition(lambda self: self.offered())
+    @rule(data=st.data())
+    def answer(self, data):
+        contact = data.draw(st.sampled_from(self.offered()))
+        self.feed(OfferAccepted(contact.contact_id, contact.agent_id))
+
+    @precondition(lambda self: self.offered())
+    @rule(data=st.data(), reason=st.sampled_from(list(OfferFailure)))
+    def fail(self, data, reason):
+        contact = data.draw(st.sampled_from(self.offered()))
+        self.feed(OfferFailed(contact.contact_id, contact.agent_id, reason))
+
+    @precondition(lambda self: self.arrived - set(self.finished))
+    @rule(data=st.data())
+    def hang_up(self, data):
+        cid = data.draw(st.sampled_from(sorted(self.arrived - set(self.finished))))
+        self.feed(ContactEnded(cid))
+
+    @rule(agent=st.sampled_from(AGENT_IDS), data=st.data())
+    def stale_answer(self, agent, data):
+        # Races with the outside world: answers for offers that are not (or no longer) current.
+        if not self.arrived:
+            return
+        cid = data.draw(st.sampled_from(sorted(self.arrived)))
+        self.feed(OfferAccepted(cid, agent))
+
+    @rule(dt=st.sampled_from([0.0, 0.5, 1.0, 3.0, 7.5, 12.0, 30.0]))
+    def advance(self, dt):
+        target = self.now + dt
+        while (deadline := self.acd.next_deadline()) is not None and deadline <= target:
+            self.now = max(self.now, deadline)
+            self.log.append(("timer", self.now))
+            self.observe(self.acd.handle_timer(self.now))
+        self.now = target
+
+    # -- invariants
+
+    @invariant()
+    def fair_offers(self):
+        assert self.acd.violations == []
+
+    @invariant()
+    def offers_match_state(self):
+        for contact in self.acd.contacts():
+            if contact.state is ContactState.OFFERED:
+                agent = self.acd.agent(contact.agent_id)
+                assert agent.offer == contact.contact_id
+                assert self.pending_offer_by_contact.get(contact.contact_id) == agent.agent_id
+        for agent in self.acd.agents():
+            if agent.offer is not None:
+                assert self.acd.contact(agent.offer).state is ContactState.OFFERED
+            assert len(agent.contacts) <= agent.max_chats
+            if agent.in_call():
+                assert len(agent.contacts) == 1
+
+    @invariant()
+    def no_idle_volunteer_while_a_takeable_contact_waits(self):
+        waiting = [c for c in self.acd.contacts() if c.state is ContactState.QUEUED]
+        for agent in self.acd.agents():
+            caps = agent.capabilities()
+            if caps is None:
+                continue
+            for contact in waiting:
+                assert not contact.requires <= caps, (
+                    f"{agent.agent_id} ({agent.state.value}) idle while {contact.contact_id} waits"
+                )
+
+    @invariant()
+    def every_contact_is_held_or_finished_once(self):
+        held = {c.contact_id for c in self.acd.contacts()}
+        assert held.isdisjoint(self.finished)
+        assert held | set(self.finished) == self.arrived
+
+    def teardown(self):
+        # Snapshot round trip: the restored core continues identically.
+        restored = Acd.from_snapshot(
+            json.loads(json.dumps(self.acd.snapshot())),
+            SETTINGS,
+            strategy_by_name(self.acd.strategy.name),
+        )
+        assert restored.snapshot() == self.acd.snapshot()
+        assert restored.next_deadline() == self.acd.next_deadline()
+        # Every contact ends: hang up whatever is left and check all are accounted for.
+        for contact in sorted(self.acd.contacts(), key=lambda c: c.seq):
+            cmds = self.acd.handle(ContactEnded(contact.contact_id), self.now)
+            twin = restored.handle(ContactEnded(contact.contact_id), self.now)
+            assert cmds == twin
+            self.observe(cmds)
+        assert set(self.finished) == self.arrived
+        assert set(self.finished.values()) <= {"answered", "abandoned", "overflowed"}
+
+
+AcdMachine.TestCase.settings = settings(
+    max_examples=400,
+    stateful_step_count=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+TestAcdProperties = AcdMachine.TestCase
+
+
+def test_state_machine_is_not_vacuous():
+    """The machine above reaches offers, answers and overflows (guards against a dead harness)."""
+    machine = AcdMachine()
+    machine.login("v0", frozenset({"phone", "chat"}), frozenset({"nl"}), 2, True)
+    machine.ready("v0")
+    machine.arrive(Channel.PHONE, False, None, 0)
+    assert machine.pending_offer_by_agent == {"v0": "c1"}
+    machine.advance(7.5)
+    assert machine.pending_offer_by_agent == {"v0": "c1"}  # re-offered to the only volunteer
+    machine.fair_offers()
+    machine.teardown()
+    assert machine.finished == {"c1": "abandoned"}
+
+
+@pytest.mark.parametrize("strategy", ["longest_idle", "fewest_contacts_today"])
+def test_strategies_keep_the_invariants(strategy):
+    machine = AcdMachine()
+    machine.acd = FairnessCheckingAcd(SETTINGS, strategy_by_name(strategy))
+    machine.acd.violations = []
+    for i, agent in enumerate(AGENT_IDS):
+        machine.login(agent, SKILL_SETS[i % 4], LANGUAGE_SETS[i % 3], 2, True)
+        machine.ready(agent)
+    for _ in range(12):
+        machine.arrive(Channel.PHONE, False, None, 0)
+        machine.arrive(Channel.CHAT, False, "nl", 1)
+    machine.fair_offers()
+    machine.no_idle_volunteer_while_a_takeable_contact_waits()
+    machine.teardown()

@@ -1,0 +1,302 @@
+"""Plain-data forms of ACD events and snapshots: round trips, refusals, identical replay."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from acd import (
+    Acd,
+    AcdSettings,
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentPaused,
+    AgentReachability,
+    AgentReady,
+    ContactArrived,
+    ContactEnded,
+    InvalidEvent,
+    OfferAccepted,
+    OfferFailed,
+    OfferFailure,
+    OverflowContact,
+    WithdrawOffer,
+    WrapUpEnded,
+    strategy_by_name,
+)
+from acd.events import EVENT_TYPES
+from acd.serde import event_from_dict, event_to_dict
+from tests.unit.acd_helpers import BOTH, CHAT, NL, PHONE, Script, via_json
+
+EVERY_EVENT = [
+    AgentLoggedIn("a1", "loc1", BOTH, frozenset({"nl", "en"}), max_chats=3, phone_reachable=False),
+    AgentLoggedIn("a2", "loc2", frozenset(), frozenset()),
+    AgentReady("a1"),
+    AgentPaused("a1", "training"),
+    AgentLoggedOut("a1"),
+    AgentReachability("a1", True),
+    WrapUpEnded("a1"),
+    ContactArrived("c1", CHAT, frozenset({"peer_chat"}), "en", 3),
+    ContactArrived("c2", PHONE),
+    OfferAccepted("c1", "a1"),
+    OfferFailed("c1", "a1", OfferFailure.UNREACHABLE),
+    ContactEnded("c1"),
+]
+
+
+def test_every_event_type_is_covered():
+    assert {type(e) for e in EVERY_EVENT} == set(EVENT_TYPES)
+
+
+@pytest.mark.parametrize("event", EVERY_EVENT, ids=lambda e: type(e).__name__)
+def test_event_round_trip_through_json(event):
+    data = event_to_dict(event)
+    assert data["type"] == type(event).__name__
+    assert event_from_dict(json.loads(json.dumps(data))) == event
+
+
+def test_event_dict_is_plain_and_stable():
+    assert event_to_dict(ContactArrived("c1", CHAT, frozenset({"x", "a"}), "en", 2)) == {
+        "type": "ContactArrived",
+        "contact_id": "c1",
+        "channel": "chat",
+        "skills": ["a", "x"],
+        "language": "en",
+        "priority": 2,
+    }
+
+
+def test_optional_fields_take_their_defaults():
+    event = event_from_dict({"type": "ContactArrived", "contact_id": "c1", "channel": "phone"})
+    assert event == ContactArrived("c1", PHONE)
+    assert event_from_dict({"type": "AgentPaused", "agent_id": "a1"}) == AgentPaused("a1")
+
+
+@pytest.mark.parametrize(
+    ("data", "names"),
+    [
+        ({"type": "AgentReady"}, "missing field 'agent_id'"),
+        ({"type": "OfferFailed", "contact_id": "c", "agent_id": "a"}, "missing field 'reason'"),
+        ({"type": "AgentReady", "agent_id": 5}, "AgentReady.agent_id"),
+        ({"type": "AgentReady", "agent_id": None}, "AgentReady.agent_id"),
+        (
+            {"type": "ContactArrived", "contact_id": "c", "channel": "phone", "priority": "9"},
+            "ContactArrived.priority",
+        ),
+        (
+            {"type": "ContactArrived", "contact_id": "c", "channel": "phone", "priority": True},
+            "ContactArrived.priority",
+        ),
+        (
+            {"type": "ContactArrived", "contact_id": "c", "channel": "chat", "skills": "chat"},
+            "ContactArrived.skills",
+        ),
+        (
+            {"type": "ContactArrived", "contact_id": "c", "channel": "chat", "skills": [1]},
+            "ContactArrived.skills",
+        ),
+        (
+            {"type": "ContactArrived", "contact_id": "c", "channel": "chat", "language": 7},
+            "ContactArrived.language",
+        ),
+        (
+            {
+                "type": "AgentLoggedIn",
+                "agent_id": "a",
+                "location_id": "l",
+                "skills": [],
+                "languages": [],
+                "max_chats": "2",
+            },
+            "AgentLoggedIn.max_chats",
+        ),
+        (
+            {"type": "AgentReachability", "agent_id": "a", "phone_reachable": "yes"},
+            "AgentReachability.phone_reachable",
+        ),
+        ({"type": "AgentReady", "agent_id": "a", "colour": "red"}, "unknown fields.*colour"),
+        ({"type": "ContactArrived", "contact_id": "c", "channel": "fax"}, "ContactArrived.channel"),
+        (
+            {"type": "OfferFailed", "contact_id": "c", "agent_id": "a", "reason": "bored"},
+            "OfferFailed.reason",
+        ),
+        ({"type": "CallTeleported", "contact_id": "c"}, "unknown type 'CallTeleported'"),
+        ({"contact_id": "c"}, "unknown type None"),
+        ({"type": 3}, "unknown type 3"),
+        (["AgentReady", "a1"], "expected an object"),
+        ("AgentReady", "expected an object"),
+    ],
+)
+def test_bad_event_dicts_name_what_is_wrong(data, names):
+    with pytest.raises(InvalidEvent, match=names):
+        event_from_dict(data)
+
+
+# ---------------------------------------------------------------- snapshots
+
+SETTINGS = AcdSettings(
+    ring_timeout_s=20, wrap_up_s=30, max_wait_s=200, max_no_answer=2, max_chats=2
+)
+
+# (time, event) or (time, None) for a timer call; all valid, covering rings, wrap-ups,
+# chats, pauses, abandons and a max-wait overflow.
+STEPS: list[tuple[float, Any]] = [
+    (0, AgentLoggedIn("a1", "loc1", BOTH, NL)),
+    (0, AgentReady("a1")),
+    (1, AgentLoggedIn("a2", "loc2", frozenset({"chat"}), frozenset({"nl", "en"}))),
+    (1, AgentReady("a2")),
+    (2, AgentLoggedIn("a3", "loc1", frozenset({"phone"}), frozenset({"nl"}))),
+    (5, ContactArrived("p1", PHONE)),
+    (6, ContactArrived("ch1", CHAT, language="en")),
+    (7, ContactArrived("p2", PHONE)),
+    (8, OfferAccepted("ch1", "a2")),
+    (9, ContactArrived("ch2", CHAT)),
+    (10, OfferAccepted("ch2", "a2")),
+    (25, None),  # p1 rings out at a1 and is offered to a1 again
+    (30, OfferAccepted("p1", "a1")),
+    (31, AgentReady("a3")),  # takes p2
+    (40, ContactEnded("p1")),  # a1 wraps up until 70
+    (41, ContactArrived("p3", PHONE)),
+    (51, None),  # p2 rings out at a3, offered to a3 again
+    (55, OfferFailed("p2", "a3", OfferFailure.REJECTED)),  # a3 auto-paused
+    (70, None),  # a1's wrap-up ends; p2 goes to a1
+    (72, ContactEnded("ch1")),
+    (73, AgentPaused("a2", "break")),
+    (74, ContactEnded("ch2")),  # a2 wraps up until 104, then pauses
+    (80, AgentReachability("a1", True)),
+    (90, None),  # p2 rings out at a1
+    (95, ContactEnded("p3")),
+    (104, None),
+    (105, OfferAccepted("p2", "a1")),
+    (106, ContactArrived("p4", PHONE)),
+    (306, None),  # p4 overflows
+    (310, ContactEnded("p2")),
+    (311, AgentLoggedOut("a3")),
+    (340, None),
+    (341, AgentLoggedOut("a1")),
+]
+
+
+def run(acd: Acd, steps: list[tuple[float, Any]]) -> list[Any]:
+    """Feed the steps; return each step's commands and the next deadline after it."""
+    trace = []
+    for now, event in steps:
+        out = acd.handle_timer(now) if event is None else acd.handle(event, now)
+        trace.append((out, acd.next_deadline()))
+    return trace
+
+
+@pytest.mark.parametrize("strategy", ["longest_idle", "fewest_contacts_today"])
+def test_restored_snapshot_behaves_identically_at_every_cut(strategy):
+    full = run(Acd(SETTINGS, strategy_by_name(strategy)), STEPS)
+    flat = [c for out, _ in full for c in out]
+    # The script exercises what it claims to.
+    assert any(isinstance(c, WithdrawOffer) and c.reason == "timeout" for c in flat)
+    assert OverflowContact("p4", "max_wait") in flat
+    for cut in range(len(STEPS) + 1):
+        live = Acd(SETTINGS, strategy_by_name(strategy))
+        run(live, STEPS[:cut])
+        data = via_json(live.snapshot())
+        restored = Acd.from_snapshot(data, SETTINGS, strategy_by_name(strategy))
+        assert restored.next_deadline() == live.next_deadline(), f"cut {cut}"
+        assert via_json(restored.snapshot()) == data, f"cut {cut}"
+        assert run(restored, STEPS[cut:]) == full[cut:], f"cut {cut}"
+
+
+def test_snapshot_keeps_pending_deadlines():
+    s = Script(SETTINGS)
+    s.login("a1", 0)
+    s.arrive("p1", 5)  # ring deadline 25
+    s.arrive("p2", 6)  # max-wait deadline 206
+    restored = Acd.from_snapshot(via_json(s.acd.snapshot()), SETTINGS)
+    assert restored.next_deadline() == 25.0
+    assert restored.handle_timer(25) == s.acd.handle_timer(25)
+    assert restored.handle(OfferAccepted("p1", "a1"), 26) == s.acd.handle(
+        OfferAccepted("p1", "a1"), 26
+    )
+    assert restored.handle_timer(206) == s.acd.handle_timer(206)
+    assert restored.next_deadline() == s.acd.next_deadline() is None
+
+
+def test_snapshot_of_a_fresh_acd():
+    data = Acd().snapshot()
+    assert data["version"] == 1 and data["now"] is None
+    assert data["agents"] == [] and data["contacts"] == []
+    restored = Acd.from_snapshot(via_json(data))
+    assert via_json(restored.snapshot()) == data
+    assert restored.next_deadline() is None
+
+
+def test_snapshot_is_json_and_names_no_child():
+    s = Script(SETTINGS)
+    s.login("a1", 0)
+    s.arrive("p1", 5, language="en")
+    text = json.dumps(s.acd.snapshot())
+    # Contacts carry only routing data: ids, channel, skills, language, times.
+    for contact in json.loads(text)["contacts"]:
+        assert not {"caller", "number", "name", "caller_id"} & set(contact)
+
+
+def test_snapshot_restores_the_clock():
+    s = Script(SETTINGS)
+    s.login("a1", 50)
+    restored = Acd.from_snapshot(via_json(s.acd.snapshot()), SETTINGS)
+    assert restored.handle(AgentPaused("a1"), 10)[0].at == 50.0
+
+
+def good_snapshot() -> dict[str, Any]:
+    s = Script(SETTINGS)
+    s.login("a1", 0)
+    s.arrive("p1", 5)
+    return via_json(s.acd.snapshot())
+
+
+@pytest.mark.parametrize(
+    ("mutate", "names"),
+    [
+        (lambda d: d.update(version=2), "unsupported version 2"),
+        (lambda d: d.pop("version"), "unsupported version None"),
+        (lambda d: d.update(agents={}), "snapshot.agents"),
+        (lambda d: d.pop("contacts"), "snapshot.contacts"),
+        (lambda d: d.update(seq="7"), "snapshot.seq"),
+        (lambda d: d.update(now="yesterday"), "snapshot.now"),
+        (lambda d: d["agents"][0].update(state="dancing"), "snapshot.agents.state"),
+        (lambda d: d["agents"][0].update(state="logged_out"), "logged out"),
+        (lambda d: d["agents"][0].pop("agent_id"), "missing field 'agent_id'"),
+        (lambda d: d["agents"][0].update(mood="good"), "unknown fields.*mood"),
+        (lambda d: d["contacts"][0].update(state="abandoned"), "terminal state"),
+        (lambda d: d["contacts"][0].update(channel="fax"), "snapshot.contacts.channel"),
+    ],
+)
+def test_bad_snapshots_are_refused(mutate, names):
+    data = good_snapshot()
+    mutate(data)
+    with pytest.raises(InvalidEvent, match=names):
+        Acd.from_snapshot(data, SETTINGS)
+
+
+@pytest.mark.parametrize("data", [None, [], "snapshot"])
+def test_non_object_snapshot_is_refused(data):
+    with pytest.raises(InvalidEvent, match="unsupported version"):
+        Acd.from_snapshot(data)
+
+
+def test_snapshot_restores_without_a_json_round_trip():
+    s = Script(SETTINGS)
+    s.login("a1", 0)
+    Acd.from_snapshot(s.acd.snapshot(), SETTINGS)
+
+
+def test_snapshot_keeps_its_strategy():
+    live = Acd(SETTINGS, strategy_by_name("fewest_contacts_today"))
+    restored = Acd.from_snapshot(via_json(live.snapshot()), SETTINGS)
+    assert restored.strategy.name == "fewest_contacts_today"
+
+
+def test_snapshot_with_a_dangling_agent_reference_is_refused():
+    data = good_snapshot()  # p1 rings for a1
+    data["agents"] = []
+    with pytest.raises(InvalidEvent, match="a1"):
+        Acd.from_snapshot(data, SETTINGS)
