@@ -1,0 +1,171 @@
+"""``helpline volunteer ...``: add, list, disable, enable and re-password volunteer accounts.
+
+Exit codes: 0 ok, 2 for a user error (bad config, unknown volunteer, invalid data) with one line
+on stderr, 1 when the database itself fails. Passwords are read from stdin or a no-echo prompt
+and are never printed; the list shows no hashes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import Engine
+
+from helpline.config import ConfigError, HelplineConfig, load_config
+from helpline.db import StorageError, make_engine, migrate
+from helpline.volunteers import (
+    VolunteerDirectory,
+    VolunteerError,
+    VolunteerExists,
+    VolunteerInfo,
+)
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+class _UserError(Exception):
+    """A problem the operator can fix; printed as one line, exit code 2."""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``volunteer`` command group to the top-level parser."""
+    parser = subparsers.add_parser("volunteer", help="manage volunteer accounts")
+    sub = parser.add_subparsers(dest="volunteer_command", required=True)
+
+    add = sub.add_parser("add", help="create a volunteer account")
+    add.add_argument("id", help="login id, also the SIP user (a-z 0-9 _ -)")
+    add.add_argument("--name", required=True)
+    add.add_argument("--location", required=True, help="a location id from the config")
+    add.add_argument("--skills", required=True, help="comma list, e.g. phone,chat")
+    add.add_argument("--languages", default=None, help="comma list (default: first language)")
+    add.add_argument("--young", action="store_true", help="peer volunteer aged 16-19 (chat only)")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.set_defaults(func=_wrap(_cmd_add))
+
+    lst = sub.add_parser("list", help="show volunteers (never passwords)")
+    lst.add_argument("--enabled-only", action="store_true")
+    lst.set_defaults(func=_wrap(_cmd_list))
+
+    for name, helptext in (
+        ("disable", "stop a volunteer logging in"),
+        ("enable", "let a disabled volunteer log in again"),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("id")
+        p.set_defaults(func=_wrap(_cmd_disable if name == "disable" else _cmd_enable))
+
+    pw = sub.add_parser("passwd", help="set a new password (login and SIP)")
+    pw.add_argument("id")
+    pw.add_argument("--password-stdin", action="store_true")
+    pw.set_defaults(func=_wrap(_cmd_passwd))
+
+
+_Command = Callable[[argparse.Namespace, HelplineConfig, VolunteerDirectory], None]
+
+
+def _wrap(cmd: _Command) -> Callable[[argparse.Namespace], int]:
+    """Load config, migrate, run ``cmd`` and map our errors to exit codes."""
+
+    def run(args: argparse.Namespace) -> int:
+        engine: Engine | None = None
+        try:
+            cfg = load_config(args.config)
+            engine = make_engine(cfg.database.url)
+            migrate(engine)
+            cmd(args, cfg, VolunteerDirectory.from_config(engine, cfg))
+        except (ConfigError, VolunteerError, _UserError) as exc:
+            print(f"helpline volunteer: {_one_line(exc)}", file=sys.stderr)
+            return EXIT_USAGE
+        except StorageError as exc:
+            print(f"helpline volunteer: database error: {_one_line(exc)}", file=sys.stderr)
+            return EXIT_FAILURE
+        finally:
+            if engine is not None:
+                engine.dispose()
+        return EXIT_OK
+
+    return run
+
+
+def _one_line(exc: Exception) -> str:
+    # Driver messages span several lines (SQL, hints); the operator gets the first.
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        password = line.rstrip("\r\n")
+        if not password:
+            raise _UserError("no password on stdin")
+        return password
+    try:
+        first = getpass.getpass("Password: ")
+        second = getpass.getpass("Repeat password: ")
+    except (EOFError, KeyboardInterrupt) as exc:
+        raise _UserError("no password entered") from exc
+    if first != second:
+        raise _UserError("passwords do not match")
+    return first
+
+
+def _cmd_add(args: argparse.Namespace, cfg: HelplineConfig, vols: VolunteerDirectory) -> None:
+    languages = args.languages if args.languages is not None else cfg.languages[0]
+    if vols.get(args.id) is not None:  # fail before asking for a password
+        raise VolunteerExists(f"volunteer {args.id!r} already exists")
+    password = _read_password(args.password_stdin)
+    info = vols.add(
+        args.id, args.name, args.location, args.skills, languages, password, young=args.young
+    )
+    print(f"added volunteer {info.id} ({info.name}, {info.location_id})")
+
+
+def _cmd_list(args: argparse.Namespace, cfg: HelplineConfig, vols: VolunteerDirectory) -> None:
+    print(format_table(vols.list(enabled_only=args.enabled_only)), end="")
+
+
+def _cmd_disable(args: argparse.Namespace, cfg: HelplineConfig, vols: VolunteerDirectory) -> None:
+    vols.disable(args.id)
+    print(f"disabled volunteer {args.id}")
+
+
+def _cmd_enable(args: argparse.Namespace, cfg: HelplineConfig, vols: VolunteerDirectory) -> None:
+    vols.enable(args.id)
+    print(f"enabled volunteer {args.id}")
+
+
+def _cmd_passwd(args: argparse.Namespace, cfg: HelplineConfig, vols: VolunteerDirectory) -> None:
+    vols.require(args.id)
+    vols.set_password(args.id, _read_password(args.password_stdin))
+    print(f"password changed for volunteer {args.id}")
+
+
+_HEADERS = ("ID", "NAME", "LOCATION", "SKILLS", "LANGUAGES", "YOUNG", "ENABLED")
+
+
+def format_table(volunteers: Sequence[VolunteerInfo]) -> str:
+    """A plain-text table of volunteers; deliberately has no secret columns."""
+    rows = [_HEADERS] + [
+        (
+            v.id,
+            v.name,
+            v.location_id,
+            ",".join(v.skills),
+            ",".join(v.languages),
+            "yes" if v.young else "no",
+            "yes" if v.enabled else "no",
+        )
+        for v in volunteers
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADERS))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    return "\n".join(lines) + "\n"

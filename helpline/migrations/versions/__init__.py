@@ -1,0 +1,1 @@
+"""Migration revisions (a package so they ship with an installed helpline)."""

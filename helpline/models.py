@@ -1,0 +1,124 @@
+"""SQL tables: finished contact records and volunteer accounts.
+
+Privacy is part of the schema: no table has a column that could hold a caller's number, name
+or address. A contact is identified only by the ACD's random contact id.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Boolean, CheckConstraint, DateTime, Float, Index, Integer, MetaData, String
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Deterministic constraint names so Alembic migrations are identical on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+CHANNELS = ("phone", "chat")
+OUTCOMES = ("answered", "abandoned", "overflowed")
+
+ID_LEN = 48  # config.Identifier allows at most 48 characters
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC in Python, whatever the backend stores.
+
+    SQLite has no time zones, so values are normalised to UTC on the way in and tagged UTC on
+    the way out; a naive datetime is refused because its zone would be a guess.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused; pass a timezone-aware UTC datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base holding the shared metadata (and its naming convention)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+class ContactRecord(Base):
+    """One finished contact (call or chat), written once when it ends. Never a caller field."""
+
+    __tablename__ = "contact_records"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    """The ACD's random contact id (a UUID), never derived from the caller."""
+    channel: Mapped[str] = mapped_column(String(8))
+    line_id: Mapped[str] = mapped_column(String(ID_LEN))
+    language: Mapped[str] = mapped_column(String(8))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    arrived_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    wait_s: Mapped[float] = mapped_column(Float)
+    talk_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    outcome: Mapped[str] = mapped_column(String(12))
+    overflow_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    volunteer_id: Mapped[str | None] = mapped_column(String(ID_LEN), nullable=True)
+    location_id: Mapped[str | None] = mapped_column(String(ID_LEN), nullable=True)
+
+    __table_args__ = (
+        CheckConstraint(_in("channel", CHANNELS), name="channel"),
+        CheckConstraint(_in("outcome", OUTCOMES), name="outcome"),
+        CheckConstraint("wait_s >= 0", name="wait_nonnegative"),
+        # Reports slice by time, then by outcome / line / location within the window.
+        Index("ix_contact_records_arrived_at", "arrived_at"),
+        Index("ix_contact_records_arrived_outcome", "arrived_at", "outcome"),
+        Index("ix_contact_records_volunteer_arrived", "volunteer_id", "arrived_at"),
+    )
+
+
+class Volunteer(Base):
+    """A volunteer account: login, skills, and hashed secrets only (no plaintext password)."""
+
+    __tablename__ = "volunteers"
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    """Short login id; also the SIP user name of the volunteer's softphone."""
+    name: Mapped[str] = mapped_column(String(100))
+    location_id: Mapped[str] = mapped_column(String(ID_LEN))
+    skills: Mapped[str] = mapped_column(String(200))
+    """Comma-separated, sorted skill names."""
+    languages: Mapped[str] = mapped_column(String(200))
+    """Comma-separated language codes in the volunteer's order of preference."""
+    young: Mapped[bool] = mapped_column(Boolean, default=False)
+    """A peer volunteer aged 16-19: chat only, may take peer_chat."""
+    password_hash: Mapped[str] = mapped_column(String(200))
+    sip_ha1: Mapped[str] = mapped_column(String(32))
+    """md5("id:realm:password") for pjsip auth_type=md5."""
+    sip_realm: Mapped[str] = mapped_column(String(100))
+    """The realm sip_ha1 was computed for; a different realm needs a password reset."""
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_volunteers_location_id", "location_id"),)

@@ -1,0 +1,366 @@
+"""Volunteer accounts: who may log in, with which skills, and their SIP credentials.
+
+Only hashes are stored: an argon2 hash for the web login and the SIP HA1 digest
+(md5 of "user:realm:password") that Asterisk's pjsip ``auth_type=md5`` accepts, so no
+plaintext secret exists anywhere on disk. Passwords are never logged or echoed.
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import logging
+import os
+import re
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from argon2 import PasswordHasher, profiles
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from helpline.config import KNOWN_SKILLS, HelplineConfig
+from helpline.db import StorageError
+from helpline.models import Volunteer
+
+log = logging.getLogger(__name__)
+
+_IDENTIFIER = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+MIN_PASSWORD_LEN = 8
+MAX_PASSWORD_LEN = 1024
+# Test suites set this to "test" to hash with argon2's cheapest profile; never in production.
+ARGON2_PROFILE_ENV = "HELPLINE_ARGON2_PROFILE"
+
+
+class VolunteerError(StorageError):
+    """Base of errors about volunteer accounts."""
+
+
+class VolunteerExists(VolunteerError):
+    """A volunteer with this id already exists."""
+
+
+class UnknownVolunteer(VolunteerError):
+    """No volunteer has this id."""
+
+
+class InvalidVolunteer(VolunteerError):
+    """The account data is invalid (unknown location/skill/language, peer_chat without young...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class VolunteerInfo:
+    """A volunteer as shown to the rest of the system: no password hash, no SIP digest."""
+
+    id: str
+    name: str
+    location_id: str
+    skills: tuple[str, ...]
+    languages: tuple[str, ...]
+    """In order of preference."""
+    young: bool
+    """A 16-19 year old peer volunteer: chat only."""
+    enabled: bool
+    created_at: datetime
+
+
+def make_hasher() -> PasswordHasher:
+    """argon2id with its RFC 9106 defaults, or the cheapest profile when tests ask for it."""
+    if os.environ.get(ARGON2_PROFILE_ENV) == "test":
+        return PasswordHasher.from_parameters(profiles.CHEAPEST)
+    return PasswordHasher()
+
+
+def sip_ha1(sip_user: str, realm: str, password: str) -> str:
+    """The SIP digest HA1 Asterisk stores for auth_type=md5 (md5 is what SIP digest uses)."""
+    return hashlib.md5(f"{sip_user}:{realm}:{password}".encode()).hexdigest()
+
+
+def _split(value: str | Iterable[str]) -> list[str]:
+    items = value.split(",") if isinstance(value, str) else list(value)
+    out: list[str] = []
+    for item in items:
+        item = item.strip()
+        if item and item not in out:
+            out.append(item)
+    return out
+
+
+def _check_password(password: str) -> None:
+    # The message never contains the password itself.
+    if not isinstance(password, str) or not MIN_PASSWORD_LEN <= len(password) <= MAX_PASSWORD_LEN:
+        raise InvalidVolunteer(
+            f"password: must be {MIN_PASSWORD_LEN}..{MAX_PASSWORD_LEN} characters"
+        )
+
+
+def _info(row: Any) -> VolunteerInfo:  # a Core Row of the volunteers table
+    return VolunteerInfo(
+        id=row.id,
+        name=row.name,
+        location_id=row.location_id,
+        skills=tuple(s for s in row.skills.split(",") if s),
+        languages=tuple(s for s in row.languages.split(",") if s),
+        young=bool(row.young),
+        enabled=bool(row.enabled),
+        created_at=row.created_at,
+    )
+
+
+class VolunteerDirectory:
+    """Creates, finds and authenticates volunteers stored in SQL.
+
+    ``locations``/``languages``, when given (``from_config`` does), restrict what an account
+    may name; without them any well-formed id or language code is accepted.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        realm: str,
+        *,
+        locations: Collection[str] | None = None,
+        languages: Collection[str] | None = None,
+        hasher: PasswordHasher | None = None,
+    ) -> None:
+        self._engine = engine
+        self._realm = realm
+        self._locations = frozenset(locations) if locations is not None else None
+        self._languages = frozenset(languages) if languages is not None else None
+        self._hasher = hasher or make_hasher()
+        self._dummy_hash: str | None = None
+
+    @classmethod
+    def from_config(cls, engine: Engine, cfg: HelplineConfig) -> VolunteerDirectory:
+        """A directory validating against the config's locations, languages and SIP realm."""
+        return cls(
+            engine,
+            cfg.asterisk.sip_realm,
+            locations=[loc.id for loc in cfg.locations],
+            languages=cfg.languages,
+        )
+
+    # -- validation -------------------------------------------------------------------------
+
+    def _validate(
+        self,
+        volunteer_id: str,
+        name: str,
+        location: str,
+        skills: list[str],
+        languages: list[str],
+        young: bool,
+    ) -> None:
+        if not isinstance(volunteer_id, str) or not _IDENTIFIER.match(volunteer_id):
+            raise InvalidVolunteer(
+                f"id {volunteer_id!r}: use 1-48 of a-z 0-9 _ - (starting with a letter or digit)"
+            )
+        if not name.strip() or len(name) > 100 or not name.isprintable():
+            raise InvalidVolunteer("name: must be 1-100 printable characters")
+        if not _IDENTIFIER.match(location) or (
+            self._locations is not None and location not in self._locations
+        ):
+            raise InvalidVolunteer(f"location {location!r} is not a configured location")
+        if not skills:
+            raise InvalidVolunteer("skills: at least one is needed")
+        unknown = sorted(set(skills) - KNOWN_SKILLS)
+        if unknown:
+            raise InvalidVolunteer(f"unknown skills {unknown}; known: {sorted(KNOWN_SKILLS)}")
+        if "peer_chat" in skills and not young:
+            raise InvalidVolunteer("skill 'peer_chat' is only for young (16-19) volunteers")
+        if young and "phone" in skills:
+            raise InvalidVolunteer("young (16-19) volunteers get no 'phone' skill")
+        if not languages:
+            raise InvalidVolunteer("languages: at least one is needed")
+        for lang in languages:
+            if not _LANGUAGE.match(lang) or (
+                self._languages is not None and lang not in self._languages
+            ):
+                raise InvalidVolunteer(f"language {lang!r} is not a configured language")
+
+    # -- commands ---------------------------------------------------------------------------
+
+    def add(
+        self,
+        volunteer_id: str,
+        name: str,
+        location: str,
+        skills: str | Iterable[str],
+        languages: str | Iterable[str],
+        password: str,
+        young: bool = False,
+    ) -> VolunteerInfo:
+        """Create an enabled volunteer; VolunteerExists or InvalidVolunteer on failure."""
+        skill_list = sorted(_split(skills))
+        lang_list = _split(languages)
+        self._validate(volunteer_id, name, location, skill_list, lang_list, young)
+        _check_password(password)
+        values = {
+            "id": volunteer_id,
+            "name": name.strip(),
+            "location_id": location,
+            "skills": ",".join(skill_list),
+            "languages": ",".join(lang_list),
+            "young": young,
+            "password_hash": self._hasher.hash(password),
+            "sip_ha1": sip_ha1(volunteer_id, self._realm, password),
+            "sip_realm": self._realm,
+            "enabled": True,
+            "created_at": datetime.now(UTC),
+        }
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(insert(Volunteer), [values])
+        except IntegrityError as exc:
+            raise VolunteerExists(f"volunteer {volunteer_id!r} already exists") from exc
+        log.info("volunteer %s added at location %s", volunteer_id, location)
+        info = self.get(volunteer_id)
+        assert info is not None
+        return info
+
+    def get(self, volunteer_id: str) -> VolunteerInfo | None:
+        """The volunteer with this id, or None."""
+        with self._engine.connect() as conn:
+            row = conn.execute(select(Volunteer).where(Volunteer.id == volunteer_id)).first()
+        return None if row is None else _info(row)
+
+    def require(self, volunteer_id: str) -> VolunteerInfo:
+        """Like get(), but UnknownVolunteer when missing."""
+        info = self.get(volunteer_id)
+        if info is None:
+            raise UnknownVolunteer(f"no volunteer {volunteer_id!r}")
+        return info
+
+    def list(self, enabled_only: bool = False) -> builtins.list[VolunteerInfo]:
+        """All volunteers (or only enabled ones), ordered by id."""
+        stmt = select(Volunteer).order_by(Volunteer.id)
+        if enabled_only:
+            stmt = stmt.where(Volunteer.enabled.is_(True))
+        with self._engine.connect() as conn:
+            return [_info(row) for row in conn.execute(stmt)]
+
+    def _set_enabled(self, volunteer_id: str, enabled: bool) -> None:
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                update(Volunteer).where(Volunteer.id == volunteer_id).values(enabled=enabled)
+            )
+        if result.rowcount == 0:
+            raise UnknownVolunteer(f"no volunteer {volunteer_id!r}")
+        log.info("volunteer %s %s", volunteer_id, "enabled" if enabled else "disabled")
+
+    def disable(self, volunteer_id: str) -> None:
+        """Stop the volunteer logging in or registering a softphone (data is kept)."""
+        self._set_enabled(volunteer_id, False)
+
+    def enable(self, volunteer_id: str) -> None:
+        """Allow a disabled volunteer back in."""
+        self._set_enabled(volunteer_id, True)
+
+    def set_password(self, volunteer_id: str, password: str) -> None:
+        """Replace both the login hash and the SIP digest (for the current realm)."""
+        _check_password(password)
+        values = {
+            "password_hash": self._hasher.hash(password),
+            "sip_ha1": sip_ha1(volunteer_id, self._realm, password),
+            "sip_realm": self._realm,
+        }
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                update(Volunteer).where(Volunteer.id == volunteer_id).values(**values)
+            )
+        if result.rowcount == 0:
+            raise UnknownVolunteer(f"no volunteer {volunteer_id!r}")
+        log.info("volunteer %s password changed", volunteer_id)
+
+    # -- authentication ---------------------------------------------------------------------
+
+    def verify_password(self, volunteer_id: str, password: str) -> bool:
+        """True if the volunteer exists, is enabled and the password matches.
+
+        Unknown and disabled ids still cost one argon2 verification, so timing does not reveal
+        which ids exist; argon2's comparison itself is constant-time.
+        """
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(Volunteer.password_hash, Volunteer.enabled).where(
+                    Volunteer.id == volunteer_id
+                )
+            ).first()
+        if row is None or not row.enabled:
+            self._verify(self._dummy(), password)
+            return False
+        if not self._verify(row.password_hash, password):
+            return False
+        if self._hasher.check_needs_rehash(row.password_hash):
+            # Parameters were raised since this hash was made; upgrade it while we have the text.
+            with self._engine.begin() as conn:
+                conn.execute(
+                    update(Volunteer)
+                    .where(Volunteer.id == volunteer_id)
+                    .values(password_hash=self._hasher.hash(password))
+                )
+        return True
+
+    def _verify(self, hashed: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(hashed, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def _dummy(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = self._hasher.hash(os.urandom(16).hex())
+        return self._dummy_hash
+
+    def sip_credentials(self) -> builtins.list[tuple[str, str]]:
+        """(sip_user, ha1) for every enabled volunteer, for the pjsip configuration.
+
+        A volunteer whose digest was made for another realm is left out (with a warning):
+        their softphone could not authenticate anyway until the password is set again.
+        """
+        stmt = (
+            select(Volunteer.id, Volunteer.sip_ha1, Volunteer.sip_realm)
+            .where(Volunteer.enabled.is_(True))
+            .order_by(Volunteer.id)
+        )
+        creds: builtins.list[tuple[str, str]] = []
+        with self._engine.connect() as conn:
+            for vid, ha1, realm in conn.execute(stmt):
+                if realm != self._realm:
+                    log.warning(
+                        "volunteer %s: SIP digest is for another realm; set the password again",
+                        vid,
+                    )
+                    continue
+                creds.append((vid, ha1))
+        return creds
+
+    def seed_from_config(self, cfg: HelplineConfig) -> builtins.list[str]:
+        """Create the config's seed volunteers that do not exist yet; returns the ids created.
+
+        Existing accounts are left alone (including their password), so editing a seed in the
+        file never overwrites what was changed with the CLI.
+        """
+        created: builtins.list[str] = []
+        for seed in cfg.volunteers:
+            if self.get(seed.id) is not None:
+                continue
+            try:
+                self.add(
+                    seed.id,
+                    seed.name,
+                    seed.location,
+                    seed.skills,
+                    seed.languages,
+                    seed.password,
+                    # Seeds have no `young` field yet; honour it once config grows one.
+                    young=bool(getattr(seed, "young", False)),
+                )
+            except VolunteerExists:
+                continue  # another process seeded it between our check and insert
+            created.append(seed.id)
+        return created

@@ -1,0 +1,389 @@
+"""VolunteerDirectory validation, hashing and the `helpline volunteer` CLI, on SQLite."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+
+import pytest
+from argon2 import PasswordHasher, profiles
+from sqlalchemy import Engine, select
+
+from helpline import cli, db
+from helpline.config import parse_config
+from helpline.models import Volunteer
+from helpline.volunteers import (
+    ARGON2_PROFILE_ENV,
+    InvalidVolunteer,
+    UnknownVolunteer,
+    VolunteerDirectory,
+    VolunteerError,
+    VolunteerExists,
+    make_hasher,
+    sip_ha1,
+)
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(autouse=True)
+def _cheap_argon2(monkeypatch):
+    monkeypatch.setenv(ARGON2_PROFILE_ENV, "test")
+
+
+@pytest.fixture
+def engine(tmp_path) -> Engine:
+    eng = db.make_engine(f"sqlite:///{tmp_path}/h.db")
+    db.migrate(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def vols(engine) -> VolunteerDirectory:
+    return VolunteerDirectory(
+        engine, "helpline", locations={"utrecht", "almelo"}, languages={"nl", "en"}
+    )
+
+
+def _row(engine: Engine, vid: str):
+    with engine.connect() as conn:
+        return conn.execute(select(Volunteer).where(Volunteer.id == vid)).one()
+
+
+def test_hasher_is_production_strength_without_the_test_override(monkeypatch):
+    monkeypatch.delenv(ARGON2_PROFILE_ENV)
+    default = profiles.RFC_9106_LOW_MEMORY
+    assert make_hasher().memory_cost == default.memory_cost
+    assert make_hasher().time_cost == default.time_cost
+
+
+def test_add_stores_only_hashes(engine, vols):
+    info = vols.add("anna", "Anna", "utrecht", ["phone", "chat"], ["nl", "en"], PASSWORD)
+    assert info.skills == ("chat", "phone")
+    assert info.languages == ("nl", "en")
+    assert info.enabled and not info.young
+    row = _row(engine, "anna")
+    assert PASSWORD not in " ".join(str(v) for v in row)
+    assert row.password_hash.startswith("$argon2id$")
+    expected = hashlib.md5(f"anna:helpline:{PASSWORD}".encode()).hexdigest()
+    assert row.sip_ha1 == expected == sip_ha1("anna", "helpline", PASSWORD)
+    assert row.sip_realm == "helpline"
+
+
+def test_comma_strings_are_accepted(vols):
+    info = vols.add("bas", "Bas", "almelo", "phone, chat,phone", "en,nl", PASSWORD)
+    assert info.skills == ("chat", "phone")
+    assert info.languages == ("en", "nl")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"volunteer_id": "Anna B"}, "id"),
+        ({"volunteer_id": ""}, "id"),
+        ({"name": "  "}, "name"),
+        ({"location": "paris"}, "location"),
+        ({"skills": []}, "skills"),
+        ({"skills": ["phone", "sms"]}, "unknown skills"),
+        ({"skills": ["peer_chat"]}, "peer_chat"),
+        ({"skills": ["phone", "chat"], "young": True}, "phone"),
+        ({"languages": []}, "languages"),
+        ({"languages": ["de"]}, "language 'de'"),
+        ({"password": "short"}, "password"),
+    ],
+)
+def test_invalid_volunteers(vols, kwargs, match):
+    args = {
+        "volunteer_id": "anna",
+        "name": "Anna",
+        "location": "utrecht",
+        "skills": ["chat"],
+        "languages": ["nl"],
+        "password": PASSWORD,
+        "young": False,
+    }
+    args.update(kwargs)
+    with pytest.raises(InvalidVolunteer, match=match):
+        vols.add(**args)
+    assert vols.get("anna") is None
+
+
+def test_password_never_in_error_message(vols):
+    with pytest.raises(InvalidVolunteer) as info:
+        vols.add("anna", "Anna", "utrecht", ["chat"], ["nl"], "pw12345")
+    assert "pw12345" not in str(info.value)
+
+
+def test_young_volunteer_may_peer_chat(vols):
+    info = vols.add("yara", "Yara", "utrecht", ["peer_chat", "chat"], ["nl"], PASSWORD, young=True)
+    assert info.young and info.skills == ("chat", "peer_chat")
+
+
+def test_error_tree(vols):
+    vols.add("anna", "Anna", "utrecht", ["chat"], ["nl"], PASSWORD)
+    with pytest.raises(VolunteerExists):
+        vols.add("anna", "Other", "almelo", ["chat"], ["nl"], PASSWORD)
+    for exc in (VolunteerExists, UnknownVolunteer, InvalidVolunteer):
+        assert issubclass(exc, VolunteerError)
+    assert issubclass(VolunteerError, db.StorageError)
+
+
+def test_without_restrictions_any_well_formed_location_is_accepted(engine):
+    vols = VolunteerDirectory(engine, "r")
+    assert vols.add("anna", "Anna", "anywhere", ["chat"], ["de"], PASSWORD).location_id == (
+        "anywhere"
+    )
+
+
+def test_verify_password(vols):
+    vols.add("anna", "Anna", "utrecht", ["chat"], ["nl"], PASSWORD)
+    assert vols.verify_password("anna", PASSWORD)
+    assert not vols.verify_password("anna", PASSWORD + "x")
+    assert not vols.verify_password("nobody", PASSWORD)
+    vols.disable("anna")
+    assert not vols.verify_password("anna", PASSWORD)
+
+
+def test_corrupt_hash_verifies_false(engine, vols):
+    vols.add("anna", "Anna", "utrecht", ["chat"], ["nl"], PASSWORD)
+    with engine.begin() as conn:
+        conn.execute(Volunteer.__table__.update().values(password_hash="not-a-hash"))
+    assert not vols.verify_password("anna", PASSWORD)
+
+
+def test_weak_hash_is_upgraded_on_login(engine):
+    cheap = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    VolunteerDirectory(engine, "r", hasher=cheap).add(
+        "anna", "Anna", "utrecht", ["chat"], ["nl"], PASSWORD
+    )
+    stronger = PasswordHasher(time_cost=2, memory_cost=1024, parallelism=1)
+    vols = VolunteerDirectory(engine, "r", hasher=stronger)
+    old = _row(engine, "anna").password_hash
+    assert vols.verify_password("anna", PASSWORD)
+    new = _row(engine, "anna").password_hash
+    assert new != old and not stronger.check_needs_rehash(new)
+    assert vols.verify_password("anna", PASSWORD)
+
+
+def test_set_password_changes_login_and_sip(engine, vols):
+    vols.add("anna", "Anna", "utrecht", ["chat"], ["nl"], PASSWORD)
+    vols.set_password("anna", "another secret")
+    assert vols.verify_password("anna", "another secret")
+    assert not vols.verify_password("anna", PASSWORD)
+    assert vols.sip_credentials() == [("anna", sip_ha1("anna", "helpline", "another secret"))]
+    with pytest.raises(UnknownVolunteer):
+        vols.set_password("nobody", "another secret")
+    with pytest.raises(InvalidVolunteer):
+        vols.set_password("anna", "short")
+
+
+def test_sip_credentials_skip_disabled_and_other_realm(engine, vols):
+    vols.add("anna", "Anna", "utrecht", ["chat"], ["nl"], PASSWORD)
+    vols.add("bas", "Bas", "utrecht", ["phone"], ["nl"], PASSWORD)
+    vols.add("cor", "Cor", "utrecht", ["phone"], ["nl"], PASSWORD)
+    vols.disable("bas")
+    assert [u for u, _ in vols.sip_credentials()] == ["anna", "cor"]
+    moved = VolunteerDirectory(engine, "new-realm")
+    assert moved.sip_credentials() == []
+    moved.set_password("cor", PASSWORD)
+    assert moved.sip_credentials() == [("cor", sip_ha1("cor", "new-realm", PASSWORD))]
+
+
+def test_passwords_are_never_logged(vols, caplog):
+    caplog.set_level(logging.DEBUG)
+    vols.add("anna", "Anna", "utrecht", ["chat"], ["nl"], PASSWORD)
+    vols.set_password("anna", "another secret")
+    vols.verify_password("anna", "another secret")
+    assert "anna" in caplog.text  # the log does record what happened
+    assert PASSWORD not in caplog.text and "another secret" not in caplog.text
+
+
+# -- CLI ---------------------------------------------------------------------------------------
+
+CONFIG = """
+languages = ["nl", "en"]
+[[lines]]
+id = "116111"
+numbers = ["116111"]
+[[locations]]
+id = "utrecht"
+name = "Utrecht"
+[[locations]]
+id = "almelo"
+name = "Almelo"
+[asterisk]
+ari_password = "ari-secret-1"
+ami_password = "ami-secret-1"
+sip_realm = "kt"
+trunk_addresses = ["127.0.0.2"]
+[database]
+url = "sqlite:///{db}"
+[[volunteers]]
+id = "seed1"
+name = "Seed One"
+location = "almelo"
+password = "seed-password"
+"""
+
+
+@pytest.fixture
+def config_file(tmp_path):
+    path = tmp_path / "helpline.toml"
+    path.write_text(CONFIG.format(db=tmp_path / "var" / "helpline.db"))
+    return path
+
+
+def run(config_file, *args: str, stdin: str | None = None, monkeypatch=None) -> int:
+    if stdin is not None:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    return cli.main(["-c", str(config_file), "volunteer", *args])
+
+
+def _cli_vols(config_file) -> tuple[VolunteerDirectory, Engine]:
+    cfg = parse_config(config_file.read_text())
+    engine = db.make_engine(cfg.database.url)
+    return VolunteerDirectory.from_config(engine, cfg), engine
+
+
+ADD = ["add", "anna", "--name", "Anna Bakker", "--location", "utrecht", "--skills", "phone,chat"]
+
+
+def test_cli_add_with_password_stdin(config_file, monkeypatch, capsys):
+    rc = run(config_file, *ADD, "--languages", "nl,en", "--password-stdin",
+             stdin=PASSWORD + "\n", monkeypatch=monkeypatch)  # fmt: skip
+    assert rc == 0
+    assert "anna" in capsys.readouterr().out
+    vols, engine = _cli_vols(config_file)
+    try:
+        info = vols.require("anna")
+        assert info.languages == ("nl", "en") and info.location_id == "utrecht"
+        assert vols.verify_password("anna", PASSWORD)
+        assert dict(vols.sip_credentials())["anna"] == sip_ha1("anna", "kt", PASSWORD)
+    finally:
+        engine.dispose()
+
+
+def test_cli_add_prompts_twice(config_file, monkeypatch):
+    answers = iter([PASSWORD, PASSWORD])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    assert run(config_file, *ADD) == 0
+    vols, engine = _cli_vols(config_file)
+    try:
+        assert vols.verify_password("anna", PASSWORD)
+        assert vols.require("anna").languages == ("nl",)  # default: first configured language
+    finally:
+        engine.dispose()
+
+
+def test_cli_add_prompt_mismatch_is_user_error(config_file, monkeypatch, capsys):
+    answers = iter([PASSWORD, PASSWORD + "!"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    assert run(config_file, *ADD) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "do not match" in err
+    assert PASSWORD not in err
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        (["--location", "paris"], "location"),
+        (["--skills", "peer_chat"], "peer_chat"),
+        (["--young"], "phone"),
+        (["--languages", "de"], "language"),
+    ],
+)
+def test_cli_add_invalid_is_exit_2_one_line(config_file, monkeypatch, capsys, extra, match):
+    rc = run(config_file, *ADD, *extra, "--password-stdin", stdin=PASSWORD + "\n",
+             monkeypatch=monkeypatch)  # fmt: skip
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and match in err
+
+
+def test_cli_add_existing_fails_before_asking_password(config_file, monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert run(config_file, *ADD, "--password-stdin") == 0
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": pytest.fail("prompted"))
+    assert run(config_file, *ADD) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_cli_short_password_on_stdin(config_file, monkeypatch, capsys):
+    rc = run(config_file, *ADD, "--password-stdin", stdin="short\n", monkeypatch=monkeypatch)
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "password" in err and "short" not in err
+
+
+def test_cli_list_disable_enable(config_file, monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert run(config_file, *ADD, "--password-stdin") == 0
+    assert run(config_file, "disable", "anna") == 0
+    capsys.readouterr()
+    assert run(config_file, "list") == 0
+    out = capsys.readouterr().out
+    header, line = out.splitlines()
+    assert header.split() == ["ID", "NAME", "LOCATION", "SKILLS", "LANGUAGES", "YOUNG", "ENABLED"]
+    assert line.split() == ["anna", "Anna", "Bakker", "utrecht", "chat,phone", "nl", "no", "no"]
+    assert "$argon2" not in out and sip_ha1("anna", "kt", PASSWORD) not in out
+    assert run(config_file, "list", "--enabled-only") == 0
+    assert "anna" not in capsys.readouterr().out
+    assert run(config_file, "enable", "anna") == 0
+    capsys.readouterr()
+    assert run(config_file, "list", "--enabled-only") == 0
+    assert "anna" in capsys.readouterr().out
+
+
+def test_cli_unknown_volunteer_is_exit_2(config_file, capsys):
+    assert run(config_file, "disable", "nobody") == 2
+    assert run(config_file, "enable", "nobody") == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and all("nobody" in line for line in err)
+
+
+def test_cli_passwd(config_file, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert run(config_file, *ADD, "--password-stdin") == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("a new password\n"))
+    assert run(config_file, "passwd", "anna", "--password-stdin") == 0
+    vols, engine = _cli_vols(config_file)
+    try:
+        assert vols.verify_password("anna", "a new password")
+    finally:
+        engine.dispose()
+    assert run(config_file, "passwd", "nobody", "--password-stdin") == 2
+
+
+def test_cli_bad_config_is_exit_2(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("lines = []\n")
+    assert cli.main(["-c", str(bad), "volunteer", "list"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "bad.toml" in err
+
+
+def test_cli_unreachable_database_is_exit_1(tmp_path, capsys):
+    cfg = tmp_path / "pg.toml"
+    cfg.write_text(
+        CONFIG.replace('"sqlite:///{db}"', '"postgresql+psycopg://postgres@127.0.0.1:1/none"')
+    )
+    assert cli.main(["-c", str(cfg), "volunteer", "list"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "database error" in err
+
+
+def test_seed_from_config_via_directory(config_file):
+    cfg = parse_config(config_file.read_text())
+    engine = db.make_engine(cfg.database.url)
+    try:
+        db.migrate(engine)
+        vols = VolunteerDirectory.from_config(engine, cfg)
+        assert vols.seed_from_config(cfg) == ["seed1"]
+        vols.set_password("seed1", "changed password")
+        assert vols.seed_from_config(cfg) == []
+        assert vols.verify_password("seed1", "changed password")  # seed did not overwrite
+    finally:
+        engine.dispose()
