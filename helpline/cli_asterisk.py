@@ -1,0 +1,153 @@
+"""``helpline asterisk up|down|status|cli CMD...``: the development Asterisk from the config."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from dialplan import VolunteerSip, render_asterisk_config, sip_ha1
+from helpline.asterisk import AriAccess, AsteriskError, AsteriskRuntime
+from helpline.config import ConfigError, HelplineConfig, load_config
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``asterisk`` subcommand and its actions."""
+    parser = subparsers.add_parser("asterisk", help="run the development Asterisk (chroot)")
+    actions = parser.add_subparsers(dest="asterisk_action", required=True)
+
+    up = actions.add_parser("up", help="render the config, (re)install it and start Asterisk")
+    up.add_argument("--wait", type=float, default=60.0, help="seconds to wait for ARI")
+    up.add_argument(
+        "--restart", action="store_true", help="restart even if running (new modules/transports)"
+    )
+    up.set_defaults(func=_up)
+
+    down = actions.add_parser("down", help="stop Asterisk")
+    down.set_defaults(func=_down)
+
+    status = actions.add_parser("status", help="root, process and ARI state")
+    status.set_defaults(func=_status)
+
+    cli = actions.add_parser("cli", help="run an Asterisk CLI command (asterisk -rx)")
+    cli.add_argument("words", nargs=argparse.REMAINDER, help="the command, e.g. core show channels")
+    cli.set_defaults(func=_cli)
+
+
+def runtime_for(cfg: HelplineConfig) -> AsteriskRuntime:
+    """The runtime described by ``cfg.asterisk`` (root and ARI credentials)."""
+    ast = cfg.asterisk
+    return AsteriskRuntime(
+        AriAccess(base_url=ast.ari_url, user=ast.ari_user, password=ast.ari_password),
+        root=ast.root,
+    )
+
+
+def _load(args: argparse.Namespace) -> HelplineConfig | None:
+    try:
+        return load_config(args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
+def _up(args: argparse.Namespace) -> int:
+    cfg = _load(args)
+    if cfg is None:
+        return 2
+    runtime = runtime_for(cfg)
+    try:
+        runtime.ensure_root()
+        runtime.install_config(render_for(cfg))
+        if runtime.is_running():
+            if args.restart:
+                waited = runtime.restart(args.wait)
+            else:
+                runtime.cli("core reload")
+                waited = runtime.start(args.wait)
+        else:
+            waited = runtime.start(args.wait)
+    except AsteriskError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    status = runtime.status()
+    print(
+        f"Asterisk {status.version} up (pid {status.pid}) in {waited:.2f}s; "
+        f"ARI {cfg.asterisk.ari_url}, SIP udp {cfg.asterisk.bind}:{cfg.asterisk.sip_port}, "
+        f"WebSocket ws://{cfg.asterisk.bind}:{cfg.asterisk.http_port}/ws"
+    )
+    return 0
+
+
+def volunteer_accounts(cfg: HelplineConfig) -> list[VolunteerSip]:
+    """SIP accounts to render: every enabled volunteer of the volunteer store, as browser
+    (WebRTC) phones. When the store's database is not set up yet, the demo volunteers seeded in
+    the config are used instead (SIP user = volunteer id, SIP password = seed password; only the
+    HA1 is rendered)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from helpline.db import make_engine
+    from helpline.volunteers import VolunteerDirectory
+
+    try:
+        engine = make_engine(cfg.database.url)
+        try:
+            creds = VolunteerDirectory.from_config(engine, cfg).sip_credentials()
+        finally:
+            engine.dispose()
+    except (SQLAlchemyError, OSError):
+        creds = []
+    if not creds:
+        realm = cfg.asterisk.sip_realm
+        creds = [(v.id, sip_ha1(v.id, realm, v.password)) for v in cfg.volunteers]
+    return [VolunteerSip(sip_user=user, ha1=ha1, webrtc=True) for user, ha1 in creds]
+
+
+def render_for(cfg: HelplineConfig) -> dict[str, str]:
+    """The complete Asterisk configuration for ``cfg`` and the current volunteers.
+
+    After adding a volunteer: ``runtime.install_config(render_for(cfg))`` and
+    ``runtime.cli("pjsip reload")``.
+    """
+    return render_asterisk_config(cfg, volunteer_accounts(cfg))
+
+
+def _down(args: argparse.Namespace) -> int:
+    cfg = _load(args)
+    if cfg is None:
+        return 2
+    try:
+        runtime_for(cfg).stop()
+    except AsteriskError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print("Asterisk stopped")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    cfg = _load(args)
+    if cfg is None:
+        return 2
+    runtime = runtime_for(cfg)
+    st = runtime.status()
+    print(f"root:    {runtime.root} ({'ready' if st.root_ready else 'not built'})")
+    print(f"process: {'running, pid ' + str(st.pid) if st.running else 'stopped'}")
+    print(f"ARI:     {'up, Asterisk ' + str(st.version) if st.ari_up else 'down'}")
+    return 0 if st.ari_up else 3
+
+
+def _cli(args: argparse.Namespace) -> int:
+    cfg = _load(args)
+    if cfg is None:
+        return 2
+    command = " ".join(args.words).strip()
+    if not command:
+        print("error: give a CLI command, e.g. helpline asterisk cli core show channels")
+        return 2
+    try:
+        sys.stdout.write(runtime_for(cfg).cli(command))
+    except AsteriskError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,139 @@
+"""Shared integration fixtures: one real Asterisk 22 per test session.
+
+``asterisk`` renders our configuration (``dialplan.render_asterisk_config``) from
+``TEST_CONFIG`` plus a few test volunteer SIP accounts, installs it into the cached sid root
+(built on first use, ~40 s) and starts Asterisk; it is stopped when the session ends. It binds
+the ports of the development config (SIP 5060, HTTP/ARI 8088, AMI 5038), so a ``make up``
+Asterisk running at the same time is replaced by the test one.
+
+Use ``asterisk.ari`` (base_url/user/password) to connect your ARI app as ``asterisk.app``; place
+calls from the carrier with ``tests.integration.sipp.start_carrier_call``; register test phones
+with ``asterisk.volunteers`` (sip_user -> plaintext password, realm ``asterisk.realm``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from dialplan import VolunteerSip, render_asterisk_config, sip_ha1
+from helpline.asterisk import AriAccess, AsteriskError, AsteriskRuntime, AsteriskSetupError
+from helpline.config import HelplineConfig, parse_config
+
+TEST_CONFIG = """
+languages = ["nl", "en"]
+
+[[lines]]
+id = "116111"
+numbers = ["116111"]
+language = "nl"
+
+[[lines]]
+id = "0800-0432"
+numbers = ["08000432"]
+language = "nl"
+
+[[lines]]
+id = "english"
+numbers = ["116112"]
+language = "en"
+
+[[locations]]
+id = "utrecht"
+name = "Utrecht"
+
+[asterisk]
+root = "{root}"
+bind = "127.0.0.1"
+sip_port = 5060
+http_port = 8088
+ami_port = 5038
+app = "helpline-test"
+ari_user = "helpline-test"
+ari_password = "test-ari-secret"
+ami_user = "helpline-test"
+ami_password = "test-ami-secret"
+sip_realm = "helpline"
+trunk_addresses = ["127.0.0.2"]
+rtp_start = 10000
+rtp_end = 10999
+"""
+
+# Test phones: UDP ones that sipp/pjsua can register, and one browser (WebRTC) endpoint.
+TEST_VOLUNTEERS = {
+    "test-udp-1": ("test-sip-pass-1", False),
+    "test-udp-2": ("test-sip-pass-2", False),
+    "test-web-1": ("test-sip-pass-3", True),
+}
+
+
+@dataclass(frozen=True)
+class AsteriskUnderTest:
+    """What the ``asterisk`` fixture yields."""
+
+    runtime: AsteriskRuntime
+    cfg: HelplineConfig
+    files: dict[str, str]
+    """The rendered configuration that was installed (file name -> text)."""
+    start_s: float
+    """Seconds from launching Asterisk until ARI answered."""
+    volunteers: dict[str, str] = field(default_factory=dict)
+    """SIP user -> plaintext password of the test phones."""
+
+    @property
+    def ari(self) -> AriAccess:
+        return self.runtime.ari
+
+    @property
+    def app(self) -> str:
+        return self.cfg.asterisk.app
+
+    @property
+    def realm(self) -> str:
+        return self.cfg.asterisk.sip_realm
+
+    @property
+    def sip_address(self) -> str:
+        return f"{self.cfg.asterisk.bind}:{self.cfg.asterisk.sip_port}"
+
+
+def _test_config() -> HelplineConfig:
+    root = os.environ.get("HELPLINE_ASTERISK_ROOT", "/var/lib/helpline/asterisk-root")
+    return parse_config(TEST_CONFIG.format(root=root), "tests/integration/conftest.py")
+
+
+@pytest.fixture(scope="session")
+def asterisk() -> Iterator[AsteriskUnderTest]:
+    """A running Asterisk with our rendered configuration, for the whole session."""
+    cfg = _test_config()
+    ast = cfg.asterisk
+    runtime = AsteriskRuntime(AriAccess(ast.ari_url, ast.ari_user, ast.ari_password), ast.root)
+    accounts = [
+        VolunteerSip(sip_user=user, ha1=sip_ha1(user, ast.sip_realm, password), webrtc=webrtc)
+        for user, (password, webrtc) in TEST_VOLUNTEERS.items()
+    ]
+    files = render_asterisk_config(cfg, accounts)
+    if os.geteuid() != 0:
+        pytest.skip("the chrooted test Asterisk needs root (use the docker/ deployment)")
+    try:
+        runtime.ensure_root()
+        runtime.stop()  # a development instance or a leftover: start clean with our config
+        runtime.install_config(files)
+        start_s = runtime.start(wait_s=60.0)
+    except AsteriskSetupError as exc:
+        pytest.fail(f"cannot set up the test Asterisk: {exc}")
+    except AsteriskError as exc:
+        pytest.fail(f"test Asterisk did not start: {exc}")
+    try:
+        yield AsteriskUnderTest(
+            runtime=runtime,
+            cfg=cfg,
+            files=files,
+            start_s=start_s,
+            volunteers={user: password for user, (password, _) in TEST_VOLUNTEERS.items()},
+        )
+    finally:
+        runtime.stop()

@@ -1,0 +1,217 @@
+"""Drive calls *from the carrier* (127.0.0.2) into the test Asterisk with sipp.
+
+The INVITE carries a caller identity in every header a real carrier could use (From, PAI,
+Remote-Party-ID, Diversion) so privacy tests can check that none of it comes through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+CARRIER_IP = "127.0.0.2"
+SECRET_CALLER_NUMBER = "0612345678"
+SECRET_CALLER_NAME = "Secret Child"
+SECRET_DIVERSION_NUMBER = "0687654321"
+
+_INVITE = """
+  <send retrans="500">
+    <![CDATA[
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "{name}" <sip:{number}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: <sip:{number}@[local_ip]:[local_port]>
+      P-Asserted-Identity: "{name}" <sip:{number}@[local_ip]>
+      Remote-Party-ID: "{name}" <sip:{number}@[local_ip]>;party=calling;screen=yes;privacy=off
+      Diversion: <sip:{diversion}@[local_ip]>;reason=unconditional
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=carrier 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 8
+      a=rtpmap:8 PCMA/8000
+
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+"""
+
+_ACK = """
+  <send>
+    <![CDATA[
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      CSeq: 1 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+"""
+
+_FAILED_ACK = """
+  <send>
+    <![CDATA[
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      CSeq: 1 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+"""
+
+_REMOTE_BYE = """
+  <recv request="BYE"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+"""
+
+_LOCAL_BYE = """
+  <pause milliseconds="{ms}"/>
+  <send retrans="500">
+    <![CDATA[
+      BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      CSeq: 2 BYE
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200"/>
+"""
+
+
+def carrier_scenario(final: int = 200, caller_hangs_up_after_ms: int | None = None) -> str:
+    """A sipp UAC scenario: INVITE with a secret caller identity, expect ``final``.
+
+    On 200 it ACKs and then either waits for Asterisk's BYE (default) or sends its own BYE
+    after ``caller_hangs_up_after_ms`` (the child hangs up).
+    """
+    body = _INVITE.format(
+        name=SECRET_CALLER_NAME, number=SECRET_CALLER_NUMBER, diversion=SECRET_DIVERSION_NUMBER
+    )
+    if final == 200:
+        body += '  <recv response="200" rtd="true"/>\n' + _ACK
+        if caller_hangs_up_after_ms is None:
+            body += _REMOTE_BYE
+        else:
+            body += _LOCAL_BYE.format(ms=caller_hangs_up_after_ms)
+    else:
+        body += f'  <recv response="{final}"/>\n' + _FAILED_ACK
+    return (
+        '<?xml version="1.0" encoding="ISO-8859-1" ?>\n'
+        '<!DOCTYPE scenario SYSTEM "sipp.dtd">\n'
+        f'<scenario name="carrier call">\n{body}</scenario>\n'
+    )
+
+
+def free_udp_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class SippCall:
+    """A running sipp process placing one carrier call; ``wait()`` returns sipp's exit code."""
+
+    process: asyncio.subprocess.Process
+    workdir: tempfile.TemporaryDirectory[str]
+
+    async def wait(self, timeout_s: float = 20.0) -> tuple[int, str]:
+        """Exit code (0 = the call went exactly as scripted) and sipp's output."""
+        try:
+            out, _ = await asyncio.wait_for(self.process.communicate(), timeout_s)
+        finally:
+            if self.process.returncode is None:
+                self.process.kill()
+                await self.process.wait()
+            self.workdir.cleanup()
+        assert self.process.returncode is not None
+        return self.process.returncode, out.decode(errors="replace")
+
+
+async def start_carrier_call(
+    number: str,
+    *,
+    asterisk: str = "127.0.0.1:5060",
+    final: int = 200,
+    caller_hangs_up_after_ms: int | None = None,
+    timeout_s: float = 15.0,
+) -> SippCall:
+    """Start sipp placing one call to ``number`` from the carrier address."""
+    sipp = shutil.which("sipp")
+    if sipp is None:
+        raise RuntimeError("sipp is not installed: apt-get install -y sipp")
+    workdir = tempfile.TemporaryDirectory(prefix="sipp-")
+    scenario = Path(workdir.name) / "carrier.xml"
+    scenario.write_text(carrier_scenario(final, caller_hangs_up_after_ms))
+    cmd = [
+        sipp,
+        asterisk,
+        "-sf",
+        str(scenario),
+        "-s",
+        number,
+        "-i",
+        CARRIER_IP,
+        "-p",
+        str(free_udp_port(CARRIER_IP)),
+        "-mi",
+        CARRIER_IP,
+        "-mp",
+        str(free_udp_port(CARRIER_IP)),
+        "-m",
+        "1",
+        "-timeout",
+        f"{int(timeout_s)}s",
+        "-timeout_error",
+        "-recv_timeout",
+        f"{int(timeout_s * 1000)}",
+        "-nostdin",
+    ]
+    process = await asyncio.create_subprocess_exec(
+        *cmd,
+        cwd=workdir.name,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    return SippCall(process=process, workdir=workdir)
