@@ -1,0 +1,1 @@
+"""ari_app package."""
