@@ -1,0 +1,34 @@
+"""The authenticated HTTP API (aiohttp) for the browser softphone and staff tooling.
+
+``create_app(cfg, directory, gateway, sessions)`` builds it; the ACD is reached only through
+the ``AcdGateway`` Protocol. HTTP status codes exist only in this package.
+"""
+
+from helpline.web.app import create_app, start_site
+from helpline.web.auth import (
+    MemorySessionStore,
+    RedisSessionStore,
+    Session,
+    SessionStore,
+    new_token,
+    token_hash,
+)
+from helpline.web.errors import ApiError, SessionStoreError, WebError
+from helpline.web.gateway import AcdGateway
+from helpline.web.volunteer_api import PAUSE_REASONS
+
+__all__ = [
+    "PAUSE_REASONS",
+    "AcdGateway",
+    "ApiError",
+    "MemorySessionStore",
+    "RedisSessionStore",
+    "Session",
+    "SessionStore",
+    "SessionStoreError",
+    "WebError",
+    "create_app",
+    "new_token",
+    "start_site",
+    "token_hash",
+]

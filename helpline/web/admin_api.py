@@ -1,0 +1,111 @@
+"""The staff API: manage volunteer accounts and look at the queue.
+
+Only mounted when ``[http] admin_token`` is configured (otherwise every path is a 404), and
+every request must carry ``Authorization: Bearer <admin_token>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+
+import acd
+from helpline.volunteers import MAX_PASSWORD_LEN
+from helpline.web.auth import require_admin
+from helpline.web.body import read_json
+from helpline.web.context import WebContext, ctx, volunteer_json
+
+log = logging.getLogger(__name__)
+
+routes = web.RouteTableDef()
+
+_VOLUNTEER_FIELDS = {"id", "name", "location", "skills", "languages", "password", "young"}
+
+
+def _admin(request: web.Request) -> WebContext:
+    c = ctx(request)
+    token = c.cfg.http.admin_token
+    assert token is not None  # the routes are not mounted without one
+    require_admin(request, token)
+    return c
+
+
+@routes.get("/api/v1/admin/volunteers")
+async def list_volunteers(request: web.Request) -> web.Response:
+    """Every volunteer account, ordered by id."""
+    c = _admin(request)
+    infos = await asyncio.to_thread(c.directory.list)
+    return web.json_response({"volunteers": [volunteer_json(v) for v in infos]})
+
+
+@routes.post("/api/v1/admin/volunteers")
+async def add_volunteer(request: web.Request) -> web.Response:
+    """Create an enabled volunteer."""
+    c = _admin(request)
+    body = await read_json(request)
+    body.only(_VOLUNTEER_FIELDS)
+    volunteer_id = body.string("id", max_len=48)
+    name = body.string("name", max_len=100)
+    location = body.string("location", max_len=48)
+    skills = body.string_list("skills")
+    languages = body.string_list("languages")
+    password = body.string("password", max_len=MAX_PASSWORD_LEN)
+    young = body.opt_bool("young", False)
+    info = await asyncio.to_thread(
+        c.directory.add, volunteer_id, name, location, skills, languages, password, young
+    )
+    return web.json_response({"volunteer": volunteer_json(info)}, status=201)
+
+
+@routes.get("/api/v1/admin/volunteers/{id}")
+async def get_volunteer(request: web.Request) -> web.Response:
+    """One volunteer and their ACD state (null when logged out)."""
+    c = _admin(request)
+    info = await asyncio.to_thread(c.directory.require, request.match_info["id"])
+    return web.json_response(
+        {"volunteer": volunteer_json(info), "agent": c.gateway.agent_view(info.id)}
+    )
+
+
+@routes.post("/api/v1/admin/volunteers/{id}/disable")
+async def disable_volunteer(request: web.Request) -> web.Response:
+    """Disable the account and log the volunteer out of the ACD (after wrap-up if busy)."""
+    c = _admin(request)
+    volunteer_id = request.match_info["id"]
+    await asyncio.to_thread(c.directory.disable, volunteer_id)
+    try:
+        await c.gateway.submit(acd.AgentLoggedOut(volunteer_id))
+    except acd.AcdError:
+        pass  # not logged in: nothing to end. Their sessions die at their next request.
+    info = await asyncio.to_thread(c.directory.require, volunteer_id)
+    return web.json_response({"volunteer": volunteer_json(info)})
+
+
+@routes.post("/api/v1/admin/volunteers/{id}/enable")
+async def enable_volunteer(request: web.Request) -> web.Response:
+    """Allow a disabled volunteer to log in again."""
+    c = _admin(request)
+    volunteer_id = request.match_info["id"]
+    await asyncio.to_thread(c.directory.enable, volunteer_id)
+    info = await asyncio.to_thread(c.directory.require, volunteer_id)
+    return web.json_response({"volunteer": volunteer_json(info)})
+
+
+@routes.post("/api/v1/admin/volunteers/{id}/password")
+async def set_password(request: web.Request) -> web.Response:
+    """Replace the volunteer's password (web login and SIP digest)."""
+    c = _admin(request)
+    body = await read_json(request)
+    body.only({"password"})
+    password = body.string("password", max_len=MAX_PASSWORD_LEN)
+    await asyncio.to_thread(c.directory.set_password, request.match_info["id"], password)
+    return web.json_response({"ok": True})
+
+
+@routes.get("/api/v1/admin/queue")
+async def get_queue(request: web.Request) -> web.Response:
+    """The ACD's overview: waiting contacts per channel, volunteers per state."""
+    c = _admin(request)
+    return web.json_response(c.gateway.queue_view())

@@ -1,0 +1,52 @@
+"""The application factory and a helper to serve it.
+
+``create_app`` wires the API to its collaborators; the Stasis app process (``ari_app``) calls
+it with its ``AcdGateway`` and serves it with ``start_site`` next to the ACD.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from helpline.config import HelplineConfig, HttpSection
+from helpline.volunteers import VolunteerDirectory
+from helpline.web import admin_api, volunteer_api
+from helpline.web.auth import SessionStore
+from helpline.web.body import MAX_BODY_BYTES
+from helpline.web.context import CTX, WebContext
+from helpline.web.errors import error_middleware
+from helpline.web.gateway import AcdGateway
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the process serves HTTP."""
+    return web.json_response({"ok": True})
+
+
+def create_app(
+    cfg: HelplineConfig,
+    directory: VolunteerDirectory,
+    gateway: AcdGateway,
+    sessions: SessionStore,
+) -> web.Application:
+    """The API application. The admin routes exist only when an admin token is configured."""
+    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
+    app[CTX] = WebContext(cfg=cfg, directory=directory, gateway=gateway, sessions=sessions)
+    app.router.add_get("/healthz", healthz)
+    app.add_routes(volunteer_api.routes)
+    if cfg.http.admin_token is not None:
+        app.add_routes(admin_api.routes)
+    return app
+
+
+async def start_site(app: web.Application, http: HttpSection) -> web.AppRunner:
+    """Serve ``app`` on ``[http] host:port``; the caller awaits ``runner.cleanup()`` to stop.
+
+    aiohttp's access log records method, path and status, never bodies or the Authorization
+    header.
+    """
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, http.host, http.port)
+    await site.start()
+    return runner

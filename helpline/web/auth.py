@@ -1,0 +1,183 @@
+"""Volunteer sessions and the admin bearer token.
+
+A session token is ``secrets.token_urlsafe(32)``, handed to the client once; the store only
+ever sees its SHA-256, so a leaked Redis dump or log line holds nothing that logs anyone in.
+Sessions live in Redis so that a second app process (after a take-over) keeps them; an
+in-memory store serves unit tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Protocol
+
+import redis.asyncio as aioredis
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from helpline.web.errors import SessionStoreError, Unauthorized
+
+TOKEN_BYTES = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A logged-in volunteer, as stored under the hash of their token."""
+
+    volunteer_id: str
+    """Who logged in."""
+    location_id: str
+    """Where they work from in this session."""
+    created_at: float
+    """Unix time of the login."""
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Session:
+        """Parse a stored session; ValueError when it is not one."""
+        data = json.loads(raw)
+        if not isinstance(data, dict):
+            raise ValueError("session is not an object")
+        vid, loc, created = (
+            data.get("volunteer_id"),
+            data.get("location_id"),
+            data.get("created_at"),
+        )
+        if not isinstance(vid, str) or not isinstance(loc, str):
+            raise ValueError("session lacks volunteer_id/location_id")
+        if not isinstance(created, int | float) or isinstance(created, bool):
+            raise ValueError("session lacks created_at")
+        return cls(volunteer_id=vid, location_id=loc, created_at=float(created))
+
+
+def new_token() -> str:
+    """A fresh, unguessable session token (256 bits)."""
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def token_hash(token: str) -> str:
+    """What the store keeps instead of the token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class SessionStore(Protocol):
+    """Where sessions live, keyed by the SHA-256 of their token; entries expire by TTL."""
+
+    async def put(self, key: str, session: Session, ttl_s: float) -> None:
+        """Store ``session`` under ``key`` (a token hash) for ``ttl_s`` seconds."""
+        ...
+
+    async def get(self, key: str) -> Session | None:
+        """The live session under ``key``, or None (unknown, expired or revoked)."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Revoke; deleting an unknown key is not an error."""
+        ...
+
+
+class MemorySessionStore:
+    """Sessions in a dict, for unit tests and single-process development."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._items: dict[str, tuple[Session, float]] = {}
+
+    async def put(self, key: str, session: Session, ttl_s: float) -> None:
+        self._items[key] = (session, self._clock() + ttl_s)
+
+    async def get(self, key: str) -> Session | None:
+        item = self._items.get(key)
+        if item is None:
+            return None
+        if self._clock() >= item[1]:
+            del self._items[key]
+            return None
+        return item[0]
+
+    async def delete(self, key: str) -> None:
+        self._items.pop(key, None)
+
+    def keys(self) -> list[str]:
+        """The stored keys (token hashes), for tests."""
+        return list(self._items)
+
+
+class RedisSessionStore:
+    """Sessions in Redis under ``<prefix>session:<sha256>``, expiring by Redis TTL.
+
+    The caller owns the client (and closes it).
+    """
+
+    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+        self._redis = client
+        self._prefix = prefix + "session:"
+
+    def key(self, token_sha256: str) -> str:
+        """The Redis key for a token hash."""
+        return self._prefix + token_sha256
+
+    async def put(self, key: str, session: Session, ttl_s: float) -> None:
+        # Milliseconds so a fractional TTL is honoured; at least 1 ms (0 would be an error).
+        ttl_ms = max(1, int(ttl_s * 1000))
+        try:
+            await self._redis.set(self.key(key), session.to_json(), px=ttl_ms)
+        except RedisError as exc:
+            raise SessionStoreError(f"cannot store session: {type(exc).__name__}") from exc
+
+    async def get(self, key: str) -> Session | None:
+        try:
+            raw = await self._redis.get(self.key(key))
+        except RedisError as exc:
+            raise SessionStoreError(f"cannot read session: {type(exc).__name__}") from exc
+        if raw is None:
+            return None
+        try:
+            return Session.from_json(raw)
+        except ValueError:
+            # Not ours or from an incompatible version: treat as logged out, and clean up.
+            await self.delete(key)
+            return None
+
+    async def delete(self, key: str) -> None:
+        try:
+            await self._redis.delete(self.key(key))
+        except RedisError as exc:
+            raise SessionStoreError(f"cannot delete session: {type(exc).__name__}") from exc
+
+
+def bearer_token(request: web.Request) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, or None."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+async def require_session(request: web.Request, store: SessionStore) -> tuple[str, Session]:
+    """The (token hash, session) of the request's bearer token; Unauthorized otherwise."""
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthorized("a session token is required (Authorization: Bearer ...)")
+    key = token_hash(token)
+    session = await store.get(key)
+    if session is None:
+        raise Unauthorized("the session is unknown or has expired; log in again")
+    return key, session
+
+
+def require_admin(request: web.Request, admin_token: str) -> None:
+    """Unauthorized unless the bearer token equals the configured admin token."""
+    token = bearer_token(request) or ""
+    # Constant-time comparison of bytes (compare_digest refuses non-ASCII str).
+    if not hmac.compare_digest(token.encode(), admin_token.encode()):
+        raise Unauthorized("admin token required")

@@ -1,0 +1,106 @@
+"""Reading and checking JSON request bodies: every 400 names the field that is wrong.
+
+Error messages name fields and types only; they never echo a value (it may be a password).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from typing import Any
+
+from aiohttp import web
+
+from helpline.web.errors import BadRequest, BodyTooLarge
+
+MAX_BODY_BYTES = 16 * 1024
+
+
+class Fields:
+    """A parsed JSON object body with typed, named accessors."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def only(self, allowed: Collection[str]) -> None:
+        """BadRequest naming the first field that is not in ``allowed`` (catches typos)."""
+        for name in sorted(self._data):
+            if name not in allowed:
+                raise BadRequest(f"{_safe_name(name)}: unknown field", code="unknown_field")
+
+    def _get(self, name: str, required: bool) -> Any:
+        if name not in self._data or self._data[name] is None:
+            if required:
+                raise BadRequest(f"{name}: required", code="missing_field")
+            return None
+        return self._data[name]
+
+    def string(self, name: str, *, max_len: int = 1024) -> str:
+        """A required non-empty string of at most ``max_len`` characters."""
+        value = self._get(name, True)
+        return _check_str(name, value, max_len)
+
+    def opt_string(self, name: str, *, max_len: int = 1024) -> str | None:
+        """An optional string (absent or null gives None)."""
+        value = self._get(name, False)
+        return None if value is None else _check_str(name, value, max_len)
+
+    def string_list(self, name: str, *, max_items: int = 20, max_len: int = 64) -> list[str]:
+        """A required list of non-empty strings."""
+        value = self._get(name, True)
+        if not isinstance(value, list) or len(value) > max_items:
+            raise BadRequest(
+                f"{name}: must be a list of at most {max_items} strings", code="invalid_field"
+            )
+        return [_check_str(f"{name}[{i}]", item, max_len) for i, item in enumerate(value)]
+
+    def opt_bool(self, name: str, default: bool) -> bool:
+        """An optional boolean."""
+        value = self._get(name, False)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise BadRequest(f"{name}: must be true or false", code="invalid_field")
+        return value
+
+
+def _check_str(name: str, value: Any, max_len: int) -> str:
+    if not isinstance(value, str):
+        raise BadRequest(f"{name}: must be a string", code="invalid_field")
+    if not value or len(value) > max_len:
+        raise BadRequest(f"{name}: must be 1..{max_len} characters", code="invalid_field")
+    return value
+
+
+def _safe_name(name: str) -> str:
+    # An unknown key is client-chosen text; show it only if it looks like a field name.
+    if len(name) <= 40 and name.replace("_", "").replace("-", "").isalnum():
+        return name
+    return "(a field)"
+
+
+async def read_json(request: web.Request, *, allow_empty: bool = False) -> Fields:
+    """The request's JSON object body; BadRequest/BodyTooLarge naming what is wrong.
+
+    With ``allow_empty`` an absent body reads as ``{}`` (for actions that take no fields).
+    """
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise BodyTooLarge(f"body: larger than the {MAX_BODY_BYTES // 1024} KiB limit")
+    try:
+        raw = await request.read()  # the app's client_max_size also enforces the limit
+    except web.HTTPRequestEntityTooLarge:
+        raise BodyTooLarge(f"body: larger than the {MAX_BODY_BYTES // 1024} KiB limit") from None
+    if len(raw) > MAX_BODY_BYTES:
+        raise BodyTooLarge(f"body: larger than the {MAX_BODY_BYTES // 1024} KiB limit")
+    if not raw.strip():
+        if allow_empty:
+            return Fields({})
+        raise BadRequest("body: a JSON object is required", code="missing_body")
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        # No position or excerpt: the text around the error could be a password.
+        raise BadRequest("body: not valid JSON", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise BadRequest("body: must be a JSON object", code="invalid_json")
+    return Fields(data)

@@ -1,0 +1,49 @@
+"""What every handler needs, stored once on the application under a typed key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from helpline.config import HelplineConfig
+from helpline.volunteers import VolunteerDirectory, VolunteerInfo
+from helpline.web.auth import SessionStore
+from helpline.web.gateway import AcdGateway
+
+
+@dataclass(frozen=True, slots=True)
+class WebContext:
+    """The API's collaborators: configuration, volunteer directory, ACD gateway, sessions."""
+
+    cfg: HelplineConfig
+    directory: VolunteerDirectory
+    gateway: AcdGateway
+    sessions: SessionStore
+    location_ids: frozenset[str] = field(init=False)
+    """The configured location ids, for validating a login's ``location``."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "location_ids", frozenset(loc.id for loc in self.cfg.locations))
+
+
+CTX = web.AppKey("helpline_web_context", WebContext)
+
+
+def ctx(request: web.Request) -> WebContext:
+    """The application's context."""
+    return request.app[CTX]
+
+
+def volunteer_json(info: VolunteerInfo) -> dict[str, object]:
+    """A volunteer for API responses: never a password hash or SIP digest."""
+    return {
+        "id": info.id,
+        "name": info.name,
+        "location": info.location_id,
+        "skills": list(info.skills),
+        "languages": list(info.languages),
+        "young": info.young,
+        "enabled": info.enabled,
+        "created_at": info.created_at.isoformat(),
+    }

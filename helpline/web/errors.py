@@ -1,0 +1,164 @@
+"""The web layer's one error shape, and the only place exceptions become HTTP status codes.
+
+Every error response is ``{"error": "<code>", "message": "..."}``. Handlers raise ``ApiError``
+(or let ACD/volunteer errors through); ``error_middleware`` maps everything at the boundary,
+so neither ``acd`` nor ``helpline.volunteers`` ever knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+import acd
+from helpline.volunteers import InvalidVolunteer, UnknownVolunteer, VolunteerExists
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class WebError(Exception):
+    """Base of every error the web package raises."""
+
+
+class SessionStoreError(WebError):
+    """The session store could not be reached (not the client's fault): 503."""
+
+
+class ApiError(WebError):
+    """A request the API refuses; carries its HTTP status, a stable code and a safe message.
+
+    The message is shown to the client, so it must never contain a password, token or any
+    part of a request body beyond the name of the offending field.
+    """
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class BadRequest(ApiError):
+    """Malformed JSON, a missing or wrongly typed field, or an invalid value."""
+
+
+class BodyTooLarge(ApiError):
+    """The request body exceeds the API's limit (the brief asks for 400, not 413)."""
+
+    code = "body_too_large"
+
+
+class Unauthorized(ApiError):
+    """No valid session or admin token; the message never says which part was wrong."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class NotFound(ApiError):
+    """The resource does not exist."""
+
+    status = 404
+    code = "not_found"
+
+
+class Conflict(ApiError):
+    """The request does not fit the current state."""
+
+    status = 409
+    code = "conflict"
+
+
+# How an ACD trigger and state read to a volunteer: "cannot go ready while a call rings".
+_TRIGGER_WORDS = {
+    "ready": "go ready",
+    "pause": "pause",
+    "logout": "log out",
+    "wrap_up_done": "end wrap-up",
+    "login": "log in",
+}
+_STATE_WORDS = {
+    "logged_out": "logged out",
+    "paused": "paused",
+    "available": "available",
+    "offered": "a call rings",
+    "busy": "in a conversation",
+    "wrap_up": "in wrap-up",
+}
+
+
+def illegal_transition_message(exc: acd.IllegalTransition) -> str:
+    """A short, human message for an ACD transition the volunteer's state does not allow."""
+    verb = _TRIGGER_WORDS.get(exc.trigger, exc.trigger.replace("_", " "))
+    state = _STATE_WORDS.get(exc.state, exc.state.replace("_", " "))
+    return f"cannot {verb} while {state}"
+
+
+def _json_error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": code, "message": message}, status=status)
+
+
+def map_exception(exc: BaseException) -> web.Response | None:
+    """The response for a known exception, or None when it is unexpected (a 500)."""
+    if isinstance(exc, ApiError):
+        resp = _json_error(exc.status, exc.code, exc.message)
+        if isinstance(exc, Unauthorized):
+            resp.headers["WWW-Authenticate"] = "Bearer"
+        return resp
+    if isinstance(exc, SessionStoreError):
+        log.warning("%s", exc)  # its message names the operation, never a key or token
+        return _json_error(503, "unavailable", "sessions are unavailable; try again shortly")
+    if isinstance(exc, acd.IllegalTransition):
+        return _json_error(409, "illegal_transition", illegal_transition_message(exc))
+    if isinstance(exc, acd.UnknownAgent):
+        return _json_error(409, "not_logged_in", "not logged in")
+    if isinstance(exc, acd.InvalidEvent):
+        return _json_error(400, "invalid_event", "the request does not make a valid ACD event")
+    if isinstance(exc, acd.AcdError):
+        return _json_error(409, "conflict", "the request does not fit the current state")
+    if isinstance(exc, VolunteerExists):
+        return _json_error(409, "volunteer_exists", "a volunteer with this id already exists")
+    if isinstance(exc, UnknownVolunteer):
+        return _json_error(404, "unknown_volunteer", "no such volunteer")
+    if isinstance(exc, InvalidVolunteer):
+        # Its messages name the field and never contain the password (helpline.volunteers).
+        return _json_error(400, "invalid_volunteer", str(exc))
+    if isinstance(exc, web.HTTPException):
+        # aiohttp's own 404/405/413...: same shape as ours.
+        if isinstance(exc, web.HTTPRequestEntityTooLarge):
+            return _json_error(400, BodyTooLarge.code, "body: larger than the 16 KiB limit")
+        code = exc.reason.lower().replace(" ", "_")
+        resp = _json_error(exc.status, code, exc.reason)
+        if isinstance(exc, web.HTTPMethodNotAllowed):
+            resp.headers["Allow"] = ",".join(sorted(exc.allowed_methods))
+        return resp
+    return None
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every exception into the one JSON error shape; log unexpected ones (no bodies)."""
+    try:
+        resp = await handler(request)
+    except Exception as exc:
+        mapped = map_exception(exc)
+        if mapped is None:
+            # Method and route only: never the body, query string or headers (tokens).
+            route = request.match_info.route.resource
+            where = route.canonical if route is not None else "?"
+            log.error(
+                "unexpected %s in %s %s", type(exc).__name__, request.method, where, exc_info=exc
+            )
+            mapped = _json_error(500, "internal_error", "internal error")
+        resp = mapped
+    # Responses may carry tokens or personal data: never cache them anywhere.
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp

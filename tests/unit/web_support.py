@@ -1,0 +1,155 @@
+"""Shared set-up for the web API tests: config, SQLite directory, a recording gateway, client.
+
+``FakeGateway`` records every call and drives a real ``acd.Acd`` core with a fake clock, so
+the errors the API maps (``IllegalTransition``, ``UnknownAgent``) are the core's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestClient, TestServer
+
+import acd
+from helpline import db
+from helpline.config import HelplineConfig, parse_config
+from helpline.volunteers import VolunteerDirectory
+from helpline.web import MemorySessionStore, create_app
+
+ADMIN_TOKEN = "admin-token-for-tests-0123456789"
+PASSWORD = "correct horse battery"
+
+CONFIG = """
+languages = ["nl", "en"]
+
+[[lines]]
+id = "116111"
+numbers = ["116111"]
+
+[[locations]]
+id = "utrecht"
+name = "Utrecht"
+
+[[locations]]
+id = "almelo"
+name = "Almelo"
+
+[asterisk]
+ari_password = "ari-secret-123"
+ami_password = "ami-secret-123"
+trunk_addresses = ["127.0.0.2"]
+
+[http]
+session_ttl_s = 3600
+{admin}
+"""
+
+
+def make_config(admin_token: str | None = ADMIN_TOKEN) -> HelplineConfig:
+    admin = f'admin_token = "{admin_token}"' if admin_token else ""
+    return parse_config(CONFIG.format(admin=admin))
+
+
+@dataclass
+class FakeGateway:
+    """An ``AcdGateway`` over a real ACD core; records logins and submitted events."""
+
+    core: acd.Acd = field(default_factory=acd.Acd)
+    now: float = 1000.0
+    logins: list[tuple[str, str, frozenset[str], frozenset[str]]] = field(default_factory=list)
+    events: list[acd.Event] = field(default_factory=list)
+    fail_with: Exception | None = None
+    """Raised by the next login/submit instead of calling the core."""
+
+    def _maybe_fail(self) -> None:
+        if self.fail_with is not None:
+            exc, self.fail_with = self.fail_with, None
+            raise exc
+
+    async def login(
+        self, agent_id: str, location_id: str, skills: frozenset[str], languages: frozenset[str]
+    ) -> None:
+        self.logins.append((agent_id, location_id, skills, languages))
+        self._maybe_fail()
+        self.core.handle(acd.AgentLoggedIn(agent_id, location_id, skills, languages), self.now)
+
+    async def submit(self, event: acd.Event) -> None:
+        self.events.append(event)
+        self._maybe_fail()
+        self.core.handle(event, self.now)
+
+    def agent_view(self, agent_id: str) -> dict[str, Any] | None:
+        try:
+            agent = self.core.agent(agent_id)
+        except acd.UnknownAgent:
+            return None
+        if agent.state is acd.AgentState.LOGGED_OUT:
+            return None
+        return {
+            "state": agent.state.value,
+            "reason": agent.reason,
+            "offer": agent.offer,
+            "contacts": len(agent.contacts),
+            "wrap_until": agent.wrap_until,
+        }
+
+    def queue_view(self) -> dict[str, Any]:
+        return {
+            "waiting": {ch.value: self.core.waiting_count(ch) for ch in acd.Channel},
+            "agents": len(list(self.core.agents())),
+        }
+
+    def offer_call(self, contact_id: str = "c1") -> None:
+        """Make a phone contact arrive, so a ready volunteer gets it offered."""
+        self.core.handle(acd.ContactArrived(contact_id, acd.Channel.PHONE), self.now)
+
+
+@dataclass
+class WebEnv:
+    """Everything a web test touches."""
+
+    client: TestClient[Any, Any]
+    gateway: FakeGateway
+    directory: VolunteerDirectory
+    sessions: MemorySessionStore
+    cfg: HelplineConfig
+
+    async def login(
+        self, volunteer_id: str = "anna", password: str = PASSWORD, **extra: Any
+    ) -> str:
+        resp = await self.client.post(
+            "/api/v1/session", json={"volunteer_id": volunteer_id, "password": password, **extra}
+        )
+        assert resp.status == 201, await resp.text()
+        return str((await resp.json())["token"])
+
+    @staticmethod
+    def bearer(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+
+@asynccontextmanager
+async def web_env(tmp_path: Path, admin_token: str | None = ADMIN_TOKEN) -> AsyncIterator[WebEnv]:
+    """A running test server with volunteers anna (utrecht), bram (almelo, disabled), sam."""
+    cfg = make_config(admin_token)
+    engine = db.make_engine(f"sqlite:///{tmp_path}/web.db")
+    db.migrate(engine)
+    directory = VolunteerDirectory.from_config(engine, cfg)
+    directory.add("anna", "Anna", "utrecht", ["phone", "chat"], ["nl", "en"], PASSWORD)
+    directory.add("bram", "Bram", "almelo", ["phone"], ["nl"], PASSWORD)
+    directory.disable("bram")
+    directory.add("sam", "Sam", "almelo", ["peer_chat"], ["nl"], PASSWORD, young=True)
+    gateway = FakeGateway()
+    sessions = MemorySessionStore()
+    app = create_app(cfg, directory, gateway, sessions)
+    client: TestClient[Any, Any] = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        yield WebEnv(client, gateway, directory, sessions, cfg)
+    finally:
+        await client.close()
+        engine.dispose()
