@@ -80,10 +80,12 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def volunteer_accounts(cfg: HelplineConfig) -> list[VolunteerSip]:
-    """SIP accounts to render: every enabled volunteer of the volunteer store, as browser
-    (WebRTC) phones. When the store's database is not set up yet, the demo volunteers seeded in
-    the config are used instead (SIP user = volunteer id, SIP password = seed password; only the
-    HA1 is rendered)."""
+    """SIP accounts to render: every enabled volunteer of the volunteer store.
+
+    They are plain SIP or browser (WebRTC) phones as ``[asterisk] volunteer_phones`` says. When
+    the store's database is not set up yet, the demo volunteers seeded in the config are used
+    instead (SIP user = volunteer id, SIP password = seed password; only the HA1 is rendered).
+    """
     from sqlalchemy.exc import SQLAlchemyError
 
     from helpline.db import make_engine
@@ -100,7 +102,8 @@ def volunteer_accounts(cfg: HelplineConfig) -> list[VolunteerSip]:
     if not creds:
         realm = cfg.asterisk.sip_realm
         creds = [(v.id, sip_ha1(v.id, realm, v.password)) for v in cfg.volunteers]
-    return [VolunteerSip(sip_user=user, ha1=ha1, webrtc=True) for user, ha1 in creds]
+    webrtc = cfg.asterisk.volunteer_phones == "webrtc"
+    return [VolunteerSip(sip_user=user, ha1=ha1, webrtc=webrtc) for user, ha1 in creds]
 
 
 def render_for(cfg: HelplineConfig) -> dict[str, str]:

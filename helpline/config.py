@@ -11,7 +11,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -91,6 +91,8 @@ class AsteriskSection(_Model):
     ami_password: str = Field(min_length=8)
     sip_realm: str = "helpline"
     trunk_addresses: list[str] = Field(min_length=1)
+    volunteer_phones: Literal["sip", "webrtc"] = "sip"
+    """Plain SIP phones (any softphone or desk phone) or browser (WebRTC) phones."""
     rtp_start: int = Field(default=10000, gt=1024, lt=65536)
     rtp_end: int = Field(default=10999, gt=1024, lt=65536)
 
@@ -124,6 +126,9 @@ class HttpSection(_Model):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, gt=0, lt=65536)
+    admin_token: str | None = Field(default=None, min_length=16)
+    """Bearer token for the admin API (staff tooling); no token, no admin API."""
+    session_ttl_s: float = Field(default=12 * 3600, gt=0)
 
 
 class VolunteerSeed(_Model):

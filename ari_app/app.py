@@ -1,0 +1,424 @@
+"""The Stasis application: ARI events become ACD events; ACD commands become ARI calls.
+
+One writer: every input (ARI event, API request, deadline tick) goes through one
+``asyncio.Queue`` and is handled by one task, so the ACD core and the call registry need no
+locks. Each applied ACD event is journaled to Redis before its commands run; after every
+(re)connection the app reconciles with what Asterisk really has (``ari_app.reconcile``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import acd
+from acd import commands as cmd
+from acd.serde import event_to_dict
+from ari_app.ari_events import ChannelDestroyed, EndpointStateChange, StasisEnd, StasisStart
+from ari_app.calls import (
+    CallRegistry,
+    ContactCall,
+    Role,
+    hold_bridge_id,
+    talk_bridge_id,
+    volunteer_leg_id,
+)
+from ari_app.client import AriClient
+from ari_app.errors import AriError, AriNotFound
+from ari_app.records import RecordQueue
+from ari_app.websocket import AriEventStream, Connected, Disconnected
+from dialplan import stasis_args
+from helpline.config import HelplineConfig, Line
+from helpline.lease import LeaseLost
+from helpline.livestate import LiveStateStore
+
+log = logging.getLogger(__name__)
+
+# Q.850 causes on a volunteer leg that never answered.
+_FAILURE_BY_CAUSE = {
+    17: acd.OfferFailure.BUSY,
+    18: acd.OfferFailure.NO_ANSWER,
+    19: acd.OfferFailure.NO_ANSWER,
+    21: acd.OfferFailure.REJECTED,
+    20: acd.OfferFailure.UNREACHABLE,
+    3: acd.OfferFailure.UNREACHABLE,
+}
+
+SNAPSHOT_EVERY = 200
+"""Journal entries between snapshots: bounds replay time after a restart."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Tick:
+    """A core deadline is due."""
+
+
+def _new_future() -> asyncio.Future[Any]:
+    return asyncio.get_running_loop().create_future()
+
+
+@dataclass(slots=True)
+class _Request:
+    """Work from outside the writer (the HTTP API); its result goes back through ``future``."""
+
+    action: Callable[[], Awaitable[Any]]
+    future: asyncio.Future[Any] = field(default_factory=_new_future)
+
+
+@dataclass(frozen=True, slots=True)
+class _FollowUp:
+    """An ACD event caused by executing a command (e.g. an originate that failed)."""
+
+    event: acd.Event
+
+
+class HelplineApp:
+    """Drives one queue: owns the ACD core, the call registry and the ARI connection."""
+
+    def __init__(
+        self,
+        cfg: HelplineConfig,
+        ari: AriClient,
+        core: acd.Acd,
+        *,
+        store: LiveStateStore | None = None,
+        records: RecordQueue | None = None,
+        clock: Callable[[], float] = time.time,
+        overflow_media: tuple[str, ...] = ("sound:vm-goodbye",),
+    ) -> None:
+        self.cfg = cfg
+        self.ari = ari
+        self.acd = core
+        self.calls = CallRegistry()
+        self._store = store
+        self._records = records
+        self._clock = clock
+        self._overflow_media = overflow_media
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._timer: asyncio.TimerHandle | None = None
+        self._reconciled = False
+        self._background: set[asyncio.Task[None]] = set()
+        self.reconciled = asyncio.Event()
+        """Set after each successful reconciliation (tests and health checks wait on it)."""
+        self._lines_by_id = {line.id: line for line in cfg.lines}
+
+    # ------------------------------------------------------------------ running
+
+    async def run(self) -> None:
+        """Consume ARI events and requests until cancelled (or the lease is lost)."""
+        ac = self.cfg.asterisk
+        stream = AriEventStream(
+            ac.ari_url, self.ari.user, self.ari.password, self.ari.app, self._queue.put_nowait
+        )
+        stream_task = asyncio.create_task(stream.run(), name="ari-events")
+        try:
+            while True:
+                item = await self._queue.get()
+                try:
+                    await self._process(item)
+                except LeaseLost:
+                    raise
+                except Exception:  # one bad input must not stop the line
+                    log.exception("failed to process %s", type(item).__name__)
+        finally:
+            stream_task.cancel()
+            await asyncio.gather(stream_task, return_exceptions=True)
+            if self._timer is not None:
+                self._timer.cancel()
+            for task in list(self._background):
+                task.cancel()
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    async def call(self, action: Callable[[], Awaitable[Any]]) -> Any:
+        """Run ``action`` inside the writer and return its result (or raise its error)."""
+        request = _Request(action)
+        self._queue.put_nowait(request)
+        return await request.future
+
+    async def _process(self, item: Any) -> None:
+        if isinstance(item, _Request):
+            try:
+                result = await item.action()
+            except Exception as exc:
+                if not item.future.done():
+                    item.future.set_exception(exc)
+            else:
+                if not item.future.done():
+                    item.future.set_result(result)
+        elif isinstance(item, _Tick):
+            await self._fire_timers()
+        elif isinstance(item, _FollowUp):
+            await self._apply_quietly(item.event)
+        elif isinstance(item, StasisStart):
+            await self._on_stasis_start(item)
+        elif isinstance(item, (StasisEnd, ChannelDestroyed)):
+            cause = item.cause if isinstance(item, ChannelDestroyed) else None
+            await self._on_channel_gone(item.channel.id, cause)
+        elif isinstance(item, EndpointStateChange):
+            await self._on_endpoint(item)
+        elif isinstance(item, Connected):
+            from ari_app.reconcile import reconcile
+
+            await self.ari.applications.subscribe("endpoint:PJSIP")
+            await reconcile(self)
+            self._reconciled = True
+            self.reconciled.set()
+            self._arm_timer()
+        elif isinstance(item, Disconnected):
+            log.warning("ARI events lost (%s); will reconcile on reconnect", item.reason)
+            self.reconciled.clear()
+
+    # ------------------------------------------------------------------ the core
+
+    async def apply(self, event: acd.Event) -> None:
+        """Feed one event to the core, journal it, run its commands. Raises ``acd.AcdError``."""
+        now = self._clock()
+        await self._fire_timers(now)
+        commands = self.acd.handle(event, now)
+        await self._journal(event_to_dict(event), now)
+        await self._execute(commands)
+        self._arm_timer()
+
+    async def _apply_quietly(self, event: acd.Event) -> None:
+        """Apply an event that may have lost a race (a normal thing on a phone line)."""
+        try:
+            await self.apply(event)
+        except (acd.StaleOffer, acd.UnknownContact, acd.UnknownAgent) as exc:
+            log.debug("stale %s: %s", type(event).__name__, exc)
+
+    async def _fire_timers(self, now: float | None = None) -> None:
+        if not self._reconciled:
+            return  # deadlines wait until we know what Asterisk really has
+        now = self._clock() if now is None else now
+        deadline = self.acd.next_deadline()
+        if deadline is not None and deadline <= now:
+            commands = self.acd.handle_timer(now)
+            await self._journal(None, now)
+            await self._execute(commands)
+        self._arm_timer()
+
+    def _arm_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        deadline = self.acd.next_deadline()
+        if deadline is None or not self._reconciled:
+            return
+        delay = max(0.0, deadline - self._clock())
+        self._timer = asyncio.get_running_loop().call_later(delay, self._queue.put_nowait, _Tick())
+
+    async def _journal(self, event: dict[str, Any] | None, now: float) -> None:
+        if self._store is None:
+            return
+        await self._store.append(event, now)
+        if self._store.pending >= SNAPSHOT_EVERY:
+            await self._store.save_snapshot(self.acd.snapshot(), self._store.seq)
+
+    # ------------------------------------------------------------------ ARI events
+
+    async def _on_stasis_start(self, event: StasisStart) -> None:
+        channel = event.channel
+        try:
+            args = stasis_args.decode(list(event.args))
+        except stasis_args.InvalidStasisArgs as exc:
+            log.warning("channel entered Stasis with bad arguments (%s); hanging up", exc)
+            await self._hangup(channel.id)
+            return
+        if isinstance(args, stasis_args.InboundCall):
+            line = self._lines_by_id.get(args.line_id)
+            if line is None:
+                log.warning("call for unknown line %r; hanging up", args.line_id)
+                await self._hangup(channel.id)
+                return
+            await self.admit(channel.id, line)
+        else:
+            found = self.calls.by_channel(channel.id)
+            if found is None or found[0] is not Role.VOLUNTEER or found[1].agent_id is None:
+                await self._hangup(channel.id)  # a leg for an offer that is gone
+                return
+            call = found[1]
+            try:
+                await self.apply(acd.OfferAccepted(call.contact_id, call.agent_id or ""))
+            except (acd.StaleOffer, acd.UnknownContact, acd.UnknownAgent):
+                self.calls.clear_leg(call.contact_id)
+                await self._hangup(channel.id)
+
+    async def admit(self, channel_id: str, line: Line, contact_id: str | None = None) -> None:
+        """Answer a caller, hold them with music and queue them."""
+        contact_id = contact_id or str(uuid.uuid4())
+        hold = hold_bridge_id(contact_id)
+        try:
+            await self.ari.channels.answer(channel_id)
+            await self.ari.bridges.ensure(hold, "holding", name="waiting")
+            await self.ari.bridges.add_channel(hold, channel_id)
+            await self.ari.bridges.start_moh(hold)
+        except AriNotFound:
+            await self._ignore_missing(self.ari.bridges.delete(hold))
+            return  # the caller hung up already
+        self.calls.add(ContactCall(contact_id, line.id, line.language, channel_id))
+        await self.apply(
+            acd.ContactArrived(
+                contact_id, acd.Channel.PHONE, language=line.language, priority=line.priority
+            )
+        )
+
+    async def _on_channel_gone(self, channel_id: str, cause: int | None) -> None:
+        found = self.calls.by_channel(channel_id)
+        if found is None:
+            return
+        role, call = found
+        contact_id = call.contact_id
+        if role is Role.CALLER:
+            if call.overflowing:
+                self.calls.remove(contact_id)
+            else:
+                await self._apply_quietly(acd.ContactEnded(contact_id))
+            return
+        if call.volunteer_leg != channel_id:
+            return
+        agent_id = call.agent_id or ""
+        try:
+            contact = self.acd.contact(contact_id)
+        except acd.UnknownContact:
+            self.calls.clear_leg(contact_id)
+            return
+        if contact.state is acd.ContactState.OFFERED and contact.agent_id == agent_id:
+            self.calls.clear_leg(contact_id)
+            reason = _FAILURE_BY_CAUSE.get(cause or 0, acd.OfferFailure.ERROR)
+            if cause in (None, 16):  # a normal clear before answer: the phone rang out
+                reason = acd.OfferFailure.NO_ANSWER
+            await self._apply_quietly(acd.OfferFailed(contact_id, agent_id, reason))
+        elif contact.state is acd.ContactState.CONNECTED:
+            await self._apply_quietly(acd.ContactEnded(contact_id))
+
+    async def _on_endpoint(self, event: EndpointStateChange) -> None:
+        endpoint = event.endpoint
+        if endpoint.technology != "PJSIP":
+            return
+        try:
+            agent = self.acd.agent(endpoint.resource)
+        except acd.UnknownAgent:
+            return
+        if agent.phone_reachable != endpoint.online:
+            await self._apply_quietly(acd.AgentReachability(agent.agent_id, endpoint.online))
+
+    # ------------------------------------------------------------------ commands
+
+    async def _execute(self, commands: list[cmd.Command]) -> None:
+        for command in commands:
+            try:
+                await self._execute_one(command)
+            except AriNotFound:
+                pass  # the channel or bridge went away meanwhile: its own event follows
+            except AriError as exc:
+                log.error("ARI failed for %s: %s", type(command).__name__, exc)
+
+    async def _execute_one(self, command: cmd.Command) -> None:
+        if isinstance(command, cmd.OfferContact):
+            await self._offer(command)
+        elif isinstance(command, cmd.WithdrawOffer):
+            call = self.calls.get(command.contact_id)
+            if call is not None and call.agent_id == command.agent_id:
+                leg = self.calls.clear_leg(command.contact_id)
+                if leg is not None:
+                    await self._hangup(leg)
+        elif isinstance(command, cmd.ConnectContact):
+            await self._connect(command.contact_id)
+        elif isinstance(command, cmd.OverflowContact):
+            call = self.calls.get(command.contact_id)
+            if call is not None:
+                call.overflowing = True
+                self._spawn(self._play_overflow(call))
+        elif isinstance(command, cmd.ContactFinished):
+            await self._finished(command)
+        elif isinstance(command, cmd.AgentStateChanged):
+            log.info("volunteer %s is %s", command.agent_id, command.state.value)
+
+    async def _offer(self, command: cmd.OfferContact) -> None:
+        call = self.calls.get(command.contact_id)
+        if call is None or command.channel is not acd.Channel.PHONE:
+            # Chat offers are delivered by the chat channel (a later capability).
+            return
+        contact = self.acd.contact(command.contact_id)
+        leg = volunteer_leg_id(command.contact_id, contact.offer_token)
+        self.calls.set_leg(command.contact_id, command.agent_id, leg)
+        line = self._lines_by_id[call.line_id]
+        try:
+            await self.ari.channels.originate(
+                f"PJSIP/{command.agent_id}",
+                channel_id=leg,
+                app_args=stasis_args.encode(stasis_args.VolunteerLeg(command.contact_id)),
+                timeout_s=math.ceil(command.ring_timeout_s) + 5,
+                caller_id=f'"{self.cfg.helpline.name}" <{line.numbers[0]}>',
+                originator=call.caller_channel,
+            )
+        except AriError as exc:
+            log.warning("offer to %s could not be placed: %s", command.agent_id, exc)
+            self.calls.clear_leg(command.contact_id)
+            self._queue.put_nowait(
+                _FollowUp(
+                    acd.OfferFailed(command.contact_id, command.agent_id, acd.OfferFailure.ERROR)
+                )
+            )
+
+    async def _connect(self, contact_id: str) -> None:
+        call = self.calls.get(contact_id)
+        if call is None or call.volunteer_leg is None:
+            return
+        talk = talk_bridge_id(contact_id)
+        hold = hold_bridge_id(contact_id)
+        await self.ari.bridges.ensure(talk, "mixing", name="talking")
+        await self._ignore_missing(self.ari.bridges.remove_channel(hold, call.caller_channel))
+        await self.ari.bridges.add_channel(talk, [call.caller_channel, call.volunteer_leg])
+        await self._ignore_missing(self.ari.bridges.delete(hold))
+
+    async def _finished(self, done: cmd.ContactFinished) -> None:
+        call = self.calls.remove(done.contact_id)
+        if call is not None:
+            if call.volunteer_leg is not None:
+                await self._hangup(call.volunteer_leg)
+            if not call.overflowing:
+                await self._hangup(call.caller_channel)
+                await self._ignore_missing(self.ari.bridges.delete(hold_bridge_id(done.contact_id)))
+            await self._ignore_missing(self.ari.bridges.delete(talk_bridge_id(done.contact_id)))
+        if self._records is not None:
+            line_id = call.line_id if call else self.cfg.lines[0].id
+            language = done.language or (call.language if call else "nl")
+            self._records.submit(done, line_id, language)
+
+    async def _play_overflow(self, call: ContactCall) -> None:
+        """Tell the caller we cannot take the call now, then hang up (the IVR refines this)."""
+        hold = hold_bridge_id(call.contact_id)
+        await self._ignore_missing(self.ari.bridges.delete(hold))
+        try:
+            await self.ari.channels.play(call.caller_channel, list(self._overflow_media))
+            await asyncio.sleep(3.0)
+        except AriError:
+            pass
+        finally:
+            await self._hangup(call.caller_channel)
+
+    # ------------------------------------------------------------------ helpers
+
+    async def _hangup(self, channel_id: str) -> None:
+        await self._ignore_missing(self.ari.channels.hangup(channel_id))
+
+    @staticmethod
+    async def _ignore_missing(call: Awaitable[Any]) -> None:
+        try:
+            await call
+        except AriNotFound:
+            pass
+        except AriError as exc:
+            log.debug("ignored ARI error during clean-up: %s", exc)
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)

@@ -1,0 +1,203 @@
+"""``helpline run`` (foreground), ``helpline up`` / ``down`` / ``status`` (the whole system).
+
+``up`` prepares the database, renders and starts Asterisk, then starts the app in the
+background and returns once its HTTP API answers. Logs go to ``log_dir`` (one known place).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from helpline.config import ConfigError, HelplineConfig, config_path, load_config
+
+RUN_DIR = Path("/var/lib/helpline/run")
+
+
+def register(subparsers: Any) -> None:
+    """Add ``run``, ``up``, ``down`` and ``status``."""
+    run = subparsers.add_parser("run", help="run the app in the foreground (Asterisk must run)")
+    run.add_argument("--log-level", default="INFO")
+    run.set_defaults(func=_run)
+    up = subparsers.add_parser("up", help="start Asterisk and the app in the background")
+    up.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the API")
+    up.set_defaults(func=_up)
+    down = subparsers.add_parser("down", help="stop the app and Asterisk")
+    down.set_defaults(func=_down)
+    status = subparsers.add_parser("status", help="is the app up?")
+    status.set_defaults(func=_status)
+
+
+def _config(args: argparse.Namespace) -> HelplineConfig | None:
+    try:
+        return load_config(args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
+def _run(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    if cfg is None:
+        return 2
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    from helpline.service import serve
+
+    async def main() -> None:
+        task = asyncio.create_task(serve(cfg))
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            await task
+        except asyncio.CancelledError:
+            logging.getLogger(__name__).info("stopped")
+
+    try:
+        asyncio.run(main())
+    except Exception as exc:  # LeaseLost and the like: a supervisor restarts us
+        logging.getLogger(__name__).error("exiting: %s", exc)
+        return 1
+    return 0
+
+
+def _pid_file() -> Path:
+    return RUN_DIR / "app.pid"
+
+
+def _running_pid() -> int | None:
+    try:
+        pid = int(_pid_file().read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def _healthy(cfg: HelplineConfig) -> bool:
+    url = f"http://{cfg.http.host}:{cfg.http.port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _up(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    if cfg is None:
+        return 2
+    from helpline.asterisk import AsteriskError
+    from helpline.cli_asterisk import render_for, runtime_for
+    from helpline.service import prepare_database
+
+    created = prepare_database(cfg)
+    if created:
+        print(f"created demo volunteers: {', '.join(created)}")
+    runtime = runtime_for(cfg)
+    try:
+        runtime.ensure_root()
+        runtime.install_config(render_for(cfg))
+        if runtime.status().running:
+            runtime.cli("core reload")
+        else:
+            runtime.start(wait_s=60.0)
+    except AsteriskError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print("asterisk: running on 127.0.0.1 (SIP 5060, ARI/WebSocket 8088)")
+
+    if _running_pid() is None:
+        cfg.log_dir.mkdir(parents=True, exist_ok=True)
+        RUN_DIR.mkdir(parents=True, exist_ok=True)
+        log = (cfg.log_dir / "app.log").open("ab")
+        command = [sys.executable, "-m", "helpline.cli", "-c", str(config_path(args.config)), "run"]
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        _pid_file().write_text(str(process.pid))
+    deadline = time.monotonic() + args.wait
+    while not _healthy(cfg):
+        if time.monotonic() > deadline or _running_pid() is None:
+            print(f"error: the app did not come up; see {cfg.log_dir / 'app.log'}", file=sys.stderr)
+            return 1
+        time.sleep(0.3)
+    _print_welcome(cfg)
+    return 0
+
+
+def _print_welcome(cfg: HelplineConfig) -> None:
+    ast = cfg.asterisk
+    demo = cfg.volunteers[0] if cfg.volunteers else None
+    print(f"app: running, API on http://{cfg.http.host}:{cfg.http.port} (logs in {cfg.log_dir})")
+    print()
+    print("Register any SIP phone as a volunteer:")
+    print(f"  server {ast.bind}:{ast.sip_port} (UDP), realm {ast.sip_realm}")
+    if demo is not None:
+        print(f"  user {demo.id}, password {demo.password}   (demo volunteer from the config)")
+    print("Log the volunteer in and make them ready:")
+    if demo is not None:
+        base = f"http://{cfg.http.host}:{cfg.http.port}/api/v1"
+        print(
+            f"  TOKEN=$(curl -s -X POST {base}/session -H 'content-type: application/json' "
+            f'-d \'{{"volunteer_id":"{demo.id}","password":"{demo.password}"}}\' '
+            "| python3 -c 'import json,sys; print(json.load(sys.stdin)[\"token\"])')"
+        )
+        print(f'  curl -s -X POST {base}/me/ready -H "authorization: Bearer $TOKEN"')
+    print("Place a test call as the carrier would (from 127.0.0.2):")
+    number = cfg.lines[0].numbers[0]
+    print(f"  sipp -sn uac -i 127.0.0.2 -m 1 -s {number} {ast.bind}:{ast.sip_port}")
+    print("Or watch simulated volunteers and callers:")
+    print("  .venv/bin/helpline simulate --volunteers 5 --calls-per-minute 30 --minutes 1")
+    print("Stop everything with: make down")
+
+
+def _down(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    if cfg is None:
+        return 2
+    pid = _running_pid()
+    if pid is not None:
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(100):
+            if _running_pid() is None:
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(pid, signal.SIGKILL)
+    _pid_file().unlink(missing_ok=True)
+    from helpline.cli_asterisk import runtime_for
+
+    runtime_for(cfg).stop()
+    print("stopped")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    if cfg is None:
+        return 2
+    pid = _running_pid()
+    healthy = _healthy(cfg)
+    print(
+        f"app: {'running (pid %d)' % pid if pid else 'stopped'}, API {'up' if healthy else 'down'}"
+    )
+    return 0 if healthy else 1

@@ -1,0 +1,84 @@
+"""Run our Stasis app in-process against the real Asterisk, Redis and SQL, for the tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis.asyncio as aioredis
+
+import acd
+from ari_app.app import HelplineApp
+from ari_app.client import AriClient
+from ari_app.gateway import AppGateway
+from ari_app.records import RecordQueue
+from helpline.db import make_engine, migrate
+from helpline.lease import new_holder_id
+from helpline.livestate import LiveStateStore, recover_acd
+from helpline.records import RecordWriter
+
+FAST = acd.AcdSettings(ring_timeout_s=4.0, wrap_up_s=2.0, max_no_answer=3, max_wait_s=120.0)
+
+
+@dataclass
+class RunningApp:
+    """The app under test and what it writes to."""
+
+    app: HelplineApp
+    gateway: AppGateway
+    records: RecordQueue
+    writer: RecordWriter
+    store: LiveStateStore
+
+    async def login_ready(self, agent_id: str, location: str = "utrecht") -> None:
+        await self.gateway.login(
+            agent_id, location, frozenset({"phone", "chat"}), frozenset({"nl"})
+        )
+        await self.gateway.submit(acd.AgentReady(agent_id))
+
+    def state(self, agent_id: str) -> str | None:
+        view = self.gateway.agent_view(agent_id)
+        return None if view is None else str(view["state"])
+
+    async def wait_for(self, condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
+        async with asyncio.timeout(timeout_s):
+            while not condition():
+                await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def running_app(
+    asterisk: object, tmp_path: Path, settings: acd.AcdSettings = FAST, prefix: str | None = None
+) -> AsyncIterator[RunningApp]:
+    cfg = asterisk.cfg  # type: ignore[attr-defined]
+    engine = make_engine(f"sqlite:///{tmp_path / 'records.db'}")
+    migrate(engine)
+    writer = RecordWriter(engine, line_ids=[line.id for line in cfg.lines])
+    records = RecordQueue(writer)
+    redis = aioredis.from_url("redis://127.0.0.1:6379/0")
+    prefix = prefix or f"helpline-test-{uuid.uuid4().hex[:8]}"
+    store = LiveStateStore(redis, prefix, new_holder_id())
+    lease = store.lease(30.0)
+    assert await lease.acquire()
+    snapshot, journal = await store.load()
+    core = recover_acd(snapshot, journal, settings, acd.strategy_by_name("longest_idle"))
+    ast = cfg.asterisk
+    async with AriClient(ast.ari_url, ast.ari_user, ast.ari_password, ast.app) as ari:
+        app = HelplineApp(cfg, ari, core, store=store, records=records)
+        records.start()
+        task = asyncio.create_task(app.run())
+        try:
+            async with asyncio.timeout(10):
+                await app.reconciled.wait()
+            yield RunningApp(app, AppGateway(app), records, writer, store)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await records.close()
+            await redis.delete(*store.keys)
+            await redis.aclose()
+            engine.dispose()
