@@ -1,0 +1,1 @@
+"""Benchmarks; run ``python bench/routing.py`` (or ``make bench``)."""

@@ -1,0 +1,39 @@
+# The helpline app: ACD, Stasis (ARI) app and HTTP API. Build from the repository root:
+#   docker build -f docker/Dockerfile.app -t helpline-app .
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    HELPLINE_CONFIG_TEMPLATE=/etc/helpline/helpline.toml \
+    HELPLINE_CONFIG=/run/helpline/helpline.toml
+
+# Dependencies first, so a code change does not reinstall them.
+WORKDIR /src
+COPY pyproject.toml README.md* ./
+COPY acd ./acd
+COPY ari_app ./ari_app
+COPY ivr ./ivr
+COPY dialplan ./dialplan
+COPY softphone ./softphone
+COPY reports ./reports
+COPY helpline ./helpline
+RUN pip install . && rm -rf /src
+
+# A fixed, unprivileged user; /run/helpline gets the filled-in config (mode 0600).
+RUN groupadd --system --gid 10001 helpline \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin helpline \
+ && install -d -o helpline -g helpline -m 0700 /run/helpline \
+ && install -d -o helpline -g helpline -m 0750 /var/log/helpline
+COPY docker/entrypoint.py /usr/local/bin/helpline-docker
+COPY docker/helpline.toml /etc/helpline/helpline.toml
+RUN chmod 0755 /usr/local/bin/helpline-docker
+
+USER helpline
+WORKDIR /
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s \
+  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2)"]
+ENTRYPOINT ["helpline-docker"]
+CMD ["run"]
