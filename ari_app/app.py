@@ -50,6 +50,9 @@ _FAILURE_BY_CAUSE = {
     3: acd.OfferFailure.UNREACHABLE,
 }
 
+PHONE_RECHECK_S = 5.0
+"""After a failed originate, how long until the phone's registration is looked at again."""
+
 SNAPSHOT_EVERY = 200
 """Journal entries between snapshots: bounds replay time after a restart."""
 
@@ -359,13 +362,25 @@ class HelplineApp:
                 originator=call.caller_channel,
             )
         except AriError as exc:
+            # Almost always "no registered contact": treat the phone as unreachable (the
+            # contact goes to someone else at once) and look again shortly, rather than
+            # re-offering in a tight loop.
             log.warning("offer to %s could not be placed: %s", command.agent_id, exc)
             self.calls.clear_leg(command.contact_id)
+            failure = acd.OfferFailure.UNREACHABLE
             self._queue.put_nowait(
-                _FollowUp(
-                    acd.OfferFailed(command.contact_id, command.agent_id, acd.OfferFailure.ERROR)
-                )
+                _FollowUp(acd.OfferFailed(command.contact_id, command.agent_id, failure))
             )
+            self._spawn(self._recheck_phone(command.agent_id))
+
+    async def _recheck_phone(self, agent_id: str, after_s: float = PHONE_RECHECK_S) -> None:
+        await asyncio.sleep(after_s)
+        try:
+            online = (await self.ari.endpoints.get("PJSIP", agent_id)).online
+        except AriError:
+            return
+        if online:
+            self._queue.put_nowait(_FollowUp(acd.AgentReachability(agent_id, True)))
 
     async def _connect(self, contact_id: str) -> None:
         call = self.calls.get(contact_id)

@@ -220,6 +220,23 @@ def render_empty_defaults() -> dict[str, str]:
     return files
 
 
+def render_sorcery() -> str:
+    """Phone registrations live in memory, not in Asterisk's SQLite astdb.
+
+    Under load astdb commits can fail ("database is locked") and a REGISTER that was answered
+    200 then leaves no contact behind; in memory that cannot happen. After an Asterisk restart
+    the phones simply register again.
+    """
+    return "\n".join(
+        [
+            "; Rendered by helpline (dialplan.render); do not edit, re-render.",
+            "[res_pjsip]",
+            "contact=memory",
+            "",
+        ]
+    )
+
+
 def render_queues() -> str:
     # app_queue is loaded for the benchmark only; queues are added by whoever runs it.
     return HEADER + "[general]\npersistentmembers=no\nlog_membername_as_agent=yes\n"

@@ -33,6 +33,7 @@ def render_asterisk_config(
         "indications.conf": base.render_indications(),
         "pjsip.conf": render_pjsip(ast, volunteers),
         "extensions.conf": render_extensions(cfg),
+        "sorcery.conf": base.render_sorcery(),
     }
     files.update(base.render_disabled_records())
     files.update(base.render_empty_defaults())
