@@ -309,21 +309,31 @@ class AsteriskRuntime:
     # ------------------------------------------------------------- lifecycle
 
     def pid(self) -> int | None:
-        """PID of the running Asterisk of this root, or None."""
+        """PID of the running Asterisk of this root, or None.
+
+        The pid file is asked first; when it is gone (an Asterisk whose run directory was
+        wiped) every process is checked, so an orphan can still be found and stopped.
+        """
         try:
-            pid = int((self.run_dir / "asterisk.pid").read_text().strip())
+            recorded = int((self.run_dir / "asterisk.pid").read_text().strip())
         except (OSError, ValueError):
-            return None
+            recorded = None
+        if recorded is not None and self._is_ours(recorded):
+            return recorded
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and self._is_ours(int(entry)):
+                return int(entry)
+        return None
+
+    def _is_ours(self, pid: int) -> bool:
+        # A stale pid file may name a recycled PID: check it is an asterisk chrooted in our root.
         try:
             exe = os.readlink(f"/proc/{pid}/exe")
             proc_root = os.readlink(f"/proc/{pid}/root")
         except OSError:
-            return None
-        # A stale pid file may name a recycled PID: check it is an asterisk chrooted in our root.
+            return False
         same_root = os.path.realpath(proc_root) == os.path.realpath(self.root)
-        if not exe.endswith("/asterisk") or not same_root:
-            return None
-        return pid
+        return exe.endswith("/asterisk") and same_root
 
     def is_running(self) -> bool:
         """True while an Asterisk process from this root is alive."""

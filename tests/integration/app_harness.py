@@ -44,6 +44,10 @@ class RunningApp:
         view = self.gateway.agent_view(agent_id)
         return None if view is None else str(view["state"])
 
+    async def records_written(self, count: int, timeout_s: float = 10.0) -> None:
+        """Wait until ``count`` contact records are in the database (they are written async)."""
+        await self.wait_for(lambda: self.records.written >= count, timeout_s)
+
     async def wait_for(self, condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
         async with asyncio.timeout(timeout_s):
             while not condition():

@@ -13,9 +13,11 @@ with ``asterisk.volunteers`` (sip_user -> plaintext password, realm ``asterisk.r
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -107,7 +109,19 @@ def _test_config() -> HelplineConfig:
 
 @pytest.fixture(scope="session")
 def asterisk() -> Iterator[AsteriskUnderTest]:
-    """A running Asterisk with our rendered configuration, for the whole session."""
+    """A running Asterisk with our rendered configuration, for the whole session.
+
+    A file lock serialises test sessions on one machine: two sessions restarting the same
+    chrooted Asterisk under each other make both fail in confusing ways.
+    """
+    lock_path = Path("/var/lib/helpline/asterisk-tests.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield from _asterisk_session()
+
+
+def _asterisk_session() -> Iterator[AsteriskUnderTest]:
     cfg = _test_config()
     ast = cfg.asterisk
     runtime = AsteriskRuntime(AriAccess(ast.ari_url, ast.ari_user, ast.ari_password), ast.root)

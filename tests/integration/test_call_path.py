@@ -36,7 +36,7 @@ async def test_a_call_reaches_a_volunteer_and_audio_flows_both_ways(asterisk, tm
                 ended = await phone.wait_ended()
                 assert ended.connected_s > 0
             await run.wait_for(lambda: run.state("test-udp-1") in ("wrap_up", "available"))
-            await run.records.drain()
+            await run.records_written(1)
             (record,) = run.writer.between(*_whole_day())
             assert record.outcome == "answered"
             assert record.volunteer_id == "test-udp-1"
@@ -62,7 +62,7 @@ async def test_ring_no_answer_goes_to_the_next_volunteer(asterisk, tmp_path):
                 await caller.wait_hearing(VOLUNTEER_TONE_HZ)
                 await run.wait_for(lambda: run.state("test-udp-2") == "busy")
                 await caller.hangup()
-            await run.records.drain()
+            await run.records_written(1)
             (record,) = run.writer.between(*_whole_day())
             assert record.volunteer_id == "test-udp-2"
 
@@ -79,7 +79,7 @@ async def test_caller_hanging_up_stops_the_ringing(asterisk, tmp_path):
             ended = await phone.wait_ended(timeout_s=5)
             assert ended.connected_s == 0
             await run.wait_for(lambda: run.state("test-udp-1") == "available")
-            await run.records.drain()
+            await run.records_written(1)
             (record,) = run.writer.between(*_whole_day())
             assert record.outcome == "abandoned"
 
