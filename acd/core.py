@@ -89,8 +89,9 @@ class Acd:
                 self._offer_failed(contact, agent, ev.OfferFailure.NO_ANSWER, when, out)
             elif kind is TimerKind.WRAP_UP:
                 self._end_wrap_up(self._agents[key], when, out)
-            else:
+            elif self._contacts[key].state is ContactState.QUEUED:
                 self._overflow(self._contacts[key], "max_wait", when, out)
+            # A contact ringing at its maximum wait overflows if that offer fails (_requeue).
             self._dispatch(when, out)
         return out
 
@@ -342,13 +343,10 @@ class Acd:
         self._contact_to(contact, ContactTrigger.REQUEUE)
         contact.agent_id = None
         contact.offer_deadline = None
-        max_wait_at = contact.arrived_at + self.settings.max_wait_s
-        if now >= max_wait_at:
+        if now >= contact.arrived_at + self.settings.max_wait_s:
             self._overflow(contact, "max_wait", now, out)
         else:
-            self._enqueue(contact)
-            # Its first deadline may have been dropped while it rang; arm it again.
-            self._deadlines.add(max_wait_at, TimerKind.MAX_WAIT, contact.contact_id)
+            self._enqueue(contact)  # its maximum-wait deadline is still pending
 
     def _start_wrap_up(self, agent: Agent, now: float, out: Commands) -> None:
         # A chat still ringing for them goes back to its place: wrap-up takes no offers.
@@ -454,29 +452,39 @@ class Acd:
         so only they are examined. Among the possible pairs the best contact goes first,
         to its best volunteer.
         """
-        while self._dirty_agents or self._dirty_contacts:
-            best: tuple[tuple[float, ...], str] | None = None
-            for contact_id in list(self._dirty_contacts):
+        dirty_agents, dirty_contacts = self._dirty_agents, self._dirty_contacts
+        free, waiting = self._free, self._waiting
+        while dirty_agents or dirty_contacts:
+            best_key: tuple[float, ...] | None = None
+            best_contact: Contact | None = None
+            best_agent: str | None = None
+            for contact_id in list(dirty_contacts):
                 contact = self._contacts[contact_id]
-                if self._free.best(contact.requires) is None:
-                    self._dirty_contacts.discard(contact_id)
+                found = free.best(contact.requires)
+                if found is None:
+                    dirty_contacts.discard(contact_id)
                     continue
                 key = contact.queue_key
-                if best is None or key < best[0]:
-                    best = (key, contact_id)
-            for agent_id in list(self._dirty_agents):
-                found = self._waiting.best(self._agents[agent_id].indexed_caps)
+                if best_key is None or key < best_key:
+                    best_key, best_contact, best_agent = key, contact, found[1]
+            for agent_id in list(dirty_agents):
+                found = waiting.best(self._agents[agent_id].indexed_caps)
                 if found is None:
-                    self._dirty_agents.discard(agent_id)
+                    dirty_agents.discard(agent_id)
                     continue
-                if best is None or found[0] < best[0]:
-                    best = (found[0], found[1])
-            if best is None:
+                if best_key is None or found[0] < best_key:
+                    best_key, best_contact, best_agent = found[0], self._contacts[found[1]], None
+                    if not dirty_contacts and len(dirty_agents) == 1:
+                        # Free volunteers that did not change could take no waiting contact,
+                        # so the one that changed is the only candidate.
+                        best_agent = agent_id
+            if best_contact is None:
                 return
-            contact = self._contacts[best[1]]
-            chosen = self._free.best(contact.requires)
-            assert chosen is not None
-            self._offer(contact, self._agents[chosen[1]], now, out)
+            if best_agent is None:
+                chosen = free.best(best_contact.requires)
+                assert chosen is not None
+                best_agent = chosen[1]
+            self._offer(best_contact, self._agents[best_agent], now, out)
 
     def _offer(self, contact: Contact, agent: Agent, now: float, out: Commands) -> None:
         self._waiting_remove(contact)
@@ -512,7 +520,7 @@ class Acd:
                 and agent.wrap_token == token
             )
         contact = self._contacts.get(key)
-        return contact is not None and contact.state is ContactState.QUEUED
+        return contact is not None and contact.state is not ContactState.CONNECTED
 
     # ------------------------------------------------------------------ persistence
 
@@ -542,24 +550,27 @@ class Acd:
         self._now = now
         self._agents = {a.agent_id: a for a in agents}
         self._contacts = {c.contact_id: c for c in contacts}
+        timers: list[tuple[float, TimerKind, str, int]] = []
         for contact in contacts:
             if contact.state is ContactState.QUEUED:
                 self._waiting_per_channel[contact.channel] += 1
                 self._waiting.put(contact.contact_id, contact.requires, contact.queue_key)
             if contact.state in (ContactState.QUEUED, ContactState.OFFERED):
-                self._deadlines.add(
-                    contact.arrived_at + self.settings.max_wait_s,
-                    TimerKind.MAX_WAIT,
-                    contact.contact_id,
-                )
+                max_wait_at = contact.arrived_at + self.settings.max_wait_s
+                timers.append((max_wait_at, TimerKind.MAX_WAIT, contact.contact_id, 0))
             if contact.state is ContactState.OFFERED and contact.offer_deadline is not None:
-                self._deadlines.add(
-                    contact.offer_deadline, TimerKind.RING, contact.contact_id, contact.offer_token
+                timers.append(
+                    (
+                        contact.offer_deadline,
+                        TimerKind.RING,
+                        contact.contact_id,
+                        contact.offer_token,
+                    )
                 )
         for agent in agents:
             if agent.wrap_until is not None and agent.state is AgentState.WRAP_UP:
-                self._deadlines.add(
-                    agent.wrap_until, TimerKind.WRAP_UP, agent.agent_id, agent.wrap_token
+                timers.append(
+                    (agent.wrap_until, TimerKind.WRAP_UP, agent.agent_id, agent.wrap_token)
                 )
             caps = agent.capabilities()
             if caps is not None:
@@ -568,6 +579,8 @@ class Acd:
                 self._free.put(
                     agent.agent_id, caps, (*agent.indexed_rank, float(agent.eligible_seq))
                 )
+        for timer in sorted(timers):
+            self._deadlines.add(*timer)
         self._dirty_agents.clear()
         self._dirty_contacts.clear()
 

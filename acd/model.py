@@ -63,6 +63,18 @@ class Agent:
     """Order in which they entered the pool: the final tie-break."""
     indexed_caps: frozenset[str] = frozenset()
     indexed_rank: tuple[float, ...] = ()
+    caps_any: frozenset[str] = frozenset()
+    """Derived at login: what they offer when free with a registered phone."""
+    caps_chat: frozenset[str] = frozenset()
+    """Derived at login: what they offer for chats only."""
+
+    def __post_init__(self) -> None:
+        # Skills and languages are fixed for a login; build the two sets once, not per event.
+        base = set(self.skills)
+        base.update(language_token(lang) for lang in self.languages)
+        base.add("@chat")
+        self.caps_chat = frozenset(base)
+        self.caps_any = self.caps_chat | {"@phone"}
 
     def in_call(self) -> bool:
         return Channel.PHONE in self.contacts.values()
@@ -71,21 +83,14 @@ class Agent:
         """Tokens offered for a new contact now, or ``None`` when nothing may be offered."""
         if self.offer is not None or self.pending_pause is not None or self.pending_logout:
             return None
-        base = set(self.skills)
-        base.update(language_token(lang) for lang in self.languages)
         if self.state is AgentState.AVAILABLE:
-            base.add("@chat")
-            if self.phone_reachable:
-                base.add("@phone")
-            return frozenset(base)
+            return self.caps_any if self.phone_reachable else self.caps_chat
         if (
             self.state is AgentState.BUSY
-            and not self.in_call()
             and len(self.contacts) < self.max_chats
+            and not self.in_call()
         ):
-            # A volunteer holding chats may take another chat, never a call.
-            base.add("@chat")
-            return frozenset(base)
+            return self.caps_chat  # a volunteer holding chats may take another chat, never a call
         return None
 
 

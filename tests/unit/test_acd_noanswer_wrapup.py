@@ -395,7 +395,9 @@ def test_requeued_contact_still_overflows_after_next_deadline_was_read():
     s = Script(AcdSettings(max_wait_s=900))
     s.arrive("c1", 0)
     s.login("a1", 890)  # rings until 910; max wait is 900
-    assert s.acd.next_deadline() == 910.0  # the adapter asks after every event
+    # The adapter asks after every event; the max-wait deadline (900) may wake it while the
+    # contact rings (nothing happens then), the ring timeout is 910.
+    assert s.acd.next_deadline() in (900.0, 910.0)
     s.feed(AgentPaused("a1"), 895)  # withdrawn before max wait: requeued
     assert s.acd.next_deadline() == 900.0
     assert s.timer(900)[0] == OverflowContact("c1", "max_wait")
