@@ -493,7 +493,8 @@ class Acd:
         contact.offer_token += 1
         contact.offer_deadline = now + self.settings.ring_timeout_s
         agent.offer = contact.contact_id
-        self._refresh(agent)
+        self._free.discard(agent.agent_id)  # one offer at a time
+        self._dirty_agents.discard(agent.agent_id)
         self._deadlines.add(
             contact.offer_deadline, TimerKind.RING, contact.contact_id, contact.offer_token
         )

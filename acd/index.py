@@ -63,7 +63,10 @@ class BucketIndex:
         """The lowest-keyed live item in any bucket compatible with ``query``."""
         best: tuple[SortKey, str, int] | None = None
         live = self._live
-        for bucket in self._matching(query):
+        buckets = self._matches.get(query)
+        if buckets is None:
+            buckets = self._matching(query)
+        for bucket in buckets:
             heap = self._buckets[bucket]
             while heap:
                 top = heap[0]

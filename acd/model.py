@@ -114,8 +114,8 @@ class Contact:
     offer_deadline: float | None = None
     offer_token: int = 0
     last_failure: OfferFailure | None = None
+    queue_key: tuple[float, ...] = ()
+    """Derived: higher priority first, then longest waiting, then arrival order."""
 
-    @property
-    def queue_key(self) -> tuple[int, float, int]:
-        """Higher priority first, then longest waiting, then arrival order."""
-        return (-self.priority, self.arrived_at, self.seq)
+    def __post_init__(self) -> None:
+        self.queue_key = (float(-self.priority), self.arrived_at, float(self.seq))
