@@ -11,7 +11,7 @@ import pytest
 import acd
 from tests.integration.app_harness import running_app
 from tests.integration.audio import CALLER_TONE_HZ, VOLUNTEER_TONE_HZ
-from tests.integration.phones import AutoAnswer, CallerPhone, NeverAnswer, VolunteerPhone
+from tests.integration.phones import AutoAnswer, CallerPhone, NeverAnswer, Reject, VolunteerPhone
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
@@ -126,3 +126,23 @@ def _whole_day():
 
     now = datetime.now(UTC)
     return now - timedelta(hours=1), now + timedelta(hours=1)
+
+
+async def test_a_volunteer_who_declines_passes_the_call_on(asterisk, tmp_path):
+    async with running_app(asterisk, tmp_path) as run:
+        async with (
+            VolunteerPhone.of(asterisk, "test-udp-1", mode=Reject(603)) as declining,
+            VolunteerPhone.of(asterisk, "test-udp-2", mode=AutoAnswer(0.1)) as taking,
+        ):
+            await declining.registered()
+            await taking.registered()
+            await run.login_ready("test-udp-1")
+            await run.login_ready("test-udp-2")
+            async with CallerPhone("116111") as caller:
+                await caller.dial()
+                assert (await declining.wait_ended()).code == 603
+                await taking.wait_incoming(timeout_s=3)  # at once, not after a ring timeout
+                await caller.wait_hearing(VOLUNTEER_TONE_HZ)
+                view = run.gateway.agent_view("test-udp-1")
+                assert view is not None and view["state"] == "available"
+                await caller.hangup()
