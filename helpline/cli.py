@@ -19,6 +19,8 @@ _SUBCOMMAND_MODULES = (
     "helpline.cli_config",
     "helpline.cli_run",
     "helpline.cli_simulate",
+    "helpline.cli_hours",
+    "helpline.cli_prompts",
 )
 
 

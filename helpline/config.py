@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ivr.hours_config import ScheduleConfig, default_schedules, validate_references
+
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "kindertelefoon.toml"
 
 Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,47}$")]
@@ -55,6 +57,10 @@ class Line(_Model):
     numbers: list[DialledNumber] = Field(min_length=1)
     language: str = "nl"
     priority: int = Field(default=0, ge=0, le=9)
+    schedule: str = "default"
+    """Opening hours for calls (a name in ``[schedules]``)."""
+    chat_schedule: str | None = None
+    """Opening hours for chats, when they differ from the calls'."""
 
 
 class Location(_Model):
@@ -173,6 +179,7 @@ class HelplineConfig(_Model):
     redis: RedisSection = RedisSection()
     http: HttpSection = HttpSection()
     volunteers: list[VolunteerSeed] = Field(default_factory=list)
+    schedules: dict[str, ScheduleConfig] = Field(default_factory=default_schedules)
     log_dir: Path = Path("/var/log/helpline")
 
     @model_validator(mode="after")
@@ -191,6 +198,7 @@ class HelplineConfig(_Model):
             for lang in vol.languages:
                 if lang not in self.languages:
                     raise ValueError(f"volunteers[{i}].languages: {lang!r} is not in languages")
+        validate_references(self.schedules, self.lines)
         return self
 
     def line_for_number(self, number: str) -> Line | None:

@@ -122,3 +122,27 @@ class Volunteer(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_volunteers_location_id", "location_id"),)
+
+
+MAX_HOURS_REASON_LEN = 200
+
+
+class HoursExceptionRow(Base):
+    """One ad-hoc closure or extra opening of the line (see helpline.hours_store)."""
+
+    __tablename__ = "hours_exceptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    schedule: Mapped[str] = mapped_column(String(ID_LEN))
+    """A configured schedule name, or "*" for all."""
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(String(MAX_HOURS_REASON_LEN))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('closed', 'open')", name="kind"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_starts"),
+        Index("ix_hours_exceptions_ends_at", "ends_at"),
+    )

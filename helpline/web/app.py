@@ -9,8 +9,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from helpline.config import HelplineConfig, HttpSection
+from helpline.hours_store import HoursExceptionStore
 from helpline.volunteers import VolunteerDirectory
-from helpline.web import admin_api, volunteer_api
+from helpline.web import admin_api, hours_api, volunteer_api
 from helpline.web.auth import SessionStore
 from helpline.web.body import MAX_BODY_BYTES
 from helpline.web.context import CTX, WebContext
@@ -28,6 +29,7 @@ def create_app(
     directory: VolunteerDirectory,
     gateway: AcdGateway,
     sessions: SessionStore,
+    hours: HoursExceptionStore | None = None,
 ) -> web.Application:
     """The API application. The admin routes exist only when an admin token is configured."""
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
@@ -36,6 +38,8 @@ def create_app(
     app.add_routes(volunteer_api.routes)
     if cfg.http.admin_token is not None:
         app.add_routes(admin_api.routes)
+    if hours is not None:
+        hours_api.install(app, hours)  # mounts nothing without an admin token
     return app
 
 

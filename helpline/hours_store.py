@@ -1,0 +1,239 @@
+"""Ad-hoc closures and extra openings in SQL, and the opening-hours answer per line and channel.
+
+Staff add exceptions with ``helpline hours close/open`` or the admin API while the app runs; the
+app reads them again for every new call (``HoursService.status``), so nothing needs a restart.
+The evaluation itself is the pure ``ivr.hours.OpeningHours``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import re
+from collections.abc import Collection, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from helpline.config import HelplineConfig
+from helpline.db import StorageError
+from helpline.models import MAX_HOURS_REASON_LEN, HoursExceptionRow
+from ivr.hours import ALL_SCHEDULES, ExceptionKind, HoursException, HoursStatus, OpeningHours
+from ivr.hours_config import CHANNELS, ScheduleConfig, configured_schedules, line_schedule
+
+log = logging.getLogger(__name__)
+
+KINDS: tuple[ExceptionKind, ...] = ("closed", "open")
+MAX_REASON_LEN = MAX_HOURS_REASON_LEN
+MAX_DURATION = timedelta(days=366)
+# A reason is staff text ("staff shortage"); a long digit run could be a caller's number.
+_DIGIT_RUN = re.compile(r"\d{6,}")
+_SCHEDULE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,47}")
+
+
+class HoursStoreError(StorageError):
+    """Base of errors about opening-hours exceptions."""
+
+
+class InvalidHoursException(HoursStoreError):
+    """The exception is invalid (times, kind, schedule, reason); the message names the field."""
+
+
+class UnknownHoursException(HoursStoreError):
+    """No exception has this id."""
+
+
+class UnknownLine(HoursStoreError):
+    """No configured line has this id, or the channel is not phone/chat."""
+
+
+def _aware(name: str, value: datetime) -> datetime:
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidHoursException(f"{name}: a timezone-aware time is required")
+    return value.astimezone(UTC)
+
+
+def check_reason(reason: str) -> str:
+    """The stripped reason, or InvalidHoursException (never echoing the text back)."""
+    if not isinstance(reason, str):
+        raise InvalidHoursException("reason: must be text")
+    reason = reason.strip()
+    if not 1 <= len(reason) <= MAX_REASON_LEN:
+        raise InvalidHoursException(f"reason: must be 1..{MAX_REASON_LEN} characters")
+    if not reason.isprintable():
+        raise InvalidHoursException("reason: must be a single line of printable text")
+    if _DIGIT_RUN.search(reason):
+        raise InvalidHoursException("reason: must not contain long numbers (phone numbers)")
+    return reason
+
+
+def _value(row: Any) -> HoursException:  # a Core Row of hours_exceptions
+    return HoursException(
+        id=int(row.id),
+        schedule=row.schedule,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        kind=cast(ExceptionKind, row.kind),
+        reason=row.reason,
+    )
+
+
+class HoursExceptionStore:
+    """Adds, lists and removes closures/extra openings; validates against known schedules."""
+
+    def __init__(self, engine: Engine, schedules: Collection[str] | None = None) -> None:
+        self._engine = engine
+        self._schedules = frozenset(schedules) if schedules is not None else None
+
+    @classmethod
+    def from_config(cls, engine: Engine, cfg: HelplineConfig) -> HoursExceptionStore:
+        """A store accepting the config's schedule names (and "*")."""
+        return cls(engine, configured_schedules(cfg))
+
+    def add(
+        self,
+        schedule: str,
+        starts_at: datetime,
+        ends_at: datetime,
+        kind: str,
+        reason: str,
+        *,
+        now: datetime | None = None,
+    ) -> HoursException:
+        """Store a closure (``kind="closed"``) or extra opening (``"open"``); returns it."""
+        starts = _aware("starts_at", starts_at)
+        ends = _aware("ends_at", ends_at)
+        current = _aware("now", now) if now is not None else datetime.now(UTC)
+        if ends <= starts:
+            raise InvalidHoursException("ends_at: must be after starts_at")
+        if ends <= current:
+            raise InvalidHoursException("ends_at: is in the past")
+        if ends - starts > MAX_DURATION:
+            raise InvalidHoursException("ends_at: an exception lasts at most 366 days")
+        if kind not in KINDS:
+            raise InvalidHoursException(f"kind: must be one of {', '.join(KINDS)}")
+        if schedule != ALL_SCHEDULES and not self._known_schedule(schedule):
+            known = ", ".join(sorted(self._schedules or ())) or "none"
+            raise InvalidHoursException(
+                f"schedule: {schedule!r} is not a configured schedule or '*' (configured: {known})"
+            )
+        text = check_reason(reason)
+        values = {
+            "schedule": schedule,
+            "starts_at": starts,
+            "ends_at": ends,
+            "kind": kind,
+            "reason": text,
+            "created_at": current,
+        }
+        try:
+            with self._engine.begin() as conn:
+                result = conn.execute(
+                    insert(HoursExceptionRow).returning(HoursExceptionRow.id), [values]
+                )
+                new_id = int(result.scalar_one())
+        except SQLAlchemyError as exc:
+            raise HoursStoreError(f"could not store the exception: {type(exc).__name__}") from exc
+        log.info("hours exception %d added: %s %s %s..%s", new_id, kind, schedule, starts, ends)
+        return self.require(new_id)
+
+    def _known_schedule(self, schedule: str) -> bool:
+        if self._schedules is not None:
+            return schedule in self._schedules
+        return isinstance(schedule, str) and _SCHEDULE_NAME.fullmatch(schedule) is not None
+
+    def get(self, exception_id: int) -> HoursException | None:
+        """The exception with this id, or None."""
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(HoursExceptionRow).where(HoursExceptionRow.id == exception_id)
+            ).first()
+        return None if row is None else _value(row)
+
+    def require(self, exception_id: int) -> HoursException:
+        """Like get(), but UnknownHoursException when missing."""
+        found = self.get(exception_id)
+        if found is None:
+            raise UnknownHoursException(f"no hours exception {exception_id}")
+        return found
+
+    def list(
+        self, active_at: datetime | None = None, *, now: datetime | None = None
+    ) -> builtins.list[HoursException]:
+        """Exceptions in force at ``active_at``; without it, all not yet over at ``now``."""
+        if active_at is not None:
+            return self.active(active_at)
+        return self.upcoming(now if now is not None else datetime.now(UTC))
+
+    def upcoming(self, now: datetime) -> builtins.list[HoursException]:
+        """Exceptions that have not ended at ``now`` (current and future), by start time."""
+        at = _aware("now", now)
+        stmt = (
+            select(HoursExceptionRow)
+            .where(HoursExceptionRow.ends_at > at)
+            .order_by(HoursExceptionRow.starts_at, HoursExceptionRow.id)
+        )
+        with self._engine.connect() as conn:
+            return [_value(row) for row in conn.execute(stmt)]
+
+    def active(self, now: datetime) -> builtins.list[HoursException]:
+        """Exceptions in force at ``now``."""
+        at = _aware("now", now)
+        return [e for e in self.upcoming(at) if e.starts_at <= at]
+
+    def remove(self, exception_id: int) -> HoursException:
+        """Delete an exception (past, current or future); returns what was removed."""
+        found = self.require(exception_id)
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                delete(HoursExceptionRow).where(HoursExceptionRow.id == exception_id)
+            )
+        if result.rowcount == 0:
+            raise UnknownHoursException(f"no hours exception {exception_id}")
+        log.info("hours exception %d removed", exception_id)
+        return found
+
+
+class HoursService:
+    """Config schedules plus stored exceptions: is a line open on a channel right now?
+
+    The schedules are parsed once; the store is read on every ``status`` call, so a closure
+    added from the CLI applies to the next call without a restart.
+    """
+
+    def __init__(self, cfg: HelplineConfig, store: HoursExceptionStore) -> None:
+        self.cfg = cfg
+        self.store = store
+        schedules: Mapping[str, ScheduleConfig] = configured_schedules(cfg)
+        tz = cfg.helpline.timezone
+        self._hours = {name: OpeningHours(s, tz, name) for name, s in schedules.items()}
+
+    def schedule_for(self, line_id: str, channel: str) -> str:
+        """The schedule name the line uses on ``channel``."""
+        if channel not in CHANNELS:
+            raise UnknownLine(f"channel: must be one of {', '.join(CHANNELS)}")
+        for line in self.cfg.lines:
+            if line.id == line_id:
+                return line_schedule(line, channel)
+        raise UnknownLine(f"no line {line_id!r}")
+
+    def hours(self, schedule: str) -> OpeningHours:
+        """The evaluator for a configured schedule."""
+        return self._hours[schedule]
+
+    def status(self, line_id: str, channel: str, now: datetime) -> HoursStatus:
+        """Open now? Reads the exceptions from the store (blocking: use a thread in async code)."""
+        schedule = self.schedule_for(line_id, channel)
+        return self._hours[schedule].evaluate(now, self.store.upcoming(now))
+
+    def all_statuses(self, now: datetime) -> builtins.list[tuple[str, str, HoursStatus]]:
+        """(line id, channel, status) for every line and channel, with one store read."""
+        exceptions = self.store.upcoming(now)
+        out: builtins.list[tuple[str, str, HoursStatus]] = []
+        for line in self.cfg.lines:
+            for channel in CHANNELS:
+                oh = self._hours[line_schedule(line, channel)]
+                out.append((line.id, channel, oh.evaluate(now, exceptions)))
+        return out

@@ -1,0 +1,164 @@
+"""Staff API for opening hours: status per line and channel, ad-hoc closures and openings.
+
+Mounted with ``install(app, store)`` (only when ``[http] admin_token`` is configured); every
+request needs ``Authorization: Bearer <admin_token>``. Times in requests are ISO 8601 with an
+offset ("2025-06-02T15:00+02:00" or "...Z"), or "now"; responses give UTC ISO 8601.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from helpline.hours_store import (
+    HoursExceptionStore,
+    HoursService,
+    InvalidHoursException,
+    UnknownHoursException,
+)
+from helpline.web.auth import require_admin
+from helpline.web.body import read_json
+from helpline.web.context import CTX, ctx
+from helpline.web.errors import BadRequest, NotFound
+from ivr.hours import ALL_SCHEDULES, HoursException, HoursStatus
+
+routes = web.RouteTableDef()
+
+_EXCEPTION_FIELDS = {"kind", "schedule", "starts_at", "ends_at", "reason"}
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class HoursWeb:
+    """What the hours routes need: the service (config + store) and a clock."""
+
+    service: HoursService
+    clock: Callable[[], datetime] = _utcnow
+
+
+HOURS = web.AppKey("helpline_hours", HoursWeb)
+
+
+def install(
+    app: web.Application,
+    store: HoursExceptionStore,
+    *,
+    clock: Callable[[], datetime] = _utcnow,
+) -> None:
+    """Add the hours routes to an app made by ``create_app`` (none without an admin token)."""
+    cfg = app[CTX].cfg
+    if cfg.http.admin_token is None:
+        return
+    app[HOURS] = HoursWeb(HoursService(cfg, store), clock)
+    app.add_routes(routes)
+
+
+def _hours(request: web.Request) -> HoursWeb:
+    token = ctx(request).cfg.http.admin_token
+    assert token is not None  # the routes are not mounted without one
+    require_admin(request, token)
+    return request.app[HOURS]
+
+
+def _iso(at: datetime | None) -> str | None:
+    return None if at is None else at.astimezone(UTC).isoformat()
+
+
+def exception_json(e: HoursException) -> dict[str, object]:
+    """An exception for API responses."""
+    return {
+        "id": e.id,
+        "kind": e.kind,
+        "schedule": e.schedule,
+        "starts_at": _iso(e.starts_at),
+        "ends_at": _iso(e.ends_at),
+        "reason": e.reason,
+    }
+
+
+def status_json(line_id: str, channel: str, status: HoursStatus) -> dict[str, object]:
+    """One line/channel's opening status."""
+    return {
+        "line": line_id,
+        "channel": channel,
+        "schedule": status.schedule,
+        "open": status.open,
+        "reason": status.reason,
+        "closes_at": _iso(status.closes_at),
+        "opens_at": _iso(status.opens_at),
+    }
+
+
+def _parse_time(name: str, text: str, now: datetime) -> datetime:
+    if text.strip().lower() == "now":
+        return now
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadRequest(f"{name}: must be an ISO 8601 time", code="invalid_field") from None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise BadRequest(f"{name}: must include an offset (e.g. +02:00 or Z)", code="invalid_field")
+    return value.astimezone(UTC)
+
+
+@routes.get("/api/v1/admin/hours")
+async def get_hours(request: web.Request) -> web.Response:
+    """Open or closed per line and channel now, and the current and future exceptions."""
+    h = _hours(request)
+    now = h.clock()
+
+    def read() -> tuple[list[tuple[str, str, HoursStatus]], list[HoursException]]:
+        return h.service.all_statuses(now), h.service.store.upcoming(now)
+
+    statuses, exceptions = await asyncio.to_thread(read)
+    return web.json_response(
+        {
+            "now": _iso(now),
+            "timezone": h.service.cfg.helpline.timezone,
+            "lines": [status_json(line, ch, st) for line, ch, st in statuses],
+            "exceptions": [exception_json(e) for e in exceptions],
+        }
+    )
+
+
+@routes.post("/api/v1/admin/hours/exceptions")
+async def add_exception(request: web.Request) -> web.Response:
+    """Add a closure (``kind: "closed"``) or an extra opening (``"open"``)."""
+    h = _hours(request)
+    body = await read_json(request)
+    body.only(_EXCEPTION_FIELDS)
+    now = h.clock()
+    kind = body.string("kind", max_len=8)
+    schedule = body.opt_string("schedule", max_len=48) or ALL_SCHEDULES
+    starts_at = _parse_time("starts_at", body.string("starts_at", max_len=64), now)
+    ends_at = _parse_time("ends_at", body.string("ends_at", max_len=64), now)
+    reason = body.string("reason", max_len=1024)
+    try:
+        added = await asyncio.to_thread(
+            h.service.store.add, schedule, starts_at, ends_at, kind, reason, now=now
+        )
+    except InvalidHoursException as exc:
+        # Its messages name the field and never echo the reason text.
+        raise BadRequest(str(exc), code="invalid_exception") from None
+    return web.json_response({"exception": exception_json(added)}, status=201)
+
+
+@routes.delete("/api/v1/admin/hours/exceptions/{id}")
+async def remove_exception(request: web.Request) -> web.Response:
+    """Delete a closure or extra opening."""
+    h = _hours(request)
+    raw = request.match_info["id"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise NotFound("no such exception")
+    try:
+        removed = await asyncio.to_thread(h.service.store.remove, int(raw))
+    except UnknownHoursException:
+        raise NotFound("no such exception") from None
+    return web.json_response({"exception": exception_json(removed)})
