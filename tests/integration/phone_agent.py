@@ -229,6 +229,12 @@ class Agent:
     def cmd_hangup(self, _: dict[str, Any]) -> None:
         self._hangup(0)
 
+    def cmd_dtmf(self, command: dict[str, Any]) -> None:
+        """Send DTMF keys in the call (RFC 4733, the method Asterisk's endpoints expect)."""
+        if self.call is None:
+            raise RuntimeError("no call")
+        self.call.dialDtmf(str(command["digits"]))
+
     def cmd_measure(self, _: dict[str, Any]) -> dict[str, Any]:
         """Close the current recording and start the next one; reply with the closed file."""
         if self.recorder is None or self.call is None:

@@ -389,6 +389,10 @@ class _Phone:
         """Wait for the current call to end (either side hung up, or it failed)."""
         return _ended(await self._take(lambda e: e["event"] == "ended", timeout_s, "call end"))
 
+    async def send_dtmf(self, digits: str) -> None:
+        """Press keys in the current call (RFC 4733 telephone-events, as a real phone does)."""
+        await self._command("dtmf", digits=digits)
+
     async def hangup(self, timeout_s: float = DEFAULT_TIMEOUT_S) -> CallEnded:
         """Hang up (BYE, or CANCEL while ringing out) and wait for the call to end."""
         await self._command("hangup")
