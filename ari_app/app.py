@@ -9,22 +9,34 @@ locks. Each applied ACD event is journaled to Redis before its commands run; aft
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import acd
 from acd import commands as cmd
 from acd.serde import event_to_dict
-from ari_app.ari_events import ChannelDestroyed, EndpointStateChange, StasisEnd, StasisStart
+from ari_app.ari_events import (
+    ChannelDestroyed,
+    ChannelDtmfReceived,
+    EndpointStateChange,
+    PlaybackFinished,
+    PlaybackStarted,
+    StasisEnd,
+    StasisStart,
+)
 from ari_app.calls import (
     CallRegistry,
     ContactCall,
     Role,
+    contact_of_playback,
     hold_bridge_id,
     talk_bridge_id,
     volunteer_leg_id,
@@ -37,6 +49,14 @@ from dialplan import stasis_args
 from helpline.config import HelplineConfig, Line
 from helpline.lease import LeaseLost
 from helpline.livestate import LiveStateStore
+from ivr import flow
+from ivr.announce import WaitEstimator
+from ivr.hours import HoursStatus
+from ivr.prompt_texts import IvrError
+from ivr.prompts import media_uri
+
+HoursLookup = Callable[[str, datetime], Awaitable[HoursStatus]]
+"""(line id, now in UTC) -> is the line open for calls now, and when does it open."""
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +113,7 @@ class HelplineApp:
         store: LiveStateStore | None = None,
         records: RecordQueue | None = None,
         clock: Callable[[], float] = time.time,
-        overflow_media: tuple[str, ...] = ("sound:vm-goodbye",),
+        hours: HoursLookup | None = None,
     ) -> None:
         self.cfg = cfg
         self.ari = ari
@@ -102,7 +122,11 @@ class HelplineApp:
         self._store = store
         self._records = records
         self._clock = clock
-        self._overflow_media = overflow_media
+        self._hours = hours
+        self._tz = ZoneInfo(cfg.helpline.timezone)
+        self.waits = WaitEstimator()
+        self.played: collections.deque[str] = collections.deque(maxlen=200)
+        """Media of the latest playbacks Asterisk started (prompt names only)."""
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._timer: asyncio.TimerHandle | None = None
         self._reconciled = False
@@ -165,6 +189,17 @@ class HelplineApp:
             await self._on_channel_gone(item.channel.id, cause)
         elif isinstance(item, EndpointStateChange):
             await self._on_endpoint(item)
+        elif isinstance(item, PlaybackStarted):
+            self.played.append(item.playback.media_uri)
+        elif isinstance(item, PlaybackFinished):
+            contact_id = contact_of_playback(item.playback.id)
+            call = self.calls.get(contact_id) if contact_id else None
+            if call is not None:
+                await self._ivr(call, flow.PromptFinished(item.playback.id))
+        elif isinstance(item, ChannelDtmfReceived):
+            found = self.calls.by_channel(item.channel.id)
+            if found is not None and found[0] is Role.CALLER:
+                await self._ivr(found[1], flow.DigitPressed(item.digit))
         elif isinstance(item, Connected):
             from ari_app.reconcile import reconcile
 
@@ -204,13 +239,24 @@ class HelplineApp:
             commands = self.acd.handle_timer(now)
             await self._journal(None, now)
             await self._execute(commands)
+        for call in self.calls.calls():
+            ivr = call.ivr
+            due = ivr.next_deadline() if ivr is not None else None
+            if ivr is not None and due is not None and due <= now:
+                self._feed_queue_news(call, ivr, now)
+                await self._run_ivr(call, ivr.handle_timer(now))
         self._arm_timer()
+
+    def _next_deadline(self) -> float | None:
+        deadlines = [self.acd.next_deadline()]
+        deadlines += [c.ivr.next_deadline() for c in self.calls.calls() if c.ivr is not None]
+        return min((d for d in deadlines if d is not None), default=None)
 
     def _arm_timer(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        deadline = self.acd.next_deadline()
+        deadline = self._next_deadline()
         if deadline is None or not self._reconciled:
             return
         delay = max(0.0, deadline - self._clock())
@@ -252,24 +298,125 @@ class HelplineApp:
                 self.calls.clear_leg(call.contact_id)
                 await self._hangup(channel.id)
 
-    async def admit(self, channel_id: str, line: Line, contact_id: str | None = None) -> None:
-        """Answer a caller, hold them with music and queue them."""
-        contact_id = contact_id or str(uuid.uuid4())
-        hold = hold_bridge_id(contact_id)
+    async def admit(self, channel_id: str, line: Line) -> None:
+        """Answer a caller; the IVR then welcomes them and queues them, or says we are closed."""
+        contact_id = str(uuid.uuid4())
         try:
             await self.ari.channels.answer(channel_id)
+        except AriNotFound:
+            return  # the caller hung up already
+        call = ContactCall(contact_id, line.id, line.language, channel_id)
+        call.ivr = flow.IvrCall(contact_id, self.cfg.ivr)
+        self.calls.add(call)
+        now_utc = datetime.fromtimestamp(self._clock(), UTC)
+        if self._hours is None:
+            entered = flow.CallEntered(line.language, True, line.menu)
+        else:
+            status = await self._hours(line.id, now_utc)
+            opens_at = status.opens_at.astimezone(self._tz) if status.opens_at else None
+            entered = flow.CallEntered(
+                line.language,
+                status.open,
+                line.menu,
+                opens_at=opens_at,
+                local_now=now_utc.astimezone(self._tz),
+            )
+        await self._ivr(call, entered)
+
+    async def enqueue(self, call: ContactCall, language: str) -> None:
+        """Hold the caller in their own bridge and hand them to the ACD."""
+        hold = hold_bridge_id(call.contact_id)
+        try:
             await self.ari.bridges.ensure(hold, "holding", name="waiting")
-            await self.ari.bridges.add_channel(hold, channel_id)
-            await self.ari.bridges.start_moh(hold)
+            await self.ari.bridges.add_channel(hold, call.caller_channel)
         except AriNotFound:
             await self._ignore_missing(self.ari.bridges.delete(hold))
-            return  # the caller hung up already
-        self.calls.add(ContactCall(contact_id, line.id, line.language, channel_id))
+            return  # the caller hung up meanwhile: its own event ends the call
+        call.queued = True
+        call.language = language
+        line = self._lines_by_id[call.line_id]
         await self.apply(
             acd.ContactArrived(
-                contact_id, acd.Channel.PHONE, language=line.language, priority=line.priority
+                call.contact_id,
+                acd.Channel.PHONE,
+                language=self._routable_language(language),
+                priority=line.priority,
             )
         )
+
+    def _routable_language(self, language: str) -> str | None:
+        """The child's language is a requirement only while someone logged in speaks it.
+
+        Otherwise any volunteer takes the call: a child is never left waiting for nobody.
+        """
+        speakers = any(language in a.languages for a in self.acd.agents())
+        return language if speakers else None
+
+    # ------------------------------------------------------------------ the IVR
+
+    async def _ivr(self, call: ContactCall, event: flow.Event) -> None:
+        if call.ivr is None:
+            return
+        try:
+            commands = call.ivr.handle(event, self._clock())
+        except IvrError as exc:
+            log.warning("IVR refused %s: %s", type(event).__name__, exc)
+            return
+        await self._run_ivr(call, commands)
+        self._arm_timer()
+
+    def _feed_queue_news(self, call: ContactCall, ivr: flow.IvrCall, now: float) -> None:
+        """Tell a waiting caller's IVR its place and expected wait, just before it speaks."""
+        if not call.queued:
+            return
+        position = (
+            self.acd.queue_position(call.contact_id) if call.contact_id in self._held() else 0
+        )
+        if position < 1:
+            return
+        serving = sum(1 for a in self.acd.agents() if a.state is not acd.AgentState.PAUSED)
+        ivr.handle(flow.QueueUpdate(position, self.waits.expected_wait_s(position, serving)), now)
+
+    def _held(self) -> set[str]:
+        return {c.contact_id for c in self.acd.contacts()}
+
+    async def _run_ivr(self, call: ContactCall, commands: list[flow.Command]) -> None:
+        channel = call.caller_channel
+        hold = hold_bridge_id(call.contact_id)
+        for command in commands:
+            try:
+                if isinstance(command, flow.Play):
+                    media = [media_uri(p) for p in command.prompts]
+                    if call.queued:
+                        await self.ari.bridges.play(
+                            hold, media, command.playback_id, lang=command.language
+                        )
+                    else:
+                        await self.ari.channels.play(
+                            channel, media, command.playback_id, lang=command.language
+                        )
+                elif isinstance(command, flow.StopPlayback):
+                    await self._ignore_missing(self.ari.playbacks.stop(command.playback_id))
+                elif isinstance(command, flow.StartHold):
+                    if call.queued:
+                        await self.ari.bridges.start_moh(hold)
+                    else:
+                        await self.ari.channels.start_moh(channel)
+                elif isinstance(command, flow.StopHold):
+                    if call.queued:
+                        await self._ignore_missing(self.ari.bridges.stop_moh(hold))
+                    else:
+                        await self._ignore_missing(self.ari.channels.stop_moh(channel))
+                elif isinstance(command, flow.Enqueue):
+                    await self.enqueue(call, command.language)
+                elif isinstance(command, flow.Hangup):
+                    self.calls.remove(call.contact_id)
+                    await self._ignore_missing(self.ari.bridges.delete(hold))
+                    await self._hangup(channel)
+            except AriNotFound:
+                pass  # the caller is gone; ChannelDestroyed ends the call
+            except AriError as exc:
+                log.error("IVR step %s failed: %s", type(command).__name__, exc)
 
     async def _on_channel_gone(self, channel_id: str, cause: int | None) -> None:
         found = self.calls.by_channel(channel_id)
@@ -278,10 +425,13 @@ class HelplineApp:
         role, call = found
         contact_id = call.contact_id
         if role is Role.CALLER:
-            if call.overflowing:
-                self.calls.remove(contact_id)
-            else:
+            if call.ivr is not None:
+                call.ivr.handle(flow.CallerGone(), self._clock())
+            if call.queued and not call.overflowing and contact_id in self._held():
                 await self._apply_quietly(acd.ContactEnded(contact_id))
+            else:  # never queued (left during the welcome or the closed message) or overflowed
+                self.calls.remove(contact_id)
+                await self._ignore_missing(self.ari.bridges.delete(hold_bridge_id(contact_id)))
             return
         if call.volunteer_leg != channel_id:
             return
@@ -337,7 +487,7 @@ class HelplineApp:
             call = self.calls.get(command.contact_id)
             if call is not None:
                 call.overflowing = True
-                self._spawn(self._play_overflow(call))
+                await self._ivr(call, flow.Overflowed(command.reason))
         elif isinstance(command, cmd.ContactFinished):
             await self._finished(command)
         elif isinstance(command, cmd.AgentStateChanged):
@@ -386,6 +536,7 @@ class HelplineApp:
         call = self.calls.get(contact_id)
         if call is None or call.volunteer_leg is None:
             return
+        await self._ivr(call, flow.Connected())  # stop comfort messages and hold music
         talk = talk_bridge_id(contact_id)
         hold = hold_bridge_id(contact_id)
         await self.ari.bridges.ensure(talk, "mixing", name="talking")
@@ -394,7 +545,14 @@ class HelplineApp:
         await self._ignore_missing(self.ari.bridges.delete(hold))
 
     async def _finished(self, done: cmd.ContactFinished) -> None:
-        call = self.calls.remove(done.contact_id)
+        if done.answered_at is not None:
+            self.waits.record_answered(done.answered_at - done.arrived_at)
+            self.waits.record_handled(
+                done.ended_at - done.answered_at + self.acd.settings.wrap_up_s
+            )
+        call = self.calls.get(done.contact_id)
+        if call is not None and not call.overflowing:
+            self.calls.remove(done.contact_id)  # an overflowed caller still hears the message
         if call is not None:
             if call.volunteer_leg is not None:
                 await self._hangup(call.volunteer_leg)
@@ -406,18 +564,6 @@ class HelplineApp:
             line_id = call.line_id if call else self.cfg.lines[0].id
             language = done.language or (call.language if call else "nl")
             self._records.submit(done, line_id, language)
-
-    async def _play_overflow(self, call: ContactCall) -> None:
-        """Tell the caller we cannot take the call now, then hang up (the IVR refines this)."""
-        hold = hold_bridge_id(call.contact_id)
-        await self._ignore_missing(self.ari.bridges.delete(hold))
-        try:
-            await self.ari.channels.play(call.caller_channel, list(self._overflow_media))
-            await asyncio.sleep(3.0)
-        except AriError:
-            pass
-        finally:
-            await self._hangup(call.caller_channel)
 
     # ------------------------------------------------------------------ helpers
 

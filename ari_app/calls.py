@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from ivr.flow import IvrCall
+
 _LEG = re.compile(r"^vol-(?P<contact>[0-9a-f-]{36})-(?P<n>[0-9]+)$")
 _BRIDGE = re.compile(r"^(?P<kind>hold|talk)-(?P<contact>[0-9a-f-]{36})$")
 
@@ -32,6 +34,12 @@ def parse_leg_id(channel_id: str) -> tuple[str, int] | None:
     """``(contact_id, offer_token)`` for one of our volunteer legs, else ``None``."""
     m = _LEG.match(channel_id)
     return (m["contact"], int(m["n"])) if m else None
+
+
+def contact_of_playback(playback_id: str) -> str | None:
+    """The contact whose IVR started this playback (ids are ``<contact>-p<n>``)."""
+    contact_id, sep, _ = playback_id.rpartition("-p")
+    return contact_id if sep and len(contact_id) == 36 else None
 
 
 def parse_bridge_id(bridge_id: str) -> tuple[str, str] | None:
@@ -60,6 +68,10 @@ class ContactCall:
     agent_id: str | None = None
     overflowing: bool = False
     """The caller hears the overflow message; do not hang up on them early."""
+    ivr: IvrCall | None = None
+    """What the caller hears until a volunteer takes the call."""
+    queued: bool = False
+    """Handed to the ACD (and waiting in the holding bridge)."""
 
 
 class CallRegistry:

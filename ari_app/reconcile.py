@@ -55,7 +55,8 @@ async def reconcile(app: HelplineApp) -> None:
                 line = line or app.cfg.lines[0]
                 contact = contacts[contact_id]
                 language: str = contact.language or line.language
-                app.calls.add(ContactCall(contact_id, line.id, language, channel_id))
+                # Recovered waiting callers keep their hold music; comfort messages stop.
+                app.calls.add(ContactCall(contact_id, line.id, language, channel_id, queued=True))
 
     for contact_id, contact in contacts.items():
         call = app.calls.get(contact_id)

@@ -103,7 +103,8 @@ def _up(args: argparse.Namespace) -> int:
         return 2
     from helpline.asterisk import AsteriskError
     from helpline.cli_asterisk import render_for, runtime_for
-    from helpline.service import prepare_database
+    from helpline.service import prepare_database, prompt_languages, required_prompts
+    from ivr.prompts import PromptError, generate_prompts
 
     created = prepare_database(cfg)
     if created:
@@ -111,12 +112,17 @@ def _up(args: argparse.Namespace) -> int:
     runtime = runtime_for(cfg)
     try:
         runtime.ensure_root()
+        report = generate_prompts(cfg.asterisk.root, prompt_languages(cfg), required_prompts(cfg))
+        print(
+            f"prompts: {len(report.generated)} generated, {len(report.unchanged)} up to date, "
+            f"{len(report.kept_recordings)} recorded by the helpline kept"
+        )
         runtime.install_config(render_for(cfg))
         if runtime.status().running:
             runtime.cli("core reload")
         else:
             runtime.start(wait_s=60.0)
-    except AsteriskError as exc:
+    except (AsteriskError, PromptError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print("asterisk: running on 127.0.0.1 (SIP 5060, ARI/WebSocket 8088)")

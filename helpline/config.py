@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ivr.hours_config import ScheduleConfig, default_schedules, validate_references
+from ivr.ivr_config import IvrSection, LineMenu
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "kindertelefoon.toml"
 
@@ -61,6 +62,8 @@ class Line(_Model):
     """Opening hours for calls (a name in ``[schedules]``)."""
     chat_schedule: str | None = None
     """Opening hours for chats, when they differ from the calls'."""
+    menu: LineMenu | None = None
+    """An optional DTMF language menu ("1 for Dutch, 2 for English")."""
 
 
 class Location(_Model):
@@ -180,6 +183,7 @@ class HelplineConfig(_Model):
     http: HttpSection = HttpSection()
     volunteers: list[VolunteerSeed] = Field(default_factory=list)
     schedules: dict[str, ScheduleConfig] = Field(default_factory=default_schedules)
+    ivr: IvrSection = IvrSection()
     log_dir: Path = Path("/var/log/helpline")
 
     @model_validator(mode="after")
@@ -192,6 +196,9 @@ class HelplineConfig(_Model):
         for i, line in enumerate(self.lines):
             if line.language not in self.languages:
                 raise ValueError(f"lines[{i}].language {line.language!r} is not in languages")
+            for lang in line.menu.languages() if line.menu else []:
+                if lang not in self.languages:
+                    raise ValueError(f"lines[{i}].menu: {lang!r} is not in languages")
         for i, vol in enumerate(self.volunteers):
             if vol.location not in location_ids:
                 raise ValueError(f"volunteers[{i}].location {vol.location!r} is not a location id")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import datetime
 
 import redis.asyncio as aioredis
 
@@ -20,12 +21,16 @@ from ari_app.gateway import AppGateway
 from ari_app.records import RecordQueue
 from helpline.config import HelplineConfig
 from helpline.db import make_engine, migrate
+from helpline.hours_store import HoursExceptionStore, HoursService
 from helpline.lease import new_holder_id
 from helpline.livestate import LiveStateStore, recover_acd
 from helpline.records import RecordWriter
 from helpline.volunteers import VolunteerDirectory
 from helpline.web.app import create_app, start_site
 from helpline.web.auth import RedisSessionStore
+from ivr.flow import required_prompt_ids
+from ivr.hours import HoursStatus
+from ivr.prompts import check_prompts
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +58,38 @@ def prepare_database(cfg: HelplineConfig) -> list[str]:
         engine.dispose()
 
 
+def prompt_languages(cfg: HelplineConfig) -> list[str]:
+    """Every language a caller may hear: the lines' own and their menus'."""
+    languages = [line.language for line in cfg.lines]
+    for line in cfg.lines:
+        languages += line.menu.languages() if line.menu else []
+    return list(dict.fromkeys(languages))
+
+
+def required_prompts(cfg: HelplineConfig) -> tuple[str, ...]:
+    return required_prompt_ids(cfg.ivr, [line.menu for line in cfg.lines])
+
+
+def check_prompt_files(cfg: HelplineConfig) -> None:
+    """Refuse to start when a prompt is missing: a child must never hear silence."""
+    check_prompts(cfg.asterisk.root, prompt_languages(cfg), required_prompts(cfg))
+
+
 async def serve(cfg: HelplineConfig, started: asyncio.Event | None = None) -> None:
     """Run until cancelled or until the lease is lost (then the caller exits non-zero)."""
+    check_prompt_files(cfg)
     engine = make_engine(cfg.database.url)
     await asyncio.to_thread(migrate, engine)
     directory = VolunteerDirectory.from_config(engine, cfg)
     await asyncio.to_thread(directory.seed_from_config, cfg)
     records = RecordQueue(RecordWriter(engine, line_ids=[line.id for line in cfg.lines]))
+    hours_store = HoursExceptionStore.from_config(engine, cfg)
+    hours = HoursService(cfg, hours_store)
+
+    async def hours_now(line_id: str, now: datetime) -> HoursStatus:
+        # Read on every call, so a closure set from the CLI or API applies at once.
+        return await asyncio.to_thread(hours.status, line_id, "phone", now)
+
     redis = aioredis.from_url(cfg.redis.url)
     store = LiveStateStore(redis, cfg.redis.prefix.rstrip(":") + ":acd", new_holder_id())
     lease = store.lease(cfg.redis.lease_s)
@@ -78,12 +108,11 @@ async def serve(cfg: HelplineConfig, started: asyncio.Event | None = None) -> No
         )
         ast = cfg.asterisk
         async with AriClient(ast.ari_url, ast.ari_user, ast.ari_password, ast.app) as ari:
-            app = HelplineApp(cfg, ari, core, store=store, records=records)
+            app = HelplineApp(cfg, ari, core, store=store, records=records, hours=hours_now)
             records.start()
             sessions = RedisSessionStore(redis, cfg.redis.prefix)
-            runner = await start_site(
-                create_app(cfg, directory, AppGateway(app), sessions), cfg.http
-            )
+            web_app = create_app(cfg, directory, AppGateway(app), sessions, hours_store)
+            runner = await start_site(web_app, cfg.http)
             if started is not None:
                 started.set()
             try:

@@ -7,6 +7,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import redis.asyncio as aioredis
@@ -16,10 +17,13 @@ from ari_app.app import HelplineApp
 from ari_app.client import AriClient
 from ari_app.gateway import AppGateway
 from ari_app.records import RecordQueue
+from helpline.config import HelplineConfig
 from helpline.db import make_engine, migrate
+from helpline.hours_store import HoursExceptionStore, HoursService
 from helpline.lease import new_holder_id
 from helpline.livestate import LiveStateStore, recover_acd
 from helpline.records import RecordWriter
+from ivr.hours import HoursStatus
 
 FAST = acd.AcdSettings(ring_timeout_s=4.0, wrap_up_s=2.0, max_no_answer=3, max_wait_s=120.0)
 
@@ -33,6 +37,7 @@ class RunningApp:
     records: RecordQueue
     writer: RecordWriter
     store: LiveStateStore
+    hours: HoursExceptionStore
 
     async def login_ready(self, agent_id: str, location: str = "utrecht") -> None:
         await self.gateway.login(
@@ -56,11 +61,21 @@ class RunningApp:
 
 @contextlib.asynccontextmanager
 async def running_app(
-    asterisk: object, tmp_path: Path, settings: acd.AcdSettings = FAST, prefix: str | None = None
+    asterisk: object,
+    tmp_path: Path,
+    settings: acd.AcdSettings = FAST,
+    prefix: str | None = None,
+    cfg: HelplineConfig | None = None,
 ) -> AsyncIterator[RunningApp]:
-    cfg = asterisk.cfg  # type: ignore[attr-defined]
+    cfg = cfg or asterisk.cfg  # type: ignore[attr-defined]
     engine = make_engine(f"sqlite:///{tmp_path / 'records.db'}")
     migrate(engine)
+    hours_store = HoursExceptionStore.from_config(engine, cfg)
+    service = HoursService(cfg, hours_store)
+
+    async def hours(line_id: str, now: datetime) -> HoursStatus:
+        return await asyncio.to_thread(service.status, line_id, "phone", now)
+
     writer = RecordWriter(engine, line_ids=[line.id for line in cfg.lines])
     records = RecordQueue(writer)
     redis = aioredis.from_url("redis://127.0.0.1:6379/0")
@@ -72,13 +87,13 @@ async def running_app(
     core = recover_acd(snapshot, journal, settings, acd.strategy_by_name("longest_idle"))
     ast = cfg.asterisk
     async with AriClient(ast.ari_url, ast.ari_user, ast.ari_password, ast.app) as ari:
-        app = HelplineApp(cfg, ari, core, store=store, records=records)
+        app = HelplineApp(cfg, ari, core, store=store, records=records, hours=hours)
         records.start()
         task = asyncio.create_task(app.run())
         try:
             async with asyncio.timeout(10):
                 await app.reconciled.wait()
-            yield RunningApp(app, AppGateway(app), records, writer, store)
+            yield RunningApp(app, AppGateway(app), records, writer, store, hours_store)
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)

@@ -24,6 +24,9 @@ import pytest
 from dialplan import VolunteerSip, render_asterisk_config, sip_ha1
 from helpline.asterisk import AriAccess, AsteriskError, AsteriskRuntime, AsteriskSetupError
 from helpline.config import HelplineConfig, parse_config
+from helpline.service import prompt_languages, required_prompts
+from ivr.ivr_config import IvrSection
+from ivr.prompts import generate_prompts
 
 TEST_CONFIG = """
 languages = ["nl", "en"]
@@ -42,6 +45,30 @@ language = "nl"
 id = "english"
 numbers = ["116112"]
 language = "en"
+
+[[lines]]
+id = "menu"
+numbers = ["116113"]
+language = "nl"
+menu = {{ options = {{ "1" = "nl", "2" = "en" }}, timeout_s = 3 }}
+
+[[lines]]
+id = "closed"
+numbers = ["116114"]
+language = "nl"
+schedule = "never"
+
+[ivr]
+welcome = false   # the call-path tests need no welcome; the IVR tests switch it on
+
+# Tests drive the clock through configuration: lines open now, or closed now.
+[schedules.default]
+daily = ["00:00-24:00"]
+holidays = ""
+
+[schedules.never]
+daily = []
+holidays = ""
 
 [[locations]]
 id = "utrecht"
@@ -136,6 +163,14 @@ def _asterisk_session() -> Iterator[AsteriskUnderTest]:
         runtime.ensure_root()
         runtime.stop()  # a development instance or a leftover: start clean with our config
         runtime.install_config(files)
+        # Every prompt any test line may play, in every language (cached by a manifest).
+        generate_prompts(
+            runtime.root,
+            prompt_languages(cfg),
+            required_prompts(
+                cfg.model_copy(update={"ivr": IvrSection(announce_expected_wait=True)})
+            ),
+        )
         start_s = runtime.start(wait_s=60.0)
     except AsteriskSetupError as exc:
         pytest.fail(f"cannot set up the test Asterisk: {exc}")
