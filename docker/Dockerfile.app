@@ -2,6 +2,11 @@
 #   docker build -f docker/Dockerfile.app -t helpline-app .
 FROM python:3.11-slim
 
+# espeak-ng and sox generate the IVR prompts (the init service); nothing else needs them.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends espeak-ng sox \
+ && rm -rf /var/lib/apt/lists/*
+
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \

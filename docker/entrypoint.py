@@ -111,6 +111,13 @@ def init() -> None:
     if not any(ASTERISK_MOH.glob("*")):
         write_private(ASTERISK_MOH, {"helpline-tune.wav": hold_tune()})
     print(f"rendered {len(files)} Asterisk files into {ASTERISK_ETC}")
+    from helpline.service import prompt_languages, required_prompts
+    from ivr.prompts import generate_prompts
+
+    # Prompts go into the shared volume laid out like an Asterisk root (asterisk.root in the
+    # config points there); a helpline's own recordings at the same names are kept.
+    report = generate_prompts(cfg.asterisk.root, prompt_languages(cfg), required_prompts(cfg))
+    print(f"prompts: {len(report.generated)} generated, {len(report.unchanged)} up to date")
 
 
 def main(argv: list[str]) -> int:
