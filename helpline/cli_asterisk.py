@@ -8,7 +8,8 @@ from typing import Any
 
 from dialplan import VolunteerSip, render_asterisk_config, sip_ha1
 from helpline.asterisk import AriAccess, AsteriskError, AsteriskRuntime
-from helpline.config import ConfigError, HelplineConfig, load_config
+from helpline.cli_support import config_or_report
+from helpline.config import HelplineConfig
 
 
 def register(subparsers: Any) -> None:
@@ -43,16 +44,8 @@ def runtime_for(cfg: HelplineConfig) -> AsteriskRuntime:
     )
 
 
-def _load(args: argparse.Namespace) -> HelplineConfig | None:
-    try:
-        return load_config(args.config)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return None
-
-
 def _up(args: argparse.Namespace) -> int:
-    cfg = _load(args)
+    cfg = config_or_report(args)
     if cfg is None:
         return 2
     runtime = runtime_for(cfg)
@@ -116,7 +109,7 @@ def render_for(cfg: HelplineConfig) -> dict[str, str]:
 
 
 def _down(args: argparse.Namespace) -> int:
-    cfg = _load(args)
+    cfg = config_or_report(args)
     if cfg is None:
         return 2
     try:
@@ -129,7 +122,7 @@ def _down(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    cfg = _load(args)
+    cfg = config_or_report(args)
     if cfg is None:
         return 2
     runtime = runtime_for(cfg)
@@ -141,7 +134,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _cli(args: argparse.Namespace) -> int:
-    cfg = _load(args)
+    cfg = config_or_report(args)
     if cfg is None:
         return 2
     command = " ".join(args.words).strip()

@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from helpline.config import ConfigError, HelplineConfig, load_config
+from helpline.cli_support import config_or_report
+from helpline.config import HelplineConfig
 from ivr.flow import required_prompt_ids
 from ivr.ivr_config import IvrSection, LineMenu
 from ivr.prompt_texts import LANGUAGES, IvrError
@@ -43,10 +44,8 @@ def _ivr(cfg: HelplineConfig) -> tuple[IvrSection, list[LineMenu | None]]:
 
 
 def _load(args: argparse.Namespace) -> tuple[HelplineConfig, Path] | None:
-    try:
-        cfg = load_config(args.config)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    cfg = config_or_report(args)
+    if cfg is None:
         return None
     return cfg, (args.root or cfg.asterisk.root)
 

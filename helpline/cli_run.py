@@ -19,7 +19,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from helpline.config import ConfigError, HelplineConfig, config_path, load_config
+from helpline.cli_support import config_or_report
+from helpline.config import HelplineConfig, config_path
 
 RUN_DIR = Path("/var/lib/helpline/run")
 
@@ -38,16 +39,8 @@ def register(subparsers: Any) -> None:
     status.set_defaults(func=_status)
 
 
-def _config(args: argparse.Namespace) -> HelplineConfig | None:
-    try:
-        return load_config(args.config)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return None
-
-
 def _run(args: argparse.Namespace) -> int:
-    cfg = _config(args)
+    cfg = config_or_report(args)
     if cfg is None:
         return 2
     logging.basicConfig(
@@ -98,7 +91,7 @@ def _healthy(cfg: HelplineConfig) -> bool:
 
 
 def _up(args: argparse.Namespace) -> int:
-    cfg = _config(args)
+    cfg = config_or_report(args)
     if cfg is None:
         return 2
     from helpline.asterisk import AsteriskError
@@ -177,7 +170,7 @@ def _print_welcome(cfg: HelplineConfig) -> None:
 
 
 def _down(args: argparse.Namespace) -> int:
-    cfg = _config(args)
+    cfg = config_or_report(args)
     if cfg is None:
         return 2
     pid = _running_pid()
@@ -198,7 +191,7 @@ def _down(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    cfg = _config(args)
+    cfg = config_or_report(args)
     if cfg is None:
         return 2
     pid = _running_pid()

@@ -3,39 +3,28 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
-import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from psycopg import sql
 from sqlalchemy import Engine, delete, insert
 from sqlalchemy.exc import IntegrityError
 
 from helpline import db
 from helpline.hours_store import HoursExceptionRow, HoursExceptionStore, HoursService
 from helpline.models import Base
+from tests.integration.databases import migrated_engine, throwaway_postgres
 from tests.unit.web_support import make_config
 
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 NOW = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)  # Monday 12:00 in Amsterdam
 
 
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
-    name = f"helpline_hours_{secrets.token_hex(6)}"
-    with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+    with throwaway_postgres("helpline_hours") as url:
+        yield url
 
 
 @pytest.fixture(
@@ -47,10 +36,8 @@ def migrated(request, tmp_path_factory) -> Iterator[Engine]:
         url = f"sqlite:///{tmp_path_factory.mktemp('hours')}/helpline.db"
     else:
         url = request.getfixturevalue("pg_url")
-    engine = db.make_engine(url)
-    db.migrate(engine)
-    yield engine
-    engine.dispose()
+    with migrated_engine(url) as engine:
+        yield engine
 
 
 @pytest.fixture

@@ -4,16 +4,13 @@ PostgreSQL at 127.0.0.1:5432 (a throwaway database per test session, dropped aft
 from __future__ import annotations
 
 import re
-import secrets
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from psycopg import sql
 from sqlalchemy import Engine, delete, func, inspect, select
 
 from helpline import db
@@ -27,8 +24,8 @@ from helpline.volunteers import (
     VolunteerExists,
     sip_ha1,
 )
+from tests.integration.databases import migrated_engine, throwaway_postgres
 
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 T0 = datetime(2024, 3, 1, 14, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
 # A caller number that the code under test is never given: it must appear nowhere.
@@ -37,16 +34,8 @@ CALLER = "0612345678"
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
-    name = f"helpline_test_{secrets.token_hex(6)}"
-    with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+    with throwaway_postgres("helpline_test") as url:
+        yield url
 
 
 @pytest.fixture(
@@ -58,10 +47,8 @@ def migrated(request, tmp_path_factory) -> Iterator[Engine]:
         url = f"sqlite:///{tmp_path_factory.mktemp('sql')}/helpline.db"
     else:
         url = request.getfixturevalue("pg_url")
-    engine = db.make_engine(url)
-    db.migrate(engine)
-    yield engine
-    engine.dispose()
+    with migrated_engine(url) as engine:
+        yield engine
 
 
 def _wipe(engine: Engine) -> None:
@@ -323,11 +310,7 @@ def test_concurrent_first_migrations_on_postgresql_do_not_collide():
     # The app and the CLI may both start on an empty database; the advisory lock serialises them.
     import threading
 
-    name = f"helpline_test_{secrets.token_hex(6)}"
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
+    with throwaway_postgres("helpline_test") as url:
         errors: list[BaseException] = []
 
         def run() -> None:
@@ -347,8 +330,3 @@ def test_concurrent_first_migrations_on_postgresql_do_not_collide():
             assert db.current_revision(engine) == db.head_revision()
         finally:
             engine.dispose()
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
