@@ -87,7 +87,10 @@ async def test_a_key_pressed_on_the_caller_phone_reaches_ari(asterisk):
         pressed = await app.next(ChannelDtmfReceived, lambda e: e.channel.id == inbound)
         assert pressed.digit == "2"
         await caller.send_dtmf("#")
-        pressed = await app.next(ChannelDtmfReceived, lambda e: e.channel.id == inbound)
+        # Under load the end of a key's RFC 4733 events can be reported twice: skip repeats.
+        pressed = await app.next(
+            ChannelDtmfReceived, lambda e: e.channel.id == inbound and e.digit != "2"
+        )
         assert pressed.digit == "#"
         await caller.hangup()
         await app.next(StasisEnd, lambda e: e.channel.id == inbound)

@@ -1,0 +1,362 @@
+"""``helpline simulate``: simulated volunteers and callers against the running system.
+
+Creates volunteers ``sim-01``.. (SQL directory, first configured location), renders and
+installs Asterisk's config so their SIP accounts exist, starts one auto-answering sipp phone
+each, logs them in and makes them ready through the HTTP API, then places calls from the
+carrier at a fixed rate with random hold times. A line of progress each second; at the end a
+summary computed from our own contact records in SQL. The volunteers are logged out, their
+phones stopped and their accounts left disabled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from helpline.asterisk import AsteriskError
+from helpline.config import ConfigError, HelplineConfig, load_config
+from helpline.db import StorageError
+from helpline.simulate import (
+    CallerLoad,
+    PhoneAccount,
+    PhoneBank,
+    SimulationError,
+    VolunteerApi,
+    VolunteerPhone,
+)
+
+Printer = Callable[[str], None]
+
+
+class SystemNotUp(SimulationError):
+    """The app or Asterisk of the configuration is not running."""
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationPlan:
+    """What to simulate."""
+
+    volunteers: int
+    calls_per_minute: float
+    minutes: float
+    hold_s: tuple[float, float] = (10.0, 40.0)
+    """A caller stays this long after being answered (by our music on hold, at once)."""
+    answer_s: float = 1.0
+    """Each phone rings this long before it answers."""
+    wrap_up_s: float = 3.0
+    """A simulated volunteer ends wrap-up after this long (the ACD's own timer may be shorter)."""
+
+    @property
+    def calls(self) -> int:
+        return max(1, round(self.calls_per_minute * self.minutes))
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationSummary:
+    """The outcome, from our contact records (not from sipp)."""
+
+    placed: int
+    """Calls sipp started."""
+    records: int
+    answered: int
+    abandoned: int
+    overflowed: int
+    mean_wait_s: float | None
+    """Over every recorded contact: time to answer, or to hang-up / overflow."""
+    max_wait_s: float | None
+
+
+def sim_ids(count: int) -> list[str]:
+    return [f"sim-{i:02d}" for i in range(1, count + 1)]
+
+
+def check_system_up(cfg: HelplineConfig) -> None:
+    """SystemNotUp unless the API answers and Asterisk's ARI does."""
+    url = f"http://{cfg.http.host}:{cfg.http.port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            if response.status != 200:
+                raise SystemNotUp(f"the app at {url} answered {response.status}")
+    except (urllib.error.URLError, OSError) as exc:
+        raise SystemNotUp(f"the app does not answer at {url}; start it with `make up`") from exc
+    from helpline.cli_asterisk import runtime_for
+
+    if runtime_for(cfg).ari_info() is None:
+        raise SystemNotUp(f"Asterisk's ARI does not answer at {cfg.asterisk.ari_url}; `make up`")
+
+
+def prepare_volunteers(cfg: HelplineConfig, ids: list[str]) -> dict[str, str]:
+    """Create or re-enable the sim volunteers with fresh passwords; returns id -> password."""
+    from helpline.db import make_engine
+    from helpline.volunteers import VolunteerDirectory
+
+    engine = make_engine(cfg.database.url)
+    try:
+        directory = VolunteerDirectory.from_config(engine, cfg)
+        location = cfg.locations[0].id
+        languages = sorted({line.language for line in cfg.lines})
+        passwords: dict[str, str] = {}
+        for vid in ids:
+            password = secrets.token_urlsafe(12)
+            if directory.get(vid) is None:
+                name = f"Simulated {vid.removeprefix('sim-')}"
+                directory.add(vid, name, location, ["phone"], languages, password)
+            else:
+                directory.set_password(vid, password)
+                directory.enable(vid)
+            passwords[vid] = password
+        return passwords
+    finally:
+        engine.dispose()
+
+
+def disable_volunteers(cfg: HelplineConfig, ids: list[str]) -> None:
+    from helpline.db import make_engine
+    from helpline.volunteers import UnknownVolunteer, VolunteerDirectory
+
+    engine = make_engine(cfg.database.url)
+    try:
+        directory = VolunteerDirectory.from_config(engine, cfg)
+        for vid in ids:
+            try:
+                directory.disable(vid)
+            except UnknownVolunteer:
+                pass
+    finally:
+        engine.dispose()
+
+
+def install_accounts(cfg: HelplineConfig) -> None:
+    """Render the config for the current volunteers, install it and reload PJSIP."""
+    from helpline.cli_asterisk import render_for, runtime_for
+
+    runtime = runtime_for(cfg)
+    runtime.install_config(render_for(cfg))
+    runtime.cli("module reload res_pjsip.so")  # Asterisk 22 has no "pjsip reload"
+
+
+def outcome_summary(
+    cfg: HelplineConfig, since: datetime, until: datetime, placed: int
+) -> SimulationSummary:
+    """Counts and waits of the contacts that arrived in [since, until), from SQL."""
+    from helpline.db import make_engine
+    from helpline.records import RecordWriter
+
+    engine = make_engine(cfg.database.url)
+    try:
+        writer = RecordWriter(engine)
+        counts = writer.counts_by_outcome(since, until)
+        waits = [r.wait_s for r in writer.between(since, until) if r.channel == "phone"]
+    finally:
+        engine.dispose()
+    return SimulationSummary(
+        placed=placed,
+        records=sum(counts.values()),
+        answered=counts.get("answered", 0),
+        abandoned=counts.get("abandoned", 0),
+        overflowed=counts.get("overflowed", 0),
+        mean_wait_s=sum(waits) / len(waits) if waits else None,
+        max_wait_s=max(waits) if waits else None,
+    )
+
+
+async def _volunteers_step(api: VolunteerApi, ids: list[str], plan: SimulationPlan,
+                           wrap_seen: dict[str, float]) -> dict[str, int]:  # fmt: skip
+    """Poll each volunteer's state; end wrap-ups older than ``plan.wrap_up_s``."""
+    states: dict[str, int] = {}
+    now = time.monotonic()
+    for vid in ids:
+        try:
+            state = await api.agent_state(vid) or "logged_out"
+        except SimulationError:
+            state = "unknown"
+        states[state] = states.get(state, 0) + 1
+        if state != "wrap_up":
+            wrap_seen.pop(vid, None)
+            continue
+        since = wrap_seen.setdefault(vid, now)
+        if now - since >= plan.wrap_up_s:
+            try:
+                await api.end_wrap_up(vid)
+            except SimulationError:
+                pass  # the ACD's own timer ended it meanwhile
+    return states
+
+
+async def run_simulation(
+    cfg: HelplineConfig,
+    plan: SimulationPlan,
+    *,
+    out: Printer = print,
+    install: Callable[[HelplineConfig], None] = install_accounts,
+    record_timeout_s: float = 15.0,
+) -> SimulationSummary:
+    """The whole simulation; raises SystemNotUp / SimulationError on a clean failure."""
+    await asyncio.to_thread(check_system_up, cfg)
+    ids = sim_ids(plan.volunteers)
+    passwords = await asyncio.to_thread(prepare_volunteers, cfg, ids)
+    try:
+        await asyncio.to_thread(install, cfg)
+        out(f"{len(ids)} simulated volunteers: {ids[0]}..{ids[-1]} at {cfg.locations[0].id}")
+        with tempfile.TemporaryDirectory(prefix="helpline-sim-") as tmp:
+            return await _simulate(cfg, plan, ids, passwords, Path(tmp), out, record_timeout_s)
+    finally:
+        await asyncio.to_thread(disable_volunteers, cfg, ids)
+        try:
+            await asyncio.to_thread(install, cfg)  # their SIP accounts go away again
+        except Exception as exc:  # noqa: BLE001 - clean-up must not hide the real error
+            out(f"warning: re-installing the Asterisk config failed: {exc}")
+
+
+async def _simulate(
+    cfg: HelplineConfig,
+    plan: SimulationPlan,
+    ids: list[str],
+    passwords: dict[str, str],
+    workdir: Path,
+    out: Printer,
+    record_timeout_s: float,
+) -> SimulationSummary:
+    sip = f"{cfg.asterisk.bind}:{cfg.asterisk.sip_port}"
+    phones = PhoneBank(
+        [
+            VolunteerPhone(PhoneAccount(vid, passwords[vid]), sip, workdir,
+                           answer_ms=int(plan.answer_s * 1000))
+            for vid in ids
+        ]
+    )  # fmt: skip
+    base = f"http://{cfg.http.host}:{cfg.http.port}/api/v1"
+    async with phones, VolunteerApi(base, cfg.http.admin_token) as api:
+        try:
+            for vid in ids:
+                await api.login(vid, passwords[vid])
+                await api.ready(vid)
+            out(f"phones registered, volunteers logged in and ready; placing {plan.calls} calls")
+            since = datetime.now(UTC) - timedelta(seconds=1)
+            callers = CallerLoad(
+                sip,
+                cfg.lines[0].numbers[0],
+                workdir,
+                count=plan.calls,
+                rate=plan.calls_per_minute,
+                period_ms=60_000,
+                hold_ms=(int(plan.hold_s[0] * 1000), int(plan.hold_s[1] * 1000)),
+            )
+            await callers.start()
+            started = time.monotonic()
+            deadline = started + plan.minutes * 60 + plan.hold_s[1] + 120
+            wrap_seen: dict[str, float] = {}
+            while callers.running and time.monotonic() < deadline:
+                await asyncio.sleep(1.0)
+                states = await _volunteers_step(api, ids, plan, wrap_seen)
+                placed, answered = callers.stats().created, phones.stats().created
+                waiting = await _waiting(api, callers, phones)
+                volunteers = ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
+                out(
+                    f"[{time.monotonic() - started:5.0f}s] placed {placed:4}  answered "
+                    f"{answered:4}  waiting {waiting:3}   volunteers: {volunteers}"
+                )
+            await callers.wait(5.0)
+            placed = callers.stats().created
+        finally:
+            await api.logout_all()
+    summary = await _await_records(cfg, since, placed, record_timeout_s)
+    print_summary(summary, out)
+    return summary
+
+
+async def _waiting(api: VolunteerApi, callers: CallerLoad, phones: PhoneBank) -> int:
+    try:
+        waiting = await api.waiting()
+    except SimulationError:
+        waiting = None
+    if waiting is None:  # no admin token: callers in a call minus volunteers in one
+        waiting = max(0, callers.stats().current - phones.stats().current)
+    return waiting
+
+
+async def _await_records(
+    cfg: HelplineConfig, since: datetime, placed: int, timeout_s: float
+) -> SimulationSummary:
+    """Records are written when a contact ends, a moment after the last call."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        until = datetime.now(UTC) + timedelta(seconds=1)
+        summary: SimulationSummary = await asyncio.to_thread(
+            outcome_summary, cfg, since, until, placed
+        )
+        if summary.records >= placed or time.monotonic() > deadline:
+            return summary
+        await asyncio.sleep(0.5)
+
+
+def print_summary(s: SimulationSummary, out: Printer) -> None:
+    def secs(v: float | None) -> str:
+        return "-" if v is None else f"{v:.1f} s"
+
+    out("")
+    out(f"calls placed: {s.placed}; contact records: {s.records}")
+    out(f"  answered:   {s.answered}")
+    out(f"  abandoned:  {s.abandoned}")
+    out(f"  overflowed: {s.overflowed}")
+    out(f"  wait: mean {secs(s.mean_wait_s)}, max {secs(s.max_wait_s)}")
+    if s.records != s.placed:
+        out("  note: records and placed calls differ (other calls meanwhile, or calls lost)")
+
+
+def register(subparsers: Any) -> None:
+    """Add ``simulate``."""
+    p = subparsers.add_parser(
+        "simulate", help="simulated volunteers (sipp phones) and callers against the running system"
+    )
+    p.add_argument("--volunteers", type=int, default=5, help="phones to simulate (1-99)")
+    p.add_argument("--calls-per-minute", type=float, default=30.0)
+    p.add_argument("--minutes", type=float, default=1.0)
+    p.add_argument("--hold", default="10,40", help="caller hold time range in seconds: MIN,MAX")
+    p.add_argument("--answer-after", type=float, default=1.0, help="seconds a phone rings")
+    p.add_argument("--wrap-up", type=float, default=3.0, help="seconds until wrap-up is ended")
+    p.set_defaults(func=_simulate_command)
+
+
+def _simulate_command(args: argparse.Namespace) -> int:
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        low, high = (float(x) for x in args.hold.split(","))
+    except ValueError:
+        print("error: --hold takes MIN,MAX in seconds, e.g. 10,40", file=sys.stderr)
+        return 2
+    if not 1 <= args.volunteers <= 99 or args.calls_per_minute <= 0 or args.minutes <= 0:
+        print("error: need 1-99 volunteers and a positive rate and duration", file=sys.stderr)
+        return 2
+    plan = SimulationPlan(
+        volunteers=args.volunteers,
+        calls_per_minute=args.calls_per_minute,
+        minutes=args.minutes,
+        hold_s=(min(low, high), max(low, high)),
+        answer_s=args.answer_after,
+        wrap_up_s=args.wrap_up,
+    )
+    try:
+        asyncio.run(run_simulation(cfg, plan, out=lambda line: print(line, flush=True)))
+    except (SimulationError, StorageError, AsteriskError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; the simulated volunteers were logged out", file=sys.stderr)
+        return 130
+    return 0

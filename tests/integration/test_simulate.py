@@ -1,0 +1,128 @@
+"""``helpline simulate`` against the real test Asterisk with the whole app (``serve``) in-process.
+
+Two sipp volunteer phones register with digest auth and auto-answer; sipp callers come from the
+carrier address. The summary must be exactly what our contact records in SQL say.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis.asyncio as aioredis
+
+from dialplan import VolunteerSip, render_asterisk_config, sip_ha1
+from helpline.cli_asterisk import volunteer_accounts
+from helpline.cli_simulate import SimulationPlan, SystemNotUp, run_simulation
+from helpline.config import HelplineConfig, parse_config
+from helpline.db import make_engine
+from helpline.records import RecordWriter
+from helpline.simulate import free_udp_port
+from helpline.volunteers import VolunteerDirectory
+from tests.integration.conftest import TEST_CONFIG, TEST_VOLUNTEERS
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.timeout(60),
+    pytest.mark.skipif(shutil.which("sipp") is None, reason="sipp (sip-tester) not installed"),
+]
+
+
+def _config(asterisk, tmp_path, prefix: str) -> HelplineConfig:
+    root = asterisk.cfg.asterisk.root
+    text = TEST_CONFIG.format(root=root) + (
+        f'\n[database]\nurl = "sqlite:///{tmp_path / "sim.db"}"\n'
+        f'[redis]\nurl = "redis://127.0.0.1:6379/0"\nprefix = "{prefix}:"\n'
+        f'[http]\nhost = "127.0.0.1"\nport = {free_udp_port("127.0.0.1")}\n'
+        'admin_token = "test-admin-token-0123456789"\n'
+        "[queue]\nring_timeout_s = 5\nwrap_up_s = 30\nmax_wait_s = 60\n"
+    )
+    return parse_config(text, "test_simulate")
+
+
+def _installer(asterisk):
+    """Render the fixture's test phones plus the SQL volunteers: other tests keep their phones."""
+    realm = asterisk.realm
+    fixture_phones = [
+        VolunteerSip(sip_user=user, ha1=sip_ha1(user, realm, password), webrtc=webrtc)
+        for user, (password, webrtc) in TEST_VOLUNTEERS.items()
+    ]
+
+    def install(cfg: HelplineConfig) -> None:
+        accounts = fixture_phones + [
+            a for a in volunteer_accounts(cfg) if a.sip_user.startswith("sim-")
+        ]
+        asterisk.runtime.install_config(render_asterisk_config(cfg, accounts))
+        asterisk.runtime.cli("module reload res_pjsip.so")
+
+    return install
+
+
+async def test_simulation_summary_matches_our_contact_records(asterisk, tmp_path, monkeypatch):
+    from helpline.service import serve
+
+    monkeypatch.setenv("HELPLINE_ARGON2_PROFILE", "test")
+    prefix = f"helpline-test-sim-{uuid.uuid4().hex[:8]}"
+    cfg = _config(asterisk, tmp_path, prefix)
+    lines: list[str] = []
+    started = asyncio.Event()
+    app = asyncio.create_task(serve(cfg, started))
+    try:
+        async with asyncio.timeout(20):
+            await started.wait()
+        since = datetime.now(UTC) - timedelta(seconds=2)
+        plan = SimulationPlan(
+            volunteers=2,
+            calls_per_minute=120,
+            minutes=2 / 60,  # 4 calls in 2 s
+            hold_s=(1.5, 3.0),
+            answer_s=0.2,
+            wrap_up_s=0.3,
+        )
+        summary = await run_simulation(cfg, plan, out=lines.append, install=_installer(asterisk))
+    finally:
+        app.cancel()
+        await asyncio.gather(app, return_exceptions=True)
+        client = aioredis.from_url("redis://127.0.0.1:6379/0")
+        keys = [k async for k in client.scan_iter(match=prefix + ":*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+
+    engine = make_engine(cfg.database.url)
+    try:
+        until = datetime.now(UTC) + timedelta(seconds=1)
+        writer = RecordWriter(engine)
+        counts = writer.counts_by_outcome(since, until)
+        records = writer.between(since, until)
+        directory = VolunteerDirectory.from_config(engine, cfg)
+        sims = [directory.get(f"sim-0{i}") for i in (1, 2)]
+    finally:
+        engine.dispose()
+
+    assert summary.placed == 4
+    assert summary.records == len(records) == 4
+    assert (summary.answered, summary.abandoned, summary.overflowed) == (
+        counts["answered"],
+        counts["abandoned"],
+        counts["overflowed"],
+    )
+    assert summary.answered >= 1
+    assert {r.volunteer_id for r in records if r.outcome == "answered"} <= {"sim-01", "sim-02"}
+    waits = [r.wait_s for r in records]
+    assert summary.max_wait_s == pytest.approx(max(waits))
+    assert summary.mean_wait_s == pytest.approx(sum(waits) / len(waits))
+    assert any(line.startswith("[") and "placed" in line for line in lines)  # progress shown
+    assert all(v is not None and not v.enabled for v in sims)  # left disabled
+    endpoints = asterisk.runtime.cli("pjsip show endpoints")
+    assert "sim-01" not in endpoints and "test-udp-1" in endpoints
+
+
+async def test_simulation_refuses_cleanly_when_the_app_is_not_up(asterisk, tmp_path):
+    cfg = _config(asterisk, tmp_path, "helpline-test-sim-down")  # nothing serves its HTTP port
+    plan = SimulationPlan(volunteers=1, calls_per_minute=1, minutes=1)
+    with pytest.raises(SystemNotUp, match="make up"):
+        await run_simulation(cfg, plan, out=lambda line: None)
