@@ -42,7 +42,7 @@ from ari_app.calls import (
     volunteer_leg_id,
 )
 from ari_app.client import AriClient
-from ari_app.errors import AriError, AriNotFound
+from ari_app.errors import AriConflict, AriError, AriNotFound
 from ari_app.records import RecordQueue
 from ari_app.websocket import AriEventStream, Connected, Disconnected
 from dialplan import stasis_args
@@ -72,6 +72,16 @@ _FAILURE_BY_CAUSE = {
 
 PHONE_RECHECK_S = 5.0
 """After a failed originate, how long until the phone's registration is looked at again."""
+
+_EVENTS_WE_USE = (
+    "StasisStart",
+    "StasisEnd",
+    "ChannelDestroyed",
+    "ChannelDtmfReceived",
+    "PlaybackStarted",
+    "PlaybackFinished",
+    "EndpointStateChange",
+)
 
 SNAPSHOT_EVERY = 200
 """Journal entries between snapshots: bounds replay time after a restart."""
@@ -204,6 +214,7 @@ class HelplineApp:
             from ari_app.reconcile import reconcile
 
             await self.ari.applications.subscribe("endpoint:PJSIP")
+            await self._filter_events()
             await reconcile(self)
             self._reconciled = True
             self.reconciled.set()
@@ -211,6 +222,16 @@ class HelplineApp:
         elif isinstance(item, Disconnected):
             log.warning("ARI events lost (%s); will reconcile on reconnect", item.reason)
             self.reconciled.clear()
+
+    async def _filter_events(self) -> None:
+        """Ask Asterisk for only the events we act on (a call brings dozens of others)."""
+        allowed = [{"type": name} for name in _EVENTS_WE_USE]
+        try:
+            await self.ari.request(
+                "PUT", ["applications", self.ari.app, "eventFilter"], body={"allowed": allowed}
+            )
+        except AriError as exc:
+            log.info("ARI event filter not set (%s); all events will be decoded", exc)
 
     # ------------------------------------------------------------------ the core
 
@@ -301,10 +322,8 @@ class HelplineApp:
     async def admit(self, channel_id: str, line: Line) -> None:
         """Answer a caller; the IVR then welcomes them and queues them, or says we are closed."""
         contact_id = str(uuid.uuid4())
-        try:
-            await self.ari.channels.answer(channel_id)
-        except AriNotFound:
-            return  # the caller hung up already
+        # Not answered yet: the IVR answers when it first plays something, and a call that
+        # goes straight to the queue is offered before it is answered (faster ringing).
         call = ContactCall(contact_id, line.id, line.language, channel_id)
         call.ivr = flow.IvrCall(contact_id, self.cfg.ivr)
         self.calls.add(call)
@@ -324,14 +343,11 @@ class HelplineApp:
         await self._ivr(call, entered)
 
     async def enqueue(self, call: ContactCall, language: str) -> None:
-        """Hold the caller in their own bridge and hand them to the ACD."""
-        hold = hold_bridge_id(call.contact_id)
-        try:
-            await self.ari.bridges.ensure(hold, "holding", name="waiting")
-            await self.ari.bridges.add_channel(hold, call.caller_channel)
-        except AriNotFound:
-            await self._ignore_missing(self.ari.bridges.delete(hold))
-            return  # the caller hung up meanwhile: its own event ends the call
+        """Hand the caller to the ACD, then hold them in their own bridge.
+
+        The ACD goes first so that a free volunteer's phone rings at once; answering and
+        bridging the caller happen while it rings (all before any answer can be processed).
+        """
         call.queued = True
         call.language = language
         line = self._lines_by_id[call.line_id]
@@ -343,6 +359,22 @@ class HelplineApp:
                 priority=line.priority,
             )
         )
+        hold = hold_bridge_id(call.contact_id)
+        try:
+            await self._answer(call)
+            try:
+                await self.ari.bridges.create_with_id(hold, "holding", name="waiting")
+            except AriConflict:
+                pass  # left from before a restart of ours: use it
+            await self.ari.bridges.add_channel(hold, call.caller_channel)
+        except AriNotFound:
+            self._spawn(self._ignore_missing(self.ari.bridges.delete(hold)))
+            # The caller hung up meanwhile: its own event ends the contact.
+
+    async def _answer(self, call: ContactCall) -> None:
+        if not call.answered:
+            await self.ari.channels.answer(call.caller_channel)
+            call.answered = True
 
     def _routable_language(self, language: str) -> str | None:
         """The child's language is a requirement only while someone logged in speaks it.
@@ -385,6 +417,8 @@ class HelplineApp:
         hold = hold_bridge_id(call.contact_id)
         for command in commands:
             try:
+                if isinstance(command, (flow.Play, flow.StartHold)):
+                    await self._answer(call)
                 if isinstance(command, flow.Play):
                     media = [media_uri(p) for p in command.prompts]
                     if call.queued:
@@ -539,10 +573,13 @@ class HelplineApp:
         await self._ivr(call, flow.Connected())  # stop comfort messages and hold music
         talk = talk_bridge_id(contact_id)
         hold = hold_bridge_id(contact_id)
-        await self.ari.bridges.ensure(talk, "mixing", name="talking")
+        try:
+            await self.ari.bridges.create_with_id(talk, "mixing", name="talking")
+        except AriConflict:
+            pass  # already made before a restart of ours
         await self._ignore_missing(self.ari.bridges.remove_channel(hold, call.caller_channel))
         await self.ari.bridges.add_channel(talk, [call.caller_channel, call.volunteer_leg])
-        await self._ignore_missing(self.ari.bridges.delete(hold))
+        self._spawn(self._ignore_missing(self.ari.bridges.delete(hold)))
 
     async def _finished(self, done: cmd.ContactFinished) -> None:
         if done.answered_at is not None:
@@ -554,16 +591,20 @@ class HelplineApp:
         if call is not None and not call.overflowing:
             self.calls.remove(done.contact_id)  # an overflowed caller still hears the message
         if call is not None:
-            if call.volunteer_leg is not None:
-                await self._hangup(call.volunteer_leg)
-            if not call.overflowing:
-                await self._hangup(call.caller_channel)
-                await self._ignore_missing(self.ari.bridges.delete(hold_bridge_id(done.contact_id)))
-            await self._ignore_missing(self.ari.bridges.delete(talk_bridge_id(done.contact_id)))
+            # Clean-up is idempotent and tolerates 404s: keep it off the writer's path.
+            self._spawn(self._clean_up(call, keep_caller=call.overflowing))
         if self._records is not None:
             line_id = call.line_id if call else self.cfg.lines[0].id
             language = done.language or (call.language if call else "nl")
             self._records.submit(done, line_id, language)
+
+    async def _clean_up(self, call: ContactCall, keep_caller: bool) -> None:
+        if call.volunteer_leg is not None:
+            await self._hangup(call.volunteer_leg)
+        if not keep_caller:
+            await self._hangup(call.caller_channel)
+            await self._ignore_missing(self.ari.bridges.delete(hold_bridge_id(call.contact_id)))
+        await self._ignore_missing(self.ari.bridges.delete(talk_bridge_id(call.contact_id)))
 
     # ------------------------------------------------------------------ helpers
 

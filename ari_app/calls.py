@@ -72,6 +72,8 @@ class ContactCall:
     """What the caller hears until a volunteer takes the call."""
     queued: bool = False
     """Handed to the ACD (and waiting in the holding bridge)."""
+    answered: bool = False
+    """We answered the caller's channel (only once there is something to hear)."""
 
 
 class CallRegistry:

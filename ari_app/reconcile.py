@@ -56,7 +56,11 @@ async def reconcile(app: HelplineApp) -> None:
                 contact = contacts[contact_id]
                 language: str = contact.language or line.language
                 # Recovered waiting callers keep their hold music; comfort messages stop.
-                app.calls.add(ContactCall(contact_id, line.id, language, channel_id, queued=True))
+                app.calls.add(
+                    ContactCall(
+                        contact_id, line.id, language, channel_id, queued=True, answered=True
+                    )
+                )
 
     for contact_id, contact in contacts.items():
         call = app.calls.get(contact_id)
