@@ -23,7 +23,7 @@ _REJECTED = 21
 _ANONYMISE_STEPS = (
     # Name and number, both presentation-restricted so nothing "helpfully" restores them.
     "Set(CALLERID(all)=)",
-    "Set(CALLERID(num)=)",
+    "Set(CALLERID(num)=)",  # clear the number itself
     "Set(CALLERID(name)=)",
     "Set(CALLERID(pres)=prohib)",
     "Set(CALLERID(subaddr)=)",

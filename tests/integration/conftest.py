@@ -27,6 +27,7 @@ from helpline.config import HelplineConfig, parse_config
 from helpline.service import prompt_languages, required_prompts
 from ivr.ivr_config import IvrSection
 from ivr.prompts import generate_prompts
+from tests.integration.redis_support import redis  # noqa: F401 (a shared fixture)
 
 TEST_CONFIG = """
 languages = ["nl", "en"]

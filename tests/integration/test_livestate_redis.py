@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -22,22 +21,9 @@ from helpline.livestate import (
     NotLoaded,
     UnsupportedFormat,
 )
+from tests.integration.redis_support import wait_for
 
 pytestmark = pytest.mark.integration
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-async def redis() -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-    except Exception as exc:  # pragma: no cover - environment problem, not a test result
-        await client.aclose()
-        pytest.fail(f"real Redis not reachable at {REDIS_URL}: {exc}")
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture
@@ -48,15 +34,6 @@ async def prefix(redis: aioredis.Redis) -> AsyncIterator[str]:
     keys = [k async for k in redis.scan_iter(match=f"{value}:*")]
     if keys:
         await redis.delete(*keys)
-
-
-async def wait_for(cond: Callable[[], Awaitable[bool]], timeout_s: float = 5.0) -> None:
-    """Poll ``cond`` until true; fail the test after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while not await cond():
-        if time.monotonic() > deadline:
-            pytest.fail("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 async def lease_gone(redis: aioredis.Redis, key: str) -> bool:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
@@ -14,23 +12,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from helpline import db
 from helpline.volunteers import VolunteerDirectory
 from helpline.web import RedisSessionStore, Session, SessionStoreError, create_app, token_hash
+from tests.integration.redis_support import REDIS_URL, wait_for
 from tests.unit.web_support import PASSWORD, FakeGateway, make_config
 
 pytestmark = pytest.mark.integration
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-async def redis() -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-    except Exception as exc:  # pragma: no cover - environment problem, not a test result
-        await client.aclose()
-        pytest.fail(f"real Redis not reachable at {REDIS_URL}: {exc}")
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture
@@ -40,14 +25,6 @@ async def prefix(redis: aioredis.Redis) -> AsyncIterator[str]:
     keys = [k async for k in redis.scan_iter(match=f"{value}*")]
     if keys:
         await redis.delete(*keys)
-
-
-async def wait_for(cond: Callable[[], Awaitable[bool]], timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not await cond():
-        if time.monotonic() > deadline:
-            pytest.fail("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 SESSION = Session(volunteer_id="anna", location_id="utrecht", created_at=1700000000.5)
