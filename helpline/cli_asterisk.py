@@ -103,7 +103,7 @@ def render_for(cfg: HelplineConfig) -> dict[str, str]:
     """The complete Asterisk configuration for ``cfg`` and the current volunteers.
 
     After adding a volunteer: ``runtime.install_config(render_for(cfg))`` and
-    ``runtime.cli("pjsip reload")``.
+    ``runtime.cli("module reload res_pjsip.so")`` (Asterisk 22 has no ``pjsip reload``).
     """
     return render_asterisk_config(cfg, volunteer_accounts(cfg))
 

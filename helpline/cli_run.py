@@ -147,6 +147,7 @@ def _print_welcome(cfg: HelplineConfig) -> None:
     ast = cfg.asterisk
     demo = cfg.volunteers[0] if cfg.volunteers else None
     print(f"app: running, API on http://{cfg.http.host}:{cfg.http.port} (logs in {cfg.log_dir})")
+    _print_hours(cfg)
     print()
     print("Register any SIP phone as a volunteer:")
     print(f"  server {ast.bind}:{ast.sip_port} (UDP), realm {ast.sip_realm}")
@@ -167,6 +168,34 @@ def _print_welcome(cfg: HelplineConfig) -> None:
     print("Or watch simulated volunteers and callers:")
     print("  .venv/bin/helpline simulate --volunteers 5 --calls-per-minute 30 --minutes 1")
     print("Stop everything with: make down")
+
+
+def _print_hours(cfg: HelplineConfig) -> None:
+    """Say whether a test call will reach the queue now, and how to open the line if not."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from helpline.db import make_engine
+    from helpline.hours_store import HoursExceptionStore, HoursService
+
+    engine = make_engine(cfg.database.url)
+    try:
+        line = cfg.lines[0]
+        now = datetime.now(UTC)
+        status = HoursService(cfg, HoursExceptionStore.from_config(engine, cfg)).status(
+            line.id, "phone", now
+        )
+    finally:
+        engine.dispose()
+    tz = ZoneInfo(cfg.helpline.timezone)
+    if status.open:
+        print(f"line {line.id}: open now ({status.reason})")
+        return
+    opens = status.opens_at.astimezone(tz).strftime("%a %H:%M") if status.opens_at else "not soon"
+    until = (now + timedelta(hours=2)).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    print(f"line {line.id}: CLOSED now, opens {opens}; callers hear the out-of-hours message.")
+    print("To try calls now, open the line for two hours:")
+    print(f'  .venv/bin/helpline hours open --from now --until "{until}" --reason demo')
 
 
 def _down(args: argparse.Namespace) -> int:

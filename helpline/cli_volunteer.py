@@ -78,6 +78,8 @@ def _wrap(cmd: _Command) -> Callable[[argparse.Namespace], int]:
             engine = make_engine(cfg.database.url)
             migrate(engine)
             cmd(args, cfg, VolunteerDirectory.from_config(engine, cfg))
+            if args.volunteer_command != "list":
+                _reload_phones(cfg)
         except (ConfigError, VolunteerError, _UserError) as exc:
             print(f"helpline volunteer: {_one_line(exc)}", file=sys.stderr)
             return EXIT_USAGE
@@ -90,6 +92,27 @@ def _wrap(cmd: _Command) -> Callable[[argparse.Namespace], int]:
         return EXIT_OK
 
     return run
+
+
+def _reload_phones(cfg: HelplineConfig) -> None:
+    """Give Asterisk the changed SIP accounts when it runs here with this configuration."""
+    from helpline.asterisk import AsteriskError
+    from helpline.cli_asterisk import render_for, runtime_for
+
+    runtime = runtime_for(cfg)
+    try:
+        ours = runtime.is_running() and runtime.ari_info() is not None
+    except AsteriskError:
+        ours = False
+    if not ours:
+        print("Asterisk is not running here: the SIP account changes with `helpline asterisk up`")
+        return
+    try:
+        runtime.install_config(render_for(cfg))
+        runtime.cli("module reload res_pjsip.so")
+    except AsteriskError as exc:
+        raise _UserError(f"the account changed, but Asterisk did not reload: {exc}") from exc
+    print("SIP accounts reloaded in Asterisk")
 
 
 def _one_line(exc: Exception) -> str:
