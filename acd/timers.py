@@ -52,11 +52,14 @@ class Deadlines:
     def _head(self) -> Timer | None:
         best: Timer | None = None
         is_current = self._is_current
-        for queue in self._queues:
-            while queue and not is_current(queue[0][1], queue[0][2], queue[0][3]):
+        for queue in self._queues:  # in kind order, so "<" keeps the earlier kind on a tie
+            while queue:
+                head = queue[0]
+                if is_current(head[1], head[2], head[3]):
+                    if best is None or head[0] < best[0]:
+                        best = head
+                    break
                 queue.popleft()
-            if queue and (best is None or queue[0][:2] < best[:2]):
-                best = queue[0]
         return best
 
     def next(self) -> float | None:
