@@ -6,13 +6,12 @@ The adapter executes them in order. Notifications (``AgentStateChanged``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from acd.events import Channel, OfferFailure
+from acd.record import record
 from acd.states import AgentState, Outcome
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OfferContact:
     """Ring the volunteer (or show the chat) for this contact."""
 
@@ -26,7 +25,7 @@ class OfferContact:
     """The core withdraws the offer after this long (the adapter's originate timeout)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WithdrawOffer:
     """Stop ringing: the offer is void (timed out, child hung up, volunteer paused or left)."""
 
@@ -39,7 +38,7 @@ class WithdrawOffer:
     offered while the volunteer's last chat ended)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ConnectContact:
     """The volunteer answered and the contact is theirs: bridge the call or open the chat."""
 
@@ -49,7 +48,7 @@ class ConnectContact:
     """The volunteer."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OverflowContact:
     """The queue cannot take or keep this contact; the IVR plays the overflow message."""
 
@@ -59,7 +58,7 @@ class OverflowContact:
     """``queue_full`` or ``max_wait``."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AgentStateChanged:
     """A volunteer's state changed: for the wallboard, the softphone and live state."""
 
@@ -73,7 +72,7 @@ class AgentStateChanged:
     """When."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ContactFinished:
     """A contact left the ACD for good: write its anonymous record."""
 

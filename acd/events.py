@@ -7,8 +7,9 @@ and never derived from anything that identifies the child.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
+
+from acd.record import record
 
 
 class Channel(str, Enum):
@@ -37,7 +38,7 @@ class OfferFailure(str, Enum):
 COUNTED_FAILURES = frozenset({OfferFailure.NO_ANSWER, OfferFailure.BUSY, OfferFailure.REJECTED})
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AgentLoggedIn:
     """A volunteer logged in. They start paused ("not ready") until they say they are ready."""
 
@@ -55,7 +56,7 @@ class AgentLoggedIn:
     """Whether their phone is registered now; later changes come as ``AgentReachability``."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AgentReady:
     """The volunteer is ready for contacts (from paused)."""
 
@@ -63,7 +64,7 @@ class AgentReady:
     """The volunteer."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AgentPaused:
     """The volunteer pauses.
 
@@ -76,7 +77,7 @@ class AgentPaused:
     """Free text shown on the wallboard (``break``, ``training``...)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AgentLoggedOut:
     """The volunteer logs out.
 
@@ -87,7 +88,7 @@ class AgentLoggedOut:
     """The volunteer."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AgentReachability:
     """The volunteer's phone registered or unregistered (SIP). Chats are unaffected."""
 
@@ -97,7 +98,7 @@ class AgentReachability:
     """True while their SIP device is registered."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WrapUpEnded:
     """The volunteer finished the registration form before the wrap-up timer ran out."""
 
@@ -105,7 +106,7 @@ class WrapUpEnded:
     """The volunteer."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ContactArrived:
     """A child's call or chat reached the queue."""
 
@@ -121,7 +122,7 @@ class ContactArrived:
     """Higher is served first; within a priority, longest waiting first."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OfferAccepted:
     """The volunteer answered the offered contact."""
 
@@ -131,7 +132,7 @@ class OfferAccepted:
     """The volunteer who answered."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OfferFailed:
     """The offer did not connect; the contact goes back to its place in the queue."""
 
@@ -143,7 +144,7 @@ class OfferFailed:
     """Why."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ContactEnded:
     """The contact is over: the child hung up or closed the chat, or the volunteer ended it.
 
