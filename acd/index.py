@@ -29,7 +29,8 @@ class BucketIndex:
         self._compatible = compatible
         self._buckets: dict[frozenset[str], list[tuple[SortKey, str, int]]] = {}
         self._live: dict[str, tuple[int, frozenset[str], SortKey]] = {}
-        self._matches: dict[frozenset[str], list[frozenset[str]]] = {}
+        self._matches: dict[frozenset[str], list[list[tuple[SortKey, str, int]]]] = {}
+        """Per query, the heaps of the compatible buckets (the lists themselves, never replaced)."""
         self._next_token = 1
         self._entries = 0
 
@@ -63,11 +64,10 @@ class BucketIndex:
         """The lowest-keyed live item in any bucket compatible with ``query``."""
         best: tuple[SortKey, str, int] | None = None
         live = self._live
-        buckets = self._matches.get(query)
-        if buckets is None:
-            buckets = self._matching(query)
-        for bucket in buckets:
-            heap = self._buckets[bucket]
+        heaps = self._matches.get(query)
+        if heaps is None:
+            heaps = self._matching(query)
+        for heap in heaps:
             while heap:
                 top = heap[0]
                 current = live.get(top[1])
@@ -79,16 +79,15 @@ class BucketIndex:
                 best = heap[0]
         return None if best is None else (best[0], best[1])
 
-    def _matching(self, query: frozenset[str]) -> list[frozenset[str]]:
-        found = self._matches.get(query)
-        if found is None:
-            found = [key for key in self._buckets if self._compatible(query, key)]
-            self._matches[query] = found
+    def _matching(self, query: frozenset[str]) -> list[list[tuple[SortKey, str, int]]]:
+        found = [heap for key, heap in self._buckets.items() if self._compatible(query, key)]
+        self._matches[query] = found
         return found
 
     def _compact(self) -> None:
         """Drop stale entries so a long day does not grow the heaps without bound."""
-        self._buckets = {key: [] for key in self._buckets}
+        for heap in self._buckets.values():
+            heap.clear()  # in place: the match cache holds these very lists
         for item_id, (token, bucket, sort_key) in self._live.items():
             self._buckets[bucket].append((sort_key, item_id, token))
         for heap in self._buckets.values():
