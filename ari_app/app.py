@@ -132,6 +132,8 @@ class HelplineApp:
         self._store = store
         self._records = records
         self._clock = clock
+        self.clock = clock
+        """The wall clock the app feeds to the core and the IVRs."""
         self._hours = hours
         self._tz = ZoneInfo(cfg.helpline.timezone)
         self.waits = WaitEstimator()

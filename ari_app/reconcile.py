@@ -19,6 +19,7 @@ import acd
 from ari_app.calls import ContactCall, parse_bridge_id, parse_leg_id, volunteer_leg_id
 from ari_app.errors import AriNotFound
 from dialplan.pjsip import CARRIER
+from ivr import flow
 
 if TYPE_CHECKING:
     from ari_app.app import HelplineApp
@@ -55,12 +56,15 @@ async def reconcile(app: HelplineApp) -> None:
                 line = line or app.cfg.lines[0]
                 contact = contacts[contact_id]
                 language: str = contact.language or line.language
-                # Recovered waiting callers keep their hold music; comfort messages stop.
-                app.calls.add(
-                    ContactCall(
-                        contact_id, line.id, language, channel_id, queued=True, answered=True
-                    )
+                # A caller found in a bridge after a restart: hold music never stopped.
+                recovered = ContactCall(
+                    contact_id, line.id, language, channel_id, queued=True, answered=True
                 )
+                if contact.state is not acd.ContactState.CONNECTED:
+                    # Still waiting: comfort messages resume where the old process stopped.
+                    recovered.ivr = flow.IvrCall(contact_id, app.cfg.ivr)
+                    recovered.ivr.resume_waiting(language, app.clock())
+                app.calls.add(recovered)
 
     for contact_id, contact in contacts.items():
         call = app.calls.get(contact_id)

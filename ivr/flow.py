@@ -218,6 +218,8 @@ class IvrTrigger(str, Enum):
     """A stray key, a stale playback, anything after the end: a normal race, no effect."""
     CONNECT = "connect"
     GONE = "gone"
+    RESUME = "resume"
+    """A caller found waiting after a restart of the app: back to the queue's routine."""
 
 
 _S = IvrState
@@ -230,6 +232,7 @@ TRANSITIONS: dict[IvrState, dict[IvrTrigger, IvrState]] = {
         _T.MENU: _S.MENU,
         _T.ENQUEUE: _S.QUEUED,
         _T.CLOSED: _S.CLOSED,
+        _T.RESUME: _S.QUEUED,
         _T.GONE: _S.ENDED,
     },
     _S.WELCOME: {_T.MENU: _S.MENU, _T.ENQUEUE: _S.QUEUED, _T.IGNORE: _S.WELCOME, **_ENDINGS},
@@ -337,6 +340,18 @@ class IvrCall:
     def next_deadline(self) -> float | None:
         """When ``handle_timer`` must next be called, or ``None``."""
         return self._deadline
+
+    def resume_waiting(self, language: str, now: float) -> None:
+        """Take over a caller who already waits with hold music (after a restart of the app).
+
+        Nothing is played at once: the hold music still runs in Asterisk; the next comfort
+        message comes ``comfort_every_s`` from now.
+        """
+        self._check(_T.RESUME)
+        self._move(_T.RESUME)
+        self.language = language
+        self._holding = True
+        self._deadline = now + self.settings.comfort_every_s
 
     @property
     def ended(self) -> bool:

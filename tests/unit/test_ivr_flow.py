@@ -385,3 +385,17 @@ def test_closed_message_with_aware_times_from_the_opening_hours():
     c = call()
     out = c.handle(CallEntered("nl", open=False, opens_at=opens, local_now=now), 0)
     assert out[0].prompts[:3] == ("closed", "opens_tomorrow", "at_hour_14")
+
+
+def test_a_caller_found_waiting_after_a_restart_gets_comfort_again():
+    from ivr.flow import IvrCall, IvrState, Play, PromptFinished, StartHold, StopHold
+    from ivr.ivr_config import IvrSection
+
+    call = IvrCall("c0ffee00-0000-4000-8000-000000000001", IvrSection(comfort_every_s=30))
+    call.resume_waiting("nl", now=1000.0)
+    assert call.state is IvrState.QUEUED
+    assert call.next_deadline() == 1030.0  # nothing now: the hold music still plays
+    commands = call.handle_timer(1030.0)
+    assert isinstance(commands[0], StopHold)
+    assert isinstance(commands[1], Play) and commands[1].prompts[0] == "comfort"
+    assert call.handle(PromptFinished(commands[1].playback_id), 1035.0) == [StartHold()]
