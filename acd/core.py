@@ -113,6 +113,10 @@ class Acd:
         except KeyError:
             raise UnknownContact(contact_id) from None
 
+    def holds(self, contact_id: str) -> bool:
+        """Whether the contact is still the ACD's (waiting, ringing or connected)."""
+        return contact_id in self._contacts
+
     def agents(self) -> Iterator[Agent]:
         return iter(self._agents.values())
 

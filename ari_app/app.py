@@ -404,15 +404,12 @@ class HelplineApp:
         if not call.queued:
             return
         position = (
-            self.acd.queue_position(call.contact_id) if call.contact_id in self._held() else 0
+            self.acd.queue_position(call.contact_id) if self.acd.holds(call.contact_id) else 0
         )
         if position < 1:
             return
         serving = sum(1 for a in self.acd.agents() if a.state is not acd.AgentState.PAUSED)
         ivr.handle(flow.QueueUpdate(position, self.waits.expected_wait_s(position, serving)), now)
-
-    def _held(self) -> set[str]:
-        return {c.contact_id for c in self.acd.contacts()}
 
     async def _run_ivr(self, call: ContactCall, commands: list[flow.Command]) -> None:
         channel = call.caller_channel
@@ -463,7 +460,7 @@ class HelplineApp:
         if role is Role.CALLER:
             if call.ivr is not None:
                 call.ivr.handle(flow.CallerGone(), self._clock())
-            if call.queued and not call.overflowing and contact_id in self._held():
+            if call.queued and not call.overflowing and self.acd.holds(contact_id):
                 await self._apply_quietly(acd.ContactEnded(contact_id))
             else:  # never queued (left during the welcome or the closed message) or overflowed
                 self.calls.remove(contact_id)
