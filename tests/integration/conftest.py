@@ -112,6 +112,8 @@ class AsteriskUnderTest:
     """Seconds from launching Asterisk until ARI answered."""
     volunteers: dict[str, str] = field(default_factory=dict)
     """SIP user -> plaintext password of the test phones."""
+    startup_log: str = ""
+    """What Asterisk logged (warnings and errors) while starting, before any test ran."""
 
     @property
     def ari(self) -> AriAccess:
@@ -178,12 +180,15 @@ def _asterisk_session() -> Iterator[AsteriskUnderTest]:
     except AsteriskError as exc:
         pytest.fail(f"test Asterisk did not start: {exc}")
     try:
+        messages = (runtime.log_dir / "messages").read_text(errors="replace")
+        startup_log = messages[messages.rindex(" built by ") :]
         yield AsteriskUnderTest(
             runtime=runtime,
             cfg=cfg,
             files=files,
             start_s=start_s,
             volunteers={user: password for user, (password, _) in TEST_VOLUNTEERS.items()},
+            startup_log=startup_log,
         )
     finally:
         runtime.stop()
