@@ -131,7 +131,6 @@ class HelplineApp:
         self.calls = CallRegistry()
         self._store = store
         self._records = records
-        self._clock = clock
         self.clock = clock
         """The wall clock the app feeds to the core and the IVRs."""
         self._hours = hours
@@ -239,7 +238,7 @@ class HelplineApp:
 
     async def apply(self, event: acd.Event) -> None:
         """Feed one event to the core, journal it, run its commands. Raises ``acd.AcdError``."""
-        now = self._clock()
+        now = self.clock()
         await self._fire_timers(now)
         commands = self.acd.handle(event, now)
         await self._journal(event_to_dict(event), now)
@@ -256,7 +255,7 @@ class HelplineApp:
     async def _fire_timers(self, now: float | None = None) -> None:
         if not self._reconciled:
             return  # deadlines wait until we know what Asterisk really has
-        now = self._clock() if now is None else now
+        now = self.clock() if now is None else now
         deadline = self.acd.next_deadline()
         if deadline is not None and deadline <= now:
             commands = self.acd.handle_timer(now)
@@ -282,7 +281,7 @@ class HelplineApp:
         deadline = self._next_deadline()
         if deadline is None or not self._reconciled:
             return
-        delay = max(0.0, deadline - self._clock())
+        delay = max(0.0, deadline - self.clock())
         self._timer = asyncio.get_running_loop().call_later(delay, self._queue.put_nowait, _Tick())
 
     async def _journal(self, event: dict[str, Any] | None, now: float) -> None:
@@ -329,7 +328,7 @@ class HelplineApp:
         call = ContactCall(contact_id, line.id, line.language, channel_id)
         call.ivr = flow.IvrCall(contact_id, self.cfg.ivr)
         self.calls.add(call)
-        now_utc = datetime.fromtimestamp(self._clock(), UTC)
+        now_utc = datetime.fromtimestamp(self.clock(), UTC)
         if self._hours is None:
             entered = flow.CallEntered(line.language, True, line.menu)
         else:
@@ -392,7 +391,7 @@ class HelplineApp:
         if call.ivr is None:
             return
         try:
-            commands = call.ivr.handle(event, self._clock())
+            commands = call.ivr.handle(event, self.clock())
         except IvrError as exc:
             log.warning("IVR refused %s: %s", type(event).__name__, exc)
             return
@@ -459,7 +458,7 @@ class HelplineApp:
         contact_id = call.contact_id
         if role is Role.CALLER:
             if call.ivr is not None:
-                call.ivr.handle(flow.CallerGone(), self._clock())
+                call.ivr.handle(flow.CallerGone(), self.clock())
             if call.queued and not call.overflowing and self.acd.holds(contact_id):
                 await self._apply_quietly(acd.ContactEnded(contact_id))
             else:  # never queued (left during the welcome or the closed message) or overflowed
