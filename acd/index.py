@@ -11,7 +11,7 @@ Removal is lazy: an entry is live only while its token is the item's current one
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 SortKey = tuple[float, ...]
 Compatible = Callable[[frozenset[str], frozenset[str]], bool]
@@ -39,9 +39,6 @@ class BucketIndex:
 
     def __contains__(self, item_id: object) -> bool:
         return item_id in self._live
-
-    def items(self) -> Iterator[str]:
-        return iter(self._live)
 
     def put(self, item_id: str, bucket: frozenset[str], sort_key: SortKey) -> None:
         """Add the item, or move it (a stale entry is left behind and skipped later)."""

@@ -72,7 +72,3 @@ class Deadlines:
         if head is None or head[0] > now:
             return None
         return self._queues[head[1]].popleft()
-
-    def clear(self) -> None:
-        for queue in self._queues:
-            queue.clear()

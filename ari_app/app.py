@@ -192,7 +192,7 @@ class HelplineApp:
         elif isinstance(item, _Tick):
             await self._fire_timers()
         elif isinstance(item, _FollowUp):
-            await self._apply_quietly(item.event)
+            await self.apply_quietly(item.event)
         elif isinstance(item, StasisStart):
             await self._on_stasis_start(item)
         elif isinstance(item, (StasisEnd, ChannelDestroyed)):
@@ -245,7 +245,7 @@ class HelplineApp:
         await self._execute(commands)
         self._arm_timer()
 
-    async def _apply_quietly(self, event: acd.Event) -> None:
+    async def apply_quietly(self, event: acd.Event) -> None:
         """Apply an event that may have lost a race (a normal thing on a phone line)."""
         try:
             await self.apply(event)
@@ -460,7 +460,7 @@ class HelplineApp:
             if call.ivr is not None:
                 call.ivr.handle(flow.CallerGone(), self.clock())
             if call.queued and not call.overflowing and self.acd.holds(contact_id):
-                await self._apply_quietly(acd.ContactEnded(contact_id))
+                await self.apply_quietly(acd.ContactEnded(contact_id))
             else:  # never queued (left during the welcome or the closed message) or overflowed
                 self.calls.remove(contact_id)
                 await self._ignore_missing(self.ari.bridges.delete(hold_bridge_id(contact_id)))
@@ -478,9 +478,9 @@ class HelplineApp:
             reason = _FAILURE_BY_CAUSE.get(cause or 0, acd.OfferFailure.ERROR)
             if cause in (None, 16):  # a normal clear before answer: the phone rang out
                 reason = acd.OfferFailure.NO_ANSWER
-            await self._apply_quietly(acd.OfferFailed(contact_id, agent_id, reason))
+            await self.apply_quietly(acd.OfferFailed(contact_id, agent_id, reason))
         elif contact.state is acd.ContactState.CONNECTED:
-            await self._apply_quietly(acd.ContactEnded(contact_id))
+            await self.apply_quietly(acd.ContactEnded(contact_id))
 
     async def _on_endpoint(self, event: EndpointStateChange) -> None:
         endpoint = event.endpoint
@@ -491,7 +491,7 @@ class HelplineApp:
         except acd.UnknownAgent:
             return
         if agent.phone_reachable != endpoint.online:
-            await self._apply_quietly(acd.AgentReachability(agent.agent_id, endpoint.online))
+            await self.apply_quietly(acd.AgentReachability(agent.agent_id, endpoint.online))
 
     # ------------------------------------------------------------------ commands
 

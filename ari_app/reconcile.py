@@ -69,7 +69,7 @@ async def reconcile(app: HelplineApp) -> None:
     for contact_id, contact in contacts.items():
         call = app.calls.get(contact_id)
         if call is None or call.caller_channel not in channels:
-            await app._apply_quietly(acd.ContactEnded(contact_id))
+            await app.apply_quietly(acd.ContactEnded(contact_id))
             continue
         if contact.state is acd.ContactState.OFFERED:
             leg = volunteer_leg_id(contact_id, contact.offer_token)
@@ -77,15 +77,15 @@ async def reconcile(app: HelplineApp) -> None:
             if leg in channels:
                 app.calls.set_leg(contact_id, agent_id, leg)
                 if channels[leg].state == "Up":  # answered while we were away
-                    await app._apply_quietly(acd.OfferAccepted(contact_id, agent_id))
+                    await app.apply_quietly(acd.OfferAccepted(contact_id, agent_id))
             else:
-                await app._apply_quietly(
+                await app.apply_quietly(
                     acd.OfferFailed(contact_id, agent_id, acd.OfferFailure.ERROR)
                 )
         elif contact.state is acd.ContactState.CONNECTED:
             talking = legs_in_bridges.get(contact_id)
             if talking is None or talking not in channels:
-                await app._apply_quietly(acd.ContactEnded(contact_id))
+                await app.apply_quietly(acd.ContactEnded(contact_id))
             else:
                 app.calls.set_leg(contact_id, contact.agent_id or "", talking)
 
@@ -105,7 +105,7 @@ async def reconcile(app: HelplineApp) -> None:
         endpoint = endpoints.get(agent.agent_id)
         online = endpoint is not None and endpoint.online
         if agent.phone_reachable != online:
-            await app._apply_quietly(acd.AgentReachability(agent.agent_id, online))
+            await app.apply_quietly(acd.AgentReachability(agent.agent_id, online))
 
 
 async def _hangup(app: HelplineApp, channel_id: str) -> None:

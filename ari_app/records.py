@@ -56,10 +56,6 @@ class RecordQueue:
     def submit(self, done: ContactFinished, line_id: str, language: str) -> None:
         self._queue.put_nowait(record_of(done, line_id, language))
 
-    async def drain(self) -> None:
-        """Wait until everything submitted so far is written."""
-        await self._queue.join()
-
     async def close(self) -> None:
         if self._task is not None:
             self._queue.put_nowait(None)
