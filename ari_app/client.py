@@ -185,6 +185,20 @@ class _Resource:
         return await self._client.request(method, path, params, body)
 
 
+async def _play_on(
+    resource: _Resource,
+    kind: str,
+    target_id: str,
+    media: str | Sequence[str],
+    playback_id: str | None,
+    lang: str | None,
+) -> Playback:
+    """``POST /{channels|bridges}/{id}/play[/{playbackId}]``: one place for both targets."""
+    params = {"media": _csv(media, "media"), "lang": lang}
+    path = (kind, target_id, "play") + ((playback_id,) if playback_id else ())
+    return Playback.parse(await resource._call("POST", *path, params=params))
+
+
 class Channels(_Resource):
     """``/channels``: originate, answer, hang up, play, hold, mute, variables, DTMF."""
 
@@ -290,9 +304,7 @@ class Channels(_Resource):
         lang: str | None = None,
     ) -> Playback:
         """Play ``sound:...`` URIs (several play in sequence) with our playback id."""
-        params = {"media": _csv(media, "media"), "lang": lang}
-        path = ("channels", channel_id, "play") + ((playback_id,) if playback_id else ())
-        return Playback.parse(await self._call("POST", *path, params=params))
+        return await _play_on(self, "channels", channel_id, media, playback_id, lang)
 
     async def start_moh(self, channel_id: str, moh_class: str | None = None) -> None:
         await self._call("POST", "channels", channel_id, "moh", params={"mohClass": moh_class})
@@ -408,9 +420,8 @@ class Bridges(_Resource):
         *,
         lang: str | None = None,
     ) -> Playback:
-        params = {"media": _csv(media, "media"), "lang": lang}
-        path = ("bridges", bridge_id, "play") + ((playback_id,) if playback_id else ())
-        return Playback.parse(await self._call("POST", *path, params=params))
+        """Play to everyone in the bridge (announcements to waiting callers)."""
+        return await _play_on(self, "bridges", bridge_id, media, playback_id, lang)
 
 
 class Playbacks(_Resource):
