@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
+import pytest
 from psycopg import sql
 from sqlalchemy import Engine
 
@@ -28,6 +30,21 @@ def throwaway_postgres(prefix: str) -> Iterator[str]:
             admin.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)]
+"""Parameters of a ``migrated`` fixture: the same test body on both databases."""
+
+
+@contextlib.contextmanager
+def migrated_backend(request: pytest.FixtureRequest, tmp_dir: Path) -> Iterator[Engine]:
+    """The engine for ``request.param`` (a SQLite file in ``tmp_dir``, or ``pg_url``), migrated."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_dir}/helpline.db"
+    else:
+        url = request.getfixturevalue("pg_url")
+    with migrated_engine(url) as engine:
+        yield engine
 
 
 @contextlib.contextmanager

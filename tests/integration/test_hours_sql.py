@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from helpline import db
 from helpline.hours_store import HoursExceptionRow, HoursExceptionStore, HoursService
 from helpline.models import Base
-from tests.integration.databases import migrated_engine, throwaway_postgres
+from tests.integration.databases import BACKENDS, migrated_backend, throwaway_postgres
 from tests.unit.web_support import make_config
 
 NOW = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)  # Monday 12:00 in Amsterdam
@@ -27,16 +27,9 @@ def pg_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(
-    scope="module",
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)],
-)
+@pytest.fixture(scope="module", params=BACKENDS)
 def migrated(request, tmp_path_factory) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('hours')}/helpline.db"
-    else:
-        url = request.getfixturevalue("pg_url")
-    with migrated_engine(url) as engine:
+    with migrated_backend(request, tmp_path_factory.mktemp("hours")) as engine:
         yield engine
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -24,9 +24,9 @@ from helpline.volunteers import (
     VolunteerExists,
     sip_ha1,
 )
-from tests.integration.databases import migrated_engine, throwaway_postgres
+from tests.integration.databases import BACKENDS, migrated_backend, throwaway_postgres
+from tests.record_samples import T0, answered_record
 
-T0 = datetime(2024, 3, 1, 14, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
 # A caller number that the code under test is never given: it must appear nowhere.
 CALLER = "0612345678"
@@ -38,16 +38,9 @@ def pg_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(
-    scope="session",
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)],
-)
+@pytest.fixture(scope="session", params=BACKENDS)
 def migrated(request, tmp_path_factory) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('sql')}/helpline.db"
-    else:
-        url = request.getfixturevalue("pg_url")
-    with migrated_engine(url) as engine:
+    with migrated_backend(request, tmp_path_factory.mktemp("sql")) as engine:
         yield engine
 
 
@@ -69,26 +62,6 @@ def _cheap_argon2(monkeypatch):
     monkeypatch.setenv(ARGON2_PROFILE_ENV, "test")
 
 
-def record(**changes) -> ContactRecordData:
-    values = dict(
-        id=str(uuid.uuid4()),
-        channel="phone",
-        line_id="116111",
-        language="nl",
-        priority=0,
-        arrived_at=T0,
-        answered_at=T0 + timedelta(seconds=12),
-        ended_at=T0 + timedelta(seconds=300),
-        wait_s=12.5,
-        talk_s=287.5,
-        outcome="answered",
-        volunteer_id="anna",
-        location_id="utrecht",
-    )
-    values.update(changes)
-    return ContactRecordData(**values)
-
-
 def abandoned(at: datetime, **changes) -> ContactRecordData:
     base = dict(
         arrived_at=at,
@@ -101,7 +74,7 @@ def abandoned(at: datetime, **changes) -> ContactRecordData:
         location_id=None,
     )
     base.update(changes)
-    return record(**base)
+    return answered_record(**base)
 
 
 def _rows(engine: Engine, table) -> list[tuple]:
@@ -144,7 +117,7 @@ def test_no_value_in_either_table_could_be_a_caller_number(engine):
     writer = RecordWriter(engine, line_ids={"116111", "0800-0432"})
     vols = VolunteerDirectory(engine, "helpline")
     vols.add("anna", "Anna", "utrecht", ["phone", "chat"], ["nl"], PASSWORD)
-    writer.write(record())
+    writer.write(answered_record())
     writer.write(abandoned(T0, line_id="0800-0432", channel="chat"))
     writer.write(abandoned(T0, outcome="overflowed", overflow_reason="max_wait"))
     for bad in (
@@ -153,7 +126,7 @@ def test_no_value_in_either_table_could_be_a_caller_number(engine):
         {"id": CALLER},
     ):
         with pytest.raises(InvalidRecord):
-            writer.write(record(**bad))
+            writer.write(answered_record(**bad))
     hashes = {"password_hash", "sip_ha1"}  # hex/base64 digests: digits by chance, not data
     for table in (ContactRecord.__table__, Volunteer.__table__):
         names = [c.name for c in table.columns]
@@ -173,7 +146,7 @@ def test_no_value_in_either_table_could_be_a_caller_number(engine):
 
 def test_record_roundtrip(engine):
     writer = RecordWriter(engine)
-    rec = record()
+    rec = answered_record()
     writer.write(rec)
     got = writer.get(rec.id)
     assert got == rec
@@ -183,7 +156,7 @@ def test_record_roundtrip(engine):
 
 def test_duplicate_write_leaves_original_and_no_partial_row(engine):
     writer = RecordWriter(engine)
-    original = record()
+    original = answered_record()
     writer.write(original)
     clash = abandoned(T0 + timedelta(hours=1), id=original.id, line_id="0800-0432")
     with pytest.raises(DuplicateRecord, match=original.id):
@@ -192,14 +165,14 @@ def test_duplicate_write_leaves_original_and_no_partial_row(engine):
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(ContactRecord)).scalar_one() == 1
     # The failed write left the connection pool usable.
-    other = record()
+    other = answered_record()
     writer.write(other)
     assert writer.get(other.id) == other
 
 
 def test_counts_by_outcome_uses_a_half_open_window(engine):
     writer = RecordWriter(engine)
-    writer.write(record(arrived_at=T0, answered_at=T0, ended_at=T0 + timedelta(seconds=9)))
+    writer.write(answered_record(arrived_at=T0, answered_at=T0, ended_at=T0 + timedelta(seconds=9)))
     writer.write(abandoned(T0 + timedelta(minutes=5)))
     writer.write(abandoned(T0 + timedelta(minutes=6)))
     writer.write(abandoned(T0 + timedelta(hours=1), outcome="overflowed", overflow_reason="closed"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -13,33 +13,12 @@ from sqlalchemy import Engine, func, select
 from helpline import db
 from helpline.models import ContactRecord
 from helpline.records import (
-    ContactRecordData,
     DuplicateRecord,
     InvalidRecord,
     RecordError,
     RecordWriter,
 )
-
-T0 = datetime(2024, 3, 1, 14, 0, tzinfo=UTC)
-
-
-def answered(**changes: object) -> ContactRecordData:
-    rec = ContactRecordData(
-        id=str(uuid.uuid4()),
-        channel="phone",
-        line_id="116111",
-        language="nl",
-        priority=0,
-        arrived_at=T0,
-        answered_at=T0 + timedelta(seconds=12),
-        ended_at=T0 + timedelta(seconds=300),
-        wait_s=12.0,
-        talk_s=288.0,
-        outcome="answered",
-        volunteer_id="anna",
-        location_id="utrecht",
-    )
-    return dataclasses.replace(rec, **changes)  # type: ignore[arg-type]
+from tests.record_samples import T0, answered_record
 
 
 @pytest.fixture
@@ -111,7 +90,7 @@ def test_migrations_ship_with_the_package():
 def test_invalid_records_are_refused_and_nothing_written(engine, changes, message):
     writer = RecordWriter(engine)
     with pytest.raises(InvalidRecord, match=message):
-        writer.write(answered(**changes))
+        writer.write(answered_record(**changes))
     assert _count(engine) == 0
 
 
@@ -119,21 +98,21 @@ def test_overflow_reason_must_be_a_code_word_without_digits(engine):
     writer = RecordWriter(engine)
     base = dict(outcome="overflowed", answered_at=None, talk_s=None, volunteer_id=None)
     with pytest.raises(InvalidRecord, match="overflow_reason"):
-        writer.write(answered(**base, overflow_reason="caller 0612345678"))
+        writer.write(answered_record(**base, overflow_reason="caller 0612345678"))
     with pytest.raises(InvalidRecord, match="needs overflow_reason"):
-        writer.write(answered(**base))
-    writer.write(answered(**base, overflow_reason="max_wait"))
+        writer.write(answered_record(**base))
+    writer.write(answered_record(**base, overflow_reason="max_wait"))
     assert _count(engine) == 1
 
 
 def test_error_messages_do_not_echo_suspicious_values(engine):
     with pytest.raises(InvalidRecord) as info:
-        RecordWriter(engine).write(answered(location_id="+31612345678"))
+        RecordWriter(engine).write(answered_record(location_id="+31612345678"))
     assert "612345678" not in str(info.value)
 
 
 def test_mapping_input_with_a_caller_field_is_refused(engine):
-    data = dataclasses.asdict(answered())
+    data = dataclasses.asdict(answered_record())
     data["caller"] = "0612345678"
     with pytest.raises(InvalidRecord, match="caller"):
         RecordWriter(engine).write(data)
@@ -146,7 +125,7 @@ def test_mapping_input_missing_fields_is_refused(engine):
 
 
 def test_mapping_input_is_accepted(engine):
-    rec = answered()
+    rec = answered_record()
     RecordWriter(engine).write(dataclasses.asdict(rec))
     assert RecordWriter(engine).get(rec.id) == rec
 
@@ -154,14 +133,14 @@ def test_mapping_input_is_accepted(engine):
 def test_line_ids_restriction(engine):
     writer = RecordWriter(engine, line_ids={"116111", "0800-0432"})
     with pytest.raises(InvalidRecord, match="configured line"):
-        writer.write(answered(line_id="0612345678"))
-    writer.write(answered(line_id="0800-0432"))
+        writer.write(answered_record(line_id="0612345678"))
+    writer.write(answered_record(line_id="0800-0432"))
     assert _count(engine) == 1
 
 
 def test_times_come_back_as_utc(engine):
     cest = timezone(timedelta(hours=2))
-    rec = answered(
+    rec = answered_record(
         arrived_at=T0.astimezone(cest),
         answered_at=(T0 + timedelta(seconds=12)).astimezone(cest),
         ended_at=(T0 + timedelta(seconds=300)).astimezone(cest),
@@ -175,7 +154,7 @@ def test_times_come_back_as_utc(engine):
 
 
 def test_duplicate_is_a_record_error(engine):
-    rec = answered()
+    rec = answered_record()
     writer = RecordWriter(engine)
     writer.write(rec)
     with pytest.raises(DuplicateRecord):
@@ -193,6 +172,6 @@ def test_storage_failure_is_a_record_error(tmp_path):
     eng = db.make_engine(f"sqlite:///{tmp_path}/never_migrated.db")
     try:
         with pytest.raises(RecordError, match="not written"):
-            RecordWriter(eng).write(answered())
+            RecordWriter(eng).write(answered_record())
     finally:
         eng.dispose()
