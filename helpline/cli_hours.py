@@ -8,17 +8,15 @@ a user error (bad config, time or id) with one line on stderr, 1 when the databa
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
-from helpline.config import ConfigError, HelplineConfig, load_config
-from helpline.db import StorageError, make_engine, migrate
+from helpline.cli_support import run_with_database
+from helpline.config import HelplineConfig
 from helpline.hours_store import (
     HoursExceptionStore,
     HoursService,
@@ -29,9 +27,6 @@ from helpline.hours_store import (
 from ivr.hours import ALL_SCHEDULES, HoursException, HoursStatus, days_until
 from ivr.hours_config import CHANNELS
 
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
@@ -92,36 +87,14 @@ def _wrap(cmd: _Command) -> Callable[[argparse.Namespace], int]:
     """Load config, migrate, run ``cmd`` and map our errors to exit codes."""
 
     def run(args: argparse.Namespace) -> int:
-        engine: Engine | None = None
-        try:
-            cfg = load_config(args.config)
-            engine = make_engine(cfg.database.url)
-            migrate(engine)
+        def body(cfg: HelplineConfig, engine: Engine) -> None:
             store = HoursExceptionStore.from_config(engine, cfg)
             cmd(args, _Env(cfg, ZoneInfo(cfg.helpline.timezone), store, _now()))
-        except (
-            ConfigError,
-            InvalidHoursException,
-            UnknownHoursException,
-            UnknownLine,
-            _UserError,
-        ) as exc:
-            print(f"helpline hours: {_one_line(exc)}", file=sys.stderr)
-            return EXIT_USAGE
-        except (StorageError, SQLAlchemyError) as exc:
-            print(f"helpline hours: database error: {_one_line(exc)}", file=sys.stderr)
-            return EXIT_FAILURE
-        finally:
-            if engine is not None:
-                engine.dispose()
-        return EXIT_OK
+
+        user_errors = (InvalidHoursException, UnknownHoursException, UnknownLine, _UserError)
+        return run_with_database("helpline hours", args.config, user_errors, body)
 
     return run
-
-
-def _one_line(exc: Exception) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 def parse_local(text: str, tz: ZoneInfo, now: datetime) -> datetime:

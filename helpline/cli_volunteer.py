@@ -14,18 +14,14 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy import Engine
 
-from helpline.config import ConfigError, HelplineConfig, load_config
-from helpline.db import StorageError, make_engine, migrate
+from helpline.cli_support import run_with_database
+from helpline.config import HelplineConfig
 from helpline.volunteers import (
     VolunteerDirectory,
     VolunteerError,
     VolunteerExists,
     VolunteerInfo,
 )
-
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
 
 
 class _UserError(Exception):
@@ -72,24 +68,13 @@ def _wrap(cmd: _Command) -> Callable[[argparse.Namespace], int]:
     """Load config, migrate, run ``cmd`` and map our errors to exit codes."""
 
     def run(args: argparse.Namespace) -> int:
-        engine: Engine | None = None
-        try:
-            cfg = load_config(args.config)
-            engine = make_engine(cfg.database.url)
-            migrate(engine)
+        def body(cfg: HelplineConfig, engine: Engine) -> None:
             cmd(args, cfg, VolunteerDirectory.from_config(engine, cfg))
             if args.volunteer_command != "list":
                 _reload_phones(cfg)
-        except (ConfigError, VolunteerError, _UserError) as exc:
-            print(f"helpline volunteer: {_one_line(exc)}", file=sys.stderr)
-            return EXIT_USAGE
-        except StorageError as exc:
-            print(f"helpline volunteer: database error: {_one_line(exc)}", file=sys.stderr)
-            return EXIT_FAILURE
-        finally:
-            if engine is not None:
-                engine.dispose()
-        return EXIT_OK
+
+        user_errors = (VolunteerError, _UserError)
+        return run_with_database("helpline volunteer", args.config, user_errors, body)
 
     return run
 
@@ -113,12 +98,6 @@ def _reload_phones(cfg: HelplineConfig) -> None:
     except AsteriskError as exc:
         raise _UserError(f"the account changed, but Asterisk did not reload: {exc}") from exc
     print("SIP accounts reloaded in Asterisk")
-
-
-def _one_line(exc: Exception) -> str:
-    # Driver messages span several lines (SQL, hints); the operator gets the first.
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 def _read_password(from_stdin: bool) -> str:
