@@ -86,9 +86,8 @@ async def serve(cfg: HelplineConfig, started: asyncio.Event | None = None) -> No
     hours_store = HoursExceptionStore.from_config(engine, cfg)
     hours = HoursService(cfg, hours_store)
 
-    async def hours_now(line_id: str, now: datetime) -> HoursStatus:
-        # Read on every call, so a closure set from the CLI or API applies at once.
-        return await asyncio.to_thread(hours.status, line_id, "phone", now)
+    def hours_now(line_id: str, now: datetime) -> HoursStatus:
+        return hours.status(line_id, "phone", now)
 
     redis = aioredis.from_url(cfg.redis.url)
     store = LiveStateStore(redis, cfg.redis.prefix.rstrip(":") + ":acd", new_holder_id())

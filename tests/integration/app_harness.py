@@ -73,8 +73,8 @@ async def running_app(
     hours_store = HoursExceptionStore.from_config(engine, cfg)
     service = HoursService(cfg, hours_store)
 
-    async def hours(line_id: str, now: datetime) -> HoursStatus:
-        return await asyncio.to_thread(service.status, line_id, "phone", now)
+    def hours(line_id: str, now: datetime) -> HoursStatus:
+        return service.status(line_id, "phone", now)
 
     writer = RecordWriter(engine, line_ids=[line.id for line in cfg.lines])
     records = RecordQueue(writer)
