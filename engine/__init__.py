@@ -7,11 +7,12 @@ order per contact, concurrently across contacts, and report back as one more inp
 """
 
 from engine.errors import EngineError, EngineStopped
-from engine.inputs import EffectOutcome, Tick
+from engine.inputs import AcdRequest, EffectOutcome, Request, Tick
 from engine.lanes import Lanes
 from engine.writer import Effector, Engine, Journal, RecordSink, Router
 
 __all__ = [
+    "AcdRequest",
     "EffectOutcome",
     "Effector",
     "Engine",
@@ -20,6 +21,7 @@ __all__ = [
     "Journal",
     "Lanes",
     "RecordSink",
+    "Request",
     "Router",
     "Tick",
 ]

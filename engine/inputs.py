@@ -32,6 +32,15 @@ def _new_future() -> asyncio.Future[Any]:
 
 
 @dataclass(slots=True)
+class AcdRequest:
+    """An ACD event from outside the writer (the HTTP API); ``future`` gets ``None`` once it
+    is journaled, or the core's refusal (``acd.AcdError``)."""
+
+    event: Any
+    future: asyncio.Future[Any] = field(default_factory=_new_future)
+
+
+@dataclass(slots=True)
 class Request:
     """Work from outside the writer (the HTTP API): ``action`` runs inside one step and its
     result (or error) goes back through ``future`` once the step's journal entries are

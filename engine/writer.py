@@ -26,7 +26,7 @@ import acd
 from acd import commands as cmd
 from acd.serde import event_to_dict
 from engine.errors import EngineStopped
-from engine.inputs import EffectOutcome, Request, Tick
+from engine.inputs import AcdRequest, EffectOutcome, Request, Tick
 from ivr import flow
 from ivr.announce import WaitEstimator
 from session import commands as sc
@@ -81,7 +81,7 @@ class _AcdWork:
     event: acd.Event
     origin: str | None
     """The contact whose session sent it (told if the core refuses it)."""
-    request: Request | None
+    request: AcdRequest | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +114,10 @@ class Engine:
         self.sessions: dict[str, ContactSession] = {}
         self.waits = WaitEstimator()
         self.agent_listeners: list[Callable[[cmd.AgentStateChanged], None]] = []
-        """Called with every volunteer state change (the live state bus listens here)."""
+        """Called with every volunteer state change."""
+        self.acd_observers: list[Callable[[acd.Event | None, list[cmd.Command]], None]] = []
+        """Called after each journaled step of the core with its input (None for deadlines)
+        and its commands: the live state bus listens here. Must not block."""
         self.reconciled = asyncio.Event()
         """Set while the sessions agree with Asterisk; deadlines wait for it."""
         self._queue: asyncio.Queue[object] = asyncio.Queue()
@@ -139,8 +142,8 @@ class Engine:
 
     async def apply(self, event: acd.Event) -> None:
         """Apply one ACD event from outside (the API); raises ``acd.AcdError`` if refused."""
-        request = Request(lambda: None)
-        self._queue.put_nowait((event, request))
+        request = AcdRequest(event)
+        self._queue.put_nowait(request)
         await request.future
 
     async def call(self, action: Callable[[], Any]) -> Any:
@@ -217,9 +220,8 @@ class Engine:
         elif isinstance(item, EffectOutcome):
             if item.kind != "done" and item.contact_id in self.sessions:
                 self.to_session(item.contact_id, se.EffectFailed(item.command, item.kind))
-        elif isinstance(item, tuple):  # (acd event, request) from ``apply``
-            event, request = item
-            self._work.append(_AcdWork(event, None, request))
+        elif isinstance(item, AcdRequest):
+            self._work.append(_AcdWork(item.event, None, item))
         elif isinstance(item, Request):
             try:
                 result = item.action()
@@ -265,6 +267,7 @@ class Engine:
         await self._journal(event_to_dict(work.event), now)
         if work.request is not None:
             _settle(work.request, result=None)
+        self._observe(work.event, commands)
         self._acd_commands(commands)
 
     async def _journal(self, event: dict[str, Any] | None, now: float) -> None:
@@ -300,6 +303,13 @@ class Engine:
                 log.info("volunteer %s is %s", command.agent_id, command.state.value)
                 for listener in self.agent_listeners:
                     listener(command)
+
+    def _observe(self, event: acd.Event | None, commands: list[cmd.Command]) -> None:
+        for observer in self.acd_observers:
+            try:
+                observer(event, commands)
+            except Exception:  # an observer's bug must not stop the line
+                log.exception("ACD observer failed")
 
     def _to_live_session(self, contact_id: str, event: se.Event) -> None:
         if contact_id in self.sessions:
@@ -340,6 +350,7 @@ class Engine:
         if deadline is not None and deadline <= now:
             commands = self.acd.handle_timer(now)
             await self._journal(None, now)
+            self._observe(None, commands)
             self._acd_commands(commands)
 
     async def _fire_timers(self) -> None:
@@ -386,12 +397,13 @@ class Engine:
         reason = self.stopped or EngineStopped("the engine is not running")
         while not self._queue.empty():
             item = self._queue.get_nowait()
-            request = item[1] if isinstance(item, tuple) else item
-            if isinstance(request, Request) and not request.future.done():
-                request.future.set_exception(EngineStopped(str(reason)))
+            if isinstance(item, (Request, AcdRequest)) and not item.future.done():
+                item.future.set_exception(EngineStopped(str(reason)))
 
 
-def _settle(request: Request, *, result: Any = None, exc: BaseException | None = None) -> None:
+def _settle(
+    request: Request | AcdRequest, *, result: Any = None, exc: BaseException | None = None
+) -> None:
     if request.future.done():
         return
     if exc is not None:
