@@ -79,7 +79,7 @@ def record_of(done: ContactFinished, line_id: str, language: str) -> ContactReco
     )
 
 
-class RecordSink(Protocol):
+class RecordStore(Protocol):
     """What the queue writes to: ``helpline.records.RecordWriter`` (blocking SQL)."""
 
     def write(self, record: ContactRecordData) -> None:
@@ -135,7 +135,7 @@ class RecordQueue:
 
     def __init__(
         self,
-        writer: RecordSink,
+        writer: RecordStore,
         spool: RecordSpool | None = None,
         *,
         executor: Executor | None = None,
