@@ -24,7 +24,7 @@ from helpline.db import make_engine, migrate
 from helpline.hours_store import HoursExceptionStore, HoursService
 from helpline.lease import new_holder_id
 from helpline.livestate import LiveStateStore, recover_acd
-from helpline.records import RecordWriter
+from helpline.records import RecordWriter, RedisRecordSpool
 from helpline.volunteers import VolunteerDirectory
 from helpline.web.app import create_app, start_site
 from helpline.web.auth import RedisSessionStore
@@ -82,14 +82,18 @@ async def serve(cfg: HelplineConfig, started: asyncio.Event | None = None) -> No
     await asyncio.to_thread(migrate, engine)
     directory = VolunteerDirectory.from_config(engine, cfg)
     await asyncio.to_thread(directory.seed_from_config, cfg)
-    records = RecordQueue(RecordWriter(engine, line_ids=[line.id for line in cfg.lines]))
+    redis = aioredis.from_url(cfg.redis.url)
+    # Finished contacts go to a spool in Redis first, so an SQL outage loses none of them.
+    records = RecordQueue(
+        RecordWriter(engine, line_ids=[line.id for line in cfg.lines]),
+        RedisRecordSpool(redis, cfg.redis.prefix),
+    )
     hours_store = HoursExceptionStore.from_config(engine, cfg)
     hours = HoursService(cfg, hours_store)
 
     def hours_now(line_id: str, now: datetime) -> HoursStatus:
         return hours.status(line_id, "phone", now)
 
-    redis = aioredis.from_url(cfg.redis.url)
     store = LiveStateStore(redis, cfg.redis.prefix.rstrip(":") + ":acd", new_holder_id())
     lease = store.lease(cfg.redis.lease_s)
     try:
