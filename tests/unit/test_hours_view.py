@@ -204,6 +204,27 @@ async def test_answers_are_cached_until_they_change(monkeypatch):
     assert len(evaluations) == 4
 
 
+async def test_the_refresher_evaluates_ahead_so_a_call_finds_its_answer_ready(monkeypatch):
+    view = view_of(FakeStore(closure()))
+    hours = view.lines.hours("default")
+    evaluations = []
+    real = hours.evaluate
+
+    def counting(now, exceptions=()):
+        evaluations.append(now)
+        return real(now, exceptions)
+
+    monkeypatch.setattr(hours, "evaluate", counting)
+    await view.start()
+    try:
+        assert evaluations == [NOW]  # after the first load, before any call
+        assert view.status(LINE, "phone", NOW).reason == "closed:power cut"
+        assert view.status(LINE, "chat", NOW + timedelta(seconds=1)).reason == "closed:power cut"
+        assert evaluations == [NOW]
+    finally:
+        await view.close()
+
+
 def test_the_channel_follows_the_redis_prefix():
     assert hours_channel("helpline:") == "helpline:hours-changed"
     assert hours_channel("test-1") == "test-1:hours-changed"
