@@ -56,6 +56,8 @@ CACHE_S = 60.0
 """The longest a cached answer is reused (the ``reason`` text may lag by this much)."""
 RETRY_S = 5.0
 """How often to try the store again while it fails (when shorter than the refresh period)."""
+LOAD_TIMEOUT_S = 10.0
+"""A load not answered by then counts as a failure (it may still finish and be used later)."""
 FIRST_LOAD_S = 5.0
 """How long ``start`` waits for the first load before serving with what the config knows."""
 LISTEN_RETRY_S = (0.5, 5.0)
@@ -158,6 +160,7 @@ class HoursView:
         refresh_s: float | None = None,
         executor: Executor | None = None,
         clock: Callable[[], datetime] = _utcnow,
+        load_timeout_s: float = LOAD_TIMEOUT_S,
     ) -> None:
         self.lines = LineHours(cfg)
         self.channel = hours_channel(cfg.redis.prefix)
@@ -166,6 +169,9 @@ class HoursView:
         self._refresh_s = refresh_s if refresh_s is not None else cfg.hours.refresh_s
         self._executor = executor
         self._clock = clock
+        self._load_timeout_s = load_timeout_s
+        self._loading: asyncio.Future[list[HoursException]] | None = None
+        self._loading_at = clock()
         self._exceptions: tuple[HoursException, ...] = ()
         self._cache: dict[str, _Cached] = {}
         self._bugs_logged: set[tuple[str, str]] = set()
@@ -225,16 +231,25 @@ class HoursView:
         self._nudged.set()
 
     async def refresh(self) -> bool:
-        """Load the exceptions now, on the hours thread; True if the store answered."""
-        loop = asyncio.get_running_loop()
-        executor = self._executor or pools.executor("hours")
-        now = self._clock()
+        """Load the exceptions now, on the hours thread; True if the store answered.
+
+        A load still running (a hung database) is waited for again rather than queueing
+        another behind it; after ``load_timeout_s`` it counts as a failure.
+        """
+        if self._loading is None or self._loading.done():
+            loop = asyncio.get_running_loop()
+            executor = self._executor or pools.executor("hours")
+            self._loading_at = self._clock()
+            self._loading = loop.run_in_executor(executor, self._store.upcoming, self._loading_at)
+            # Retrieve a late failure nobody awaits any more, so asyncio does not log it.
+            self._loading.add_done_callback(lambda f: f.cancelled() or f.exception())
+        loading, at = self._loading, self._loading_at
         try:
-            found = await loop.run_in_executor(executor, self._store.upcoming, now)
+            found = await asyncio.wait_for(asyncio.shield(loading), self._load_timeout_s)
         except Exception as exc:  # whatever the store or its driver raises: keep serving
             self._failed(exc)
             return False
-        self._loaded(found, now)
+        self._loaded(found, at)
         return True
 
     def _loaded(self, found: Sequence[HoursException], now: datetime) -> None:

@@ -146,6 +146,26 @@ async def test_an_outage_keeps_the_last_known_exceptions_and_is_logged_once(capl
     assert len(warnings_of(caplog)) == 1  # a new outage is reported again
 
 
+async def test_a_hung_store_counts_as_failing_and_is_not_asked_twice_at_once(caplog):
+    store = FakeStore(closure())
+    answer = threading.Event()
+    real = store.upcoming
+
+    def hanging(now):
+        assert answer.wait(5)
+        return real(now)
+
+    store.upcoming = hanging  # type: ignore[method-assign]
+    view = view_of(store, load_timeout_s=0.05)
+    assert not await view.refresh() and view.failing
+    assert not await view.refresh()  # waits on the same load: no second read queued
+    assert store.reads == 0 and "TimeoutError" in caplog.text
+    answer.set()
+    assert await view.refresh()
+    assert not view.status(LINE, "phone", NOW).open
+    assert store.reads == 1
+
+
 async def test_a_bug_in_the_evaluation_counts_the_line_as_open_and_is_logged_once(
     caplog, monkeypatch
 ):
