@@ -358,7 +358,7 @@ class HoursView:
             )
 
     async def close(self) -> None:
-        """Stop refreshing and listening (a load in progress finishes on its thread)."""
+        """Stop refreshing and listening (a load in progress finishes on its thread); idempotent."""
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
