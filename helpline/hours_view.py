@@ -178,6 +178,7 @@ class HoursView:
         self._nudged = asyncio.Event()
         self._first_attempt = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
         self.known = False
         """True once the store has answered at least once."""
         self.failing = False
@@ -291,8 +292,14 @@ class HoursView:
             with contextlib.suppress(Exception):  # status() reports a bug when a call asks
                 self._answer(schedule, now)
 
+    def _stopping(self) -> bool:
+        # redis-py can swallow a cancellation (turning it into its own TimeoutError), so the
+        # loops also check the flag and the task's pending cancel requests themselves.
+        task = asyncio.current_task()
+        return self._closing or (task is not None and task.cancelling() > 0)
+
     async def _refresh_loop(self) -> None:
-        while True:
+        while not self._stopping():
             self._nudged.clear()  # a request arriving during the load runs one more
             await self.refresh()
             self._warm()
@@ -305,7 +312,7 @@ class HoursView:
     async def _listen_loop(self, client: aioredis.Redis) -> None:
         backoff = LISTEN_RETRY_S[0]
         reported = False
-        while True:
+        while not self._stopping():
             pubsub = client.pubsub()
             try:
                 await pubsub.subscribe(self.channel)
@@ -333,6 +340,8 @@ class HoursView:
                 self.listening = False
                 with contextlib.suppress(RedisError, OSError):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
+            if self._stopping():
+                return
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, LISTEN_RETRY_S[1])
 
@@ -342,6 +351,7 @@ class HoursView:
         """Start refreshing (and listening); wait up to ``first_load_s`` for the first load."""
         if self._tasks:
             raise RuntimeError("HoursView already started")
+        self._closing = False
         self._tasks.append(asyncio.create_task(self._refresh_loop(), name="hours-refresh"))
         if self._redis is not None:
             self._tasks.append(
@@ -359,10 +369,15 @@ class HoursView:
 
     async def close(self) -> None:
         """Stop refreshing and listening (a load in progress finishes on its thread); idempotent."""
+        self._closing = True
         tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        pending = set(tasks)
+        while pending:
+            for task in pending:
+                task.cancel()
+            # Again after a while if a library swallowed the first request.
+            _, pending = await asyncio.wait(pending, timeout=1.0)
+        await asyncio.gather(*tasks, return_exceptions=True)  # retrieve their outcomes
 
     @classmethod
     @contextlib.asynccontextmanager

@@ -238,3 +238,20 @@ async def test_a_view_listens_again_after_redis_restarts_and_reloads_what_it_mis
         stop_redis(server)
     lost = [r for r in caplog.records if "not listening for opening-hours changes" in r.message]
     assert len(lost) == 1  # once per outage, not per retry
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("delay_s", [0.0, 0.0005, 0.001, 0.002, 0.005, 0.02])
+async def test_a_view_closes_promptly_after_its_redis_client_was_closed(engine, tmp_path, delay_s):
+    # redis-py may turn the cancellation of a listener caught mid-reconnect into its own
+    # TimeoutError; the view must still stop (a harness closes its client first).
+    cfg = load_config(write_config(tmp_path, engine))
+    client = aioredis.Redis.from_url(REDIS_URL)
+    view = HoursView(cfg, HoursExceptionStore.from_config(engine, cfg), redis_client=client)
+    await view.start()
+    await listening(view)
+    await client.aclose()
+    await asyncio.sleep(delay_s)
+    async with asyncio.timeout(3):
+        await view.close()
+    await client.aclose()
