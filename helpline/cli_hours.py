@@ -93,7 +93,8 @@ def _wrap(cmd: _Command) -> Callable[[argparse.Namespace], int]:
 
     def run(args: argparse.Namespace) -> int:
         def body(cfg: HelplineConfig, engine: Engine) -> None:
-            announcer = HoursAnnouncer.from_config(cfg)  # connects only to announce
+            # Connects only to announce; a failure is printed below, not logged as well.
+            announcer = HoursAnnouncer.from_config(cfg, log_failures=False)
             try:
                 store = HoursExceptionStore.from_config(engine, cfg, on_change=announcer.announce)
                 cmd(args, _Env(cfg, ZoneInfo(cfg.helpline.timezone), store, _now()))

@@ -89,12 +89,21 @@ class ExceptionSource(Protocol):
 class HoursAnnouncer:
     """Publishes "hours changed" on Redis; blocking, for a CLI or a worker thread.
 
-    ``announce`` never raises: a failed publish is logged and remembered in ``last_error``
-    (the CLI reports it), and the running apps' periodic refresh still picks the change up.
+    ``announce`` never raises: a failed publish is remembered in ``last_error`` and logged
+    (unless ``log_failures`` is off: the CLI prints its own line), and the running apps'
+    periodic refresh still picks the change up.
     """
 
-    def __init__(self, url: str, channel: str, *, timeout_s: float = ANNOUNCE_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        url: str,
+        channel: str,
+        *,
+        timeout_s: float = ANNOUNCE_TIMEOUT_S,
+        log_failures: bool = True,
+    ) -> None:
         self.channel = channel
+        self._log_failures = log_failures
         self.last_error: str | None = None
         """The error type of the last failed announcement, None after a successful one."""
         # No connection is made until the first announcement; one quick retry, no back-off.
@@ -106,9 +115,9 @@ class HoursAnnouncer:
         )
 
     @classmethod
-    def from_config(cls, cfg: HelplineConfig) -> HoursAnnouncer:
+    def from_config(cls, cfg: HelplineConfig, *, log_failures: bool = True) -> HoursAnnouncer:
         """An announcer on the configured Redis and prefix."""
-        return cls(cfg.redis.url, hours_channel(cfg.redis.prefix))
+        return cls(cfg.redis.url, hours_channel(cfg.redis.prefix), log_failures=log_failures)
 
     def announce(self) -> bool:
         """Tell every running view to reload; False (logged) when Redis could not be told."""
@@ -116,6 +125,8 @@ class HoursAnnouncer:
             receivers = self._client.publish(self.channel, _MESSAGE)
         except (RedisError, OSError) as exc:
             self.last_error = type(exc).__name__
+            if not self._log_failures:
+                return False
             log.warning(
                 "could not announce an opening-hours change on Redis (%s); running apps "
                 "pick it up at their next periodic refresh",

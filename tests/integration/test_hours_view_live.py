@@ -255,3 +255,20 @@ async def test_a_view_closes_promptly_after_its_redis_client_was_closed(engine, 
     async with asyncio.timeout(3):
         await view.close()
     await client.aclose()
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+async def test_the_real_cli_saves_and_warns_in_one_line_when_redis_is_down(engine, tmp_path):
+    config = write_config(tmp_path, engine, f"redis://127.0.0.1:{free_port()}/0")
+    until = (datetime.now(UTC) + timedelta(hours=1)).astimezone(ZoneInfo("Europe/Amsterdam"))
+    code, out, err = await cli(
+        config, "close", "--from", "now", "--until", until.strftime("%Y-%m-%d %H:%M"),
+        "--reason", REASON,
+    )  # fmt: skip
+    assert code == 0 and out.startswith("closed all schedules")
+    assert err.splitlines() == [
+        "helpline hours: warning: saved, but running apps could not be told at once "
+        "(Redis: ConnectionError); they apply it within 600 s"
+    ]
+    cfg = load_config(config)
+    assert [e.reason for e in HoursExceptionStore.from_config(engine, cfg).list()] == [REASON]
