@@ -162,13 +162,18 @@ async def test_a_closure_made_through_the_admin_api_reaches_a_view_within_a_seco
             "ends_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
             "reason": REASON,
         }
+        started = time.monotonic()
         resp = await client.post(
             "/api/v1/admin/hours/exceptions",
             json=body,
             headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
         )
         assert resp.status == 201, await resp.text()
-        assert await delivery_s([view], closed_by_us) < DELIVERY_S
+        await delivery_s([view], closed_by_us)
+        # From the request (SQL commit and announcement included) to the view answering.
+        total_s = time.monotonic() - started
+    print(f"hours_api_change_to_view_s={total_s:.4f}")
+    assert total_s < DELIVERY_S
 
 
 # -- a private Redis that the test stops and starts ----------------------------------------
