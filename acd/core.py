@@ -8,11 +8,17 @@ it whenever ``now >= next_deadline()``. A raised ``AcdError`` leaves the state u
 Routing rule: the best waiting contact (priority, then longest waiting) that some free
 volunteer can take goes to the best-ranked such volunteer (strategy, fewer chats held first).
 After every call no free volunteer could take any waiting contact.
+
+Preferences relax (``acd.relax``): a contact's language, or any requirement named in
+``ContactArrived.prefer``, holds only while a volunteer who meets it is available or about to
+be, and at most for its wait; ``ContactArrived.escalate`` drops a requirement after a wait.
+A dropped requirement moves the contact to the bucket without it, so routing stays a lookup.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from acd import commands as cmd
@@ -26,7 +32,8 @@ from acd.errors import (
     UnknownContact,
 )
 from acd.index import agents_index, contacts_index
-from acd.model import Agent, Contact, contact_requirements
+from acd.model import LANGUAGE, Agent, Contact, contact_requirements
+from acd.relax import Prospects
 from acd.settings import AcdSettings
 from acd.states import (
     TERMINAL_OUTCOMES,
@@ -57,6 +64,7 @@ class Acd:
         self._waiting = contacts_index()
         self._waiting_per_channel = {channel: 0 for channel in ev.Channel}
         self._deadlines = Deadlines(self._timer_is_current)
+        self._prospects = Prospects()
         self._dirty_agents: set[str] = set()
         self._dirty_contacts: set[str] = set()
         self._seq = 0
@@ -82,7 +90,10 @@ class Acd:
         out: Commands = []
         while (timer := self._deadlines.pop_due(now)) is not None:
             when, kind, key, _token = timer
-            if kind is TimerKind.RING:
+            if kind is TimerKind.RELAX:
+                contact = self._contacts[key]
+                self._relax(contact, [n for n, at in contact.relax_at.items() if at <= when])
+            elif kind is TimerKind.RING:
                 contact = self._contacts[key]
                 agent = self._agents[contact.agent_id or ""]
                 out.append(cmd.WithdrawOffer(key, agent.agent_id, "timeout"))
@@ -209,6 +220,7 @@ class Acd:
             raise InvalidEvent(f"unknown channel {e.channel!r}")
         if isinstance(e.priority, bool) or not isinstance(e.priority, int):
             raise InvalidEvent("priority must be an integer")
+        relax_at, early = self._relaxations(e, now)
         self._seq += 1
         contact = Contact(
             contact_id=e.contact_id,
@@ -219,8 +231,14 @@ class Acd:
             requires=contact_requirements(e.channel, frozenset(e.skills), e.language),
             arrived_at=now,
             seq=self._seq,
+            relax_at=relax_at,
+            relax_early=early,
         )
         self._contacts[contact.contact_id] = contact
+        if relax_at:
+            self._arm_relax(contact)
+            if early:
+                self._prefer(contact)
         self._enqueue(contact)
         self._deadlines.add(now + self.settings.max_wait_s, TimerKind.MAX_WAIT, contact.contact_id)
         self._dispatch(now, out)
@@ -235,6 +253,8 @@ class Acd:
         self._contact_to(contact, ContactTrigger.ACCEPT)
         contact.answered_at = now
         contact.offer_deadline = None
+        if contact.relax_early:
+            self._prospects.release(contact.contact_id, contact.requires)
         agent.offer = None
         agent.contacts[contact.contact_id] = contact.channel
         agent.handled += 1
@@ -407,6 +427,8 @@ class Acd:
                 last_failure=contact.last_failure,
             )
         )
+        if contact.relax_early:
+            self._prospects.release(contact.contact_id, contact.requires)
         del self._contacts[contact.contact_id]
         self._dirty_contacts.discard(contact.contact_id)
 
@@ -425,7 +447,14 @@ class Acd:
         self._dirty_contacts.discard(contact.contact_id)
 
     def _refresh(self, agent: Agent) -> None:
-        """Put the volunteer in (or take them out of) the pool of those who may get an offer."""
+        """Put the volunteer in (or take them out of) the pool of those who may get an offer.
+
+        Also counts them among those who may soon; a contact whose preference nobody left
+        could meet drops it here.
+        """
+        for contact_id in self._prospects.update(agent.agent_id, agent.prospects()):
+            contact = self._contacts[contact_id]
+            self._relax(contact, contact.relax_early)
         caps = agent.capabilities() if agent.state is not AgentState.LOGGED_OUT else None
         if caps is None:
             self._free.discard(agent.agent_id)
@@ -444,6 +473,68 @@ class Acd:
         agent.indexed_rank = rank
         self._free.put(agent.agent_id, caps, (*rank, float(agent.eligible_seq)))
         self._dirty_agents.add(agent.agent_id)
+
+    def _relaxations(
+        self, e: ev.ContactArrived, now: float
+    ) -> tuple[dict[str, float], frozenset[str]]:
+        """When each relaxing requirement of an arriving contact is dropped, and which prefer."""
+        escalate = {} if e.escalate is None else e.escalate
+        prefer = e.prefer
+        if prefer is None:
+            default = e.language is not None and LANGUAGE not in escalate
+            prefer = {LANGUAGE: self.settings.language_wait_s} if default else {}
+        names = set(e.skills) if isinstance(e.skills, (set, frozenset)) else set()
+        if e.language is not None:
+            names.add(LANGUAGE)
+        for field, table in (("prefer", prefer), ("escalate", escalate)):
+            if not isinstance(table, dict):
+                raise InvalidEvent(f"{field} must map requirement names to seconds")
+            for name, wait in table.items():
+                if name not in names:
+                    raise InvalidEvent(f"{field}: the contact does not require {name!r}")
+                if isinstance(wait, bool) or not isinstance(wait, (int, float)):
+                    raise InvalidEvent(f"{field}[{name!r}] must be a number of seconds")
+                if not 0 < wait < math.inf:  # refuses NaN too
+                    raise InvalidEvent(f"{field}[{name!r}] must be finite and above 0")
+        both = prefer.keys() & escalate.keys()
+        if both:
+            raise InvalidEvent(f"{sorted(both)} both preferred and escalated")
+        relax_at = {name: now + float(wait) for name, wait in (*escalate.items(), *prefer.items())}
+        return relax_at, frozenset(prefer)
+
+    def _arm_relax(self, contact: Contact) -> None:
+        contact.relax_token += 1
+        when = min(contact.relax_at.values())
+        self._deadlines.add(when, TimerKind.RELAX, contact.contact_id, contact.relax_token)
+
+    def _prefer(self, contact: Contact) -> None:
+        """Keep the contact's preferences only if someone who meets them may take it soon."""
+        if self._prospects.met(contact.requires):
+            self._prospects.hold(contact.contact_id, contact.requires)
+        else:
+            self._relax(contact, contact.relax_early)
+
+    def _relax(self, contact: Contact, names: Iterable[str]) -> None:
+        """Drop these requirements of the contact; a waiting one moves to its new bucket."""
+        dropped = frozenset(names) & contact.relax_at.keys()
+        if not dropped:
+            return
+        if contact.relax_early:
+            self._prospects.release(contact.contact_id, contact.requires)
+        first = min(contact.relax_at.values())
+        for name in dropped:
+            del contact.relax_at[name]
+        contact.relax_early -= dropped
+        contact.relaxed |= dropped
+        contact.requires = contact.current_requirements()
+        if not contact.relax_at:
+            contact.relax_token += 1  # nothing left to relax: the pending deadline is void
+        elif min(contact.relax_at.values()) != first:
+            self._arm_relax(contact)
+        if contact.state is ContactState.QUEUED:
+            self._enqueue(contact)
+        if contact.relax_early:
+            self._prefer(contact)
 
     def _rank(self, agent: Agent) -> tuple[float, ...]:
         # Fewer contacts held first, so a second chat goes to someone holding none.
@@ -525,6 +616,12 @@ class Acd:
                 and agent.wrap_token == token
             )
         contact = self._contacts.get(key)
+        if kind is TimerKind.RELAX:
+            return (
+                contact is not None
+                and contact.state is not ContactState.CONNECTED
+                and contact.relax_token == token
+            )
         return contact is not None and contact.state is not ContactState.CONNECTED
 
     # ------------------------------------------------------------------ persistence
@@ -563,6 +660,13 @@ class Acd:
             if contact.state in (ContactState.QUEUED, ContactState.OFFERED):
                 max_wait_at = contact.arrived_at + self.settings.max_wait_s
                 timers.append((max_wait_at, TimerKind.MAX_WAIT, contact.contact_id, 0))
+                if contact.relax_at:
+                    relax_at = min(contact.relax_at.values())
+                    timers.append(
+                        (relax_at, TimerKind.RELAX, contact.contact_id, contact.relax_token)
+                    )
+                if contact.relax_early:
+                    self._prospects.hold(contact.contact_id, contact.requires)
             if contact.state is ContactState.OFFERED and contact.offer_deadline is not None:
                 timers.append(
                     (
@@ -577,6 +681,7 @@ class Acd:
                 timers.append(
                     (agent.wrap_until, TimerKind.WRAP_UP, agent.agent_id, agent.wrap_token)
                 )
+            self._prospects.update(agent.agent_id, agent.prospects())  # only adds: relaxes none
             caps = agent.capabilities()
             if caps is not None:
                 agent.indexed_caps = caps

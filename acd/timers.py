@@ -1,14 +1,16 @@
 """The core's deadlines; the adapter arms a single timer for the earliest.
 
-Every deadline is "now + a fixed setting" (ring timeout, wrap-up) or "arrival + a fixed
-setting" (maximum wait), and the core's clock never runs backwards, so each kind of deadline
-is added in time order. One FIFO per kind is therefore already sorted: adding and popping are
-O(1), where a heap would pay a log factor on every offer and every answer.
+Almost every deadline is "now + a fixed setting" (ring timeout, wrap-up) or "arrival + a fixed
+setting" (maximum wait), and the core's clock never runs backwards, so each such kind is added
+in time order. One FIFO per kind is therefore already sorted: adding and popping are O(1),
+where a heap would pay a log factor on every offer and every answer. Relaxations are
+"arrival + a wait chosen per contact", not in time order, so that one kind is a heap.
 """
 
 from __future__ import annotations
 
 import bisect
+import heapq
 from collections import deque
 from collections.abc import Callable
 from enum import IntEnum
@@ -17,11 +19,14 @@ from enum import IntEnum
 class TimerKind(IntEnum):
     """What a deadline is for; the value orders deadlines that fall at the same instant."""
 
-    RING = 0
+    RELAX = 0
+    """A contact's preference (or escalated requirement) is dropped. First, so that an offer
+    ringing out at the same instant puts the contact back already relaxed."""
+    RING = 1
     """An offer rings out."""
-    WRAP_UP = 1
+    WRAP_UP = 2
     """A volunteer's wrap-up time ends."""
-    MAX_WAIT = 2
+    MAX_WAIT = 3
     """A queued contact has waited as long as allowed."""
 
 
@@ -32,15 +37,20 @@ IsCurrent = Callable[[TimerKind, str, int], bool]
 class Deadlines:
     """Deadlines in one sorted FIFO per kind; an entry whose token no longer matches is dropped."""
 
-    __slots__ = ("_queues", "_is_current")
+    __slots__ = ("_queues", "_relax", "_is_current")
 
     def __init__(self, is_current: IsCurrent) -> None:
         self._queues: tuple[deque[Timer], ...] = tuple(deque() for _ in TimerKind)
+        self._relax: list[Timer] = []
+        """The RELAX kind's heap (its FIFO in ``_queues`` stays empty)."""
         self._is_current = is_current
 
     def add(self, when: float, kind: TimerKind, key: str, token: int = 0) -> None:
-        queue = self._queues[kind]
         timer = (when, kind, key, token)
+        if kind is TimerKind.RELAX:
+            heapq.heappush(self._relax, timer)
+            return
+        queue = self._queues[kind]
         if not queue or queue[-1][0] <= when:
             queue.append(timer)
         else:  # only after a restore with odd data; keep the FIFO sorted anyway
@@ -52,6 +62,13 @@ class Deadlines:
     def _head(self) -> Timer | None:
         best: Timer | None = None
         is_current = self._is_current
+        relax = self._relax
+        while relax:  # RELAX is kind 0: it wins a tie with any later kind
+            head = relax[0]
+            if is_current(head[1], head[2], head[3]):
+                best = head
+                break
+            heapq.heappop(relax)
         for queue in self._queues:  # in kind order, so "<" keeps the earlier kind on a tie
             while queue:
                 head = queue[0]
@@ -71,4 +88,6 @@ class Deadlines:
         head = self._head()
         if head is None or head[0] > now:
             return None
+        if head[1] is TimerKind.RELAX:
+            return heapq.heappop(self._relax)
         return self._queues[head[1]].popleft()

@@ -1,0 +1,91 @@
+"""Preferences that relax: who could soon take a contact, and which contacts wait for one.
+
+A contact may *prefer* something (a language, a skill): it is then offered only to volunteers
+who meet it, but only while one is available or about to be (ringing, or in a wrap-up that
+ends by itself) and for at most a wait chosen at arrival. ``Prospects`` answers the first
+part cheaply: it counts volunteers by the capability set they offer now or soon, and keeps the
+contacts that still hold a preference grouped by their requirement set. There are few distinct
+sets however many volunteers and contacts there are, as in ``acd.index``.
+
+The core tells it every change of a volunteer's prospects (``update``); when the last volunteer
+offering some set drops out, it names the waiting contacts that nobody left could meet, and the
+core drops their preferences. Relaxing never tightens again, so gaining a volunteer needs no
+work at all. The time limit is an ordinary deadline (``TimerKind.RELAX``) in ``acd.timers``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+Caps = frozenset[str]
+_NONE: tuple[str, ...] = ()
+
+
+class Prospects:
+    """Volunteers counted by the capabilities they offer now or soon; contacts that need one."""
+
+    __slots__ = ("_count", "_of", "_meets", "_preferring")
+
+    def __init__(self) -> None:
+        self._count: dict[Caps, int] = {}
+        """How many volunteers offer each capability set now or soon (kept at zero, not deleted)."""
+        self._of: dict[str, Caps] = {}
+        """Per volunteer who counts, the set they are counted under."""
+        self._meets: dict[Caps, list[Caps]] = {}
+        """Per requirement set, the capability sets that meet it (cleared when a set is new)."""
+        self._preferring: dict[Caps, dict[str, None]] = {}
+        """Contacts holding a preference, by their current requirement set, in arrival order."""
+
+    def met(self, requires: Caps) -> bool:
+        """Whether some volunteer who meets ``requires`` is available or about to be."""
+        keys = self._meets.get(requires)
+        if keys is None:
+            keys = self._meets[requires] = [caps for caps in self._count if requires <= caps]
+        count = self._count
+        return any(count[caps] for caps in keys)
+
+    def update(self, agent_id: str, caps: Caps | None) -> tuple[str, ...]:
+        """Count the volunteer under ``caps`` (``None``: not at all) from now on.
+
+        Returns the contacts whose preference nobody can meet any more, for the core to relax.
+        """
+        old = self._of.get(agent_id)
+        if old is caps:
+            return _NONE
+        if caps is not None:
+            self._of[agent_id] = caps
+            if caps not in self._count:
+                self._count[caps] = 0
+                self._meets.clear()  # a new set may meet requirements cached without it
+            self._count[caps] += 1
+        else:
+            del self._of[agent_id]
+        if old is None:
+            return _NONE
+        self._count[old] -= 1
+        if self._count[old] or not self._preferring:
+            return _NONE  # someone offering exactly that set is still there
+        return tuple(
+            contact_id
+            for requires in list(self._preferring)
+            if requires <= old and not self.met(requires)
+            for contact_id in self._preferring[requires]
+        )
+
+    def hold(self, contact_id: str, requires: Caps) -> None:
+        """The contact prefers something and now requires ``requires``."""
+        self._preferring.setdefault(requires, {})[contact_id] = None
+
+    def release(self, contact_id: str, requires: Caps) -> None:
+        """The contact no longer waits on a preference under ``requires``."""
+        group = self._preferring.get(requires)
+        if group is not None:
+            group.pop(contact_id, None)
+            if not group:
+                del self._preferring[requires]
+
+    def preferring(self) -> Iterator[tuple[str, Caps]]:
+        """Every contact held, with its requirement set (for checks and tests)."""
+        for requires, group in self._preferring.items():
+            for contact_id in group:
+                yield contact_id, requires
