@@ -199,6 +199,19 @@ class AcdMachine(RuleBasedStateMachine):
     def logout(self, agent):
         self.feed(AgentLoggedOut(agent))
 
+    # Rules aimed at volunteers who are logged in, so that contacts wait for a speaker who
+    # is ringing or wrapping up, and that speaker then steps away.
+    @precondition(lambda self: self.logged_in())
+    @rule(data=st.data())
+    def someone_gets_ready(self, data):
+        self.feed(AgentReady(data.draw(st.sampled_from(self.logged_in()))))
+
+    @precondition(lambda self: self.logged_in())
+    @rule(data=st.data(), leave=st.booleans())
+    def someone_steps_away(self, data, leave):
+        agent = data.draw(st.sampled_from(self.logged_in()))
+        self.feed(AgentLoggedOut(agent) if leave else AgentPaused(agent))
+
     @rule(agent=st.sampled_from(AGENT_IDS), reachable=st.booleans())
     def reachability(self, agent, reachable):
         self.feed(AgentReachability(agent, reachable))
@@ -410,4 +423,24 @@ def test_strategies_keep_the_invariants(strategy):
         machine.arrive(Channel.CHAT, False, "nl", 1)
     machine.fair_offers()
     machine.no_idle_volunteer_while_a_takeable_contact_waits()
+    machine.teardown()
+
+
+def test_relaxation_invariants_are_not_vacuous():
+    """A preference held while its speaker rings elsewhere, then dropped when they pause."""
+    machine = AcdMachine()
+    machine.login("v0", frozenset({"phone"}), frozenset({"en"}), 1, True)
+    machine.ready("v0")
+    machine.arrive(Channel.PHONE, False, None, 0)  # c1 rings at v0
+    machine.login("v1", frozenset({"phone"}), frozenset({"nl"}), 1, True)
+    machine.ready("v1")
+    machine.arrive(Channel.PHONE, False, "en", 0, "default")  # c2 waits for v0
+    assert machine.acd.contact("c2").state is ContactState.QUEUED
+    machine.no_contact_waits_past_its_relaxation_while_someone_could_take_it()
+    machine.a_preference_holds_only_while_someone_who_meets_it_may_soon_be_free()
+    machine.pause("v0", "break")
+    assert machine.pending_offer_by_agent["v1"] == "c1"  # c1 first: it waited longer
+    machine.advance(SETTINGS.language_wait_s)
+    machine.a_preference_holds_only_while_someone_who_meets_it_may_soon_be_free()
+    assert machine.acd.contact("c2").relaxed == {"language"}
     machine.teardown()
