@@ -36,6 +36,8 @@ from acd.model import LANGUAGE, Agent, Contact, contact_requirements
 from acd.relax import Prospects
 from acd.settings import AcdSettings
 from acd.states import (
+    AGENT_TRANSITIONS,
+    CONTACT_TRANSITIONS,
     TERMINAL_OUTCOMES,
     AgentState,
     AgentTrigger,
@@ -48,6 +50,8 @@ from acd.strategy import LongestIdle, RoutingStrategy
 from acd.timers import Deadlines, TimerKind
 
 Commands = list[cmd.Command]
+_NOTHING: frozenset[str] = frozenset()
+_LANGUAGE_ONLY = frozenset({LANGUAGE})
 
 
 class Acd:
@@ -61,6 +65,8 @@ class Acd:
         self._agents: dict[str, Agent] = {}
         self._contacts: dict[str, Contact] = {}
         self._free = agents_index()
+        self._unindexed: set[str] = set()
+        """Free volunteers not yet put in ``_free``: one offered at once never needs to be."""
         self._waiting = contacts_index()
         self._waiting_per_channel = {channel: 0 for channel in ev.Channel}
         self._deadlines = Deadlines(self._timer_is_current)
@@ -222,13 +228,14 @@ class Acd:
             raise InvalidEvent("priority must be an integer")
         relax_at, early = self._relaxations(e, now)
         self._seq += 1
+        skills = frozenset(e.skills)
         contact = Contact(
             contact_id=e.contact_id,
             channel=e.channel,
-            skills=frozenset(e.skills),
+            skills=skills,
             language=e.language,
             priority=e.priority,
-            requires=contact_requirements(e.channel, frozenset(e.skills), e.language),
+            requires=contact_requirements(e.channel, skills, e.language),
             arrived_at=now,
             seq=self._seq,
             relax_at=relax_at,
@@ -236,9 +243,13 @@ class Acd:
         )
         self._contacts[contact.contact_id] = contact
         if relax_at:
-            self._arm_relax(contact)
             if early:
-                self._prefer(contact)
+                if self._prospects.met(contact.requires):
+                    self._prospects.hold(contact.contact_id, contact.requires)
+                else:  # nobody who meets the preferences may soon be free: drop them now
+                    contact.drop(early)
+            if contact.relax_at:
+                self._arm_relax(contact)
         self._enqueue(contact)
         self._deadlines.add(now + self.settings.max_wait_s, TimerKind.MAX_WAIT, contact.contact_id)
         self._dispatch(now, out)
@@ -296,6 +307,8 @@ class Acd:
     # ------------------------------------------------------------------ shared steps
 
     def _clock(self, now: float) -> float:
+        if type(now) is float and now >= self._now:  # the usual case: a float, moving on
+            return now
         if not isinstance(now, (int, float)) or now != now:  # rejects NaN too
             raise InvalidEvent(f"now must be a number, got {now!r}")
         # A wall clock may step back a little; the core never lets time run backwards.
@@ -304,7 +317,9 @@ class Acd:
     def _transition(
         self, agent: Agent, trigger: AgentTrigger, reason: str, now: float, out: Commands
     ) -> None:
-        new = next_agent_state(agent.agent_id, agent.state, trigger)
+        new = AGENT_TRANSITIONS[agent.state].get(trigger)
+        if new is None:
+            new = next_agent_state(agent.agent_id, agent.state, trigger)  # raises
         if new is agent.state and reason == agent.reason:
             return
         agent.state = new
@@ -312,7 +327,10 @@ class Acd:
         out.append(cmd.AgentStateChanged(agent.agent_id, new, reason, now))
 
     def _contact_to(self, contact: Contact, trigger: ContactTrigger) -> None:
-        contact.state = next_contact_state(contact.contact_id, contact.state, trigger)
+        new = CONTACT_TRANSITIONS[contact.state].get(trigger)
+        if new is None:
+            new = next_contact_state(contact.contact_id, contact.state, trigger)  # raises
+        contact.state = new
 
     def _current_offer(self, contact_id: str, agent_id: str) -> tuple[Contact, Agent]:
         contact = self.contact(contact_id)
@@ -456,13 +474,15 @@ class Acd:
             contact = self._contacts[contact_id]
             self._relax(contact, contact.relax_early)
         caps = agent.capabilities() if agent.state is not AgentState.LOGGED_OUT else None
+        agent_id = agent.agent_id
         if caps is None:
-            self._free.discard(agent.agent_id)
-            self._dirty_agents.discard(agent.agent_id)
+            self._free.discard(agent_id)
+            self._unindexed.discard(agent_id)
+            self._dirty_agents.discard(agent_id)
             return
         rank = self._rank(agent)
         if (
-            agent.agent_id in self._free
+            (agent_id in self._free or agent_id in self._unindexed)
             and caps == agent.indexed_caps
             and rank == agent.indexed_rank
         ):
@@ -471,13 +491,27 @@ class Acd:
         agent.eligible_seq = self._seq
         agent.indexed_caps = caps
         agent.indexed_rank = rank
-        self._free.put(agent.agent_id, caps, (*rank, float(agent.eligible_seq)))
-        self._dirty_agents.add(agent.agent_id)
+        # Indexed by _dispatch, and only if no waiting contact takes them at once.
+        self._free.discard(agent_id)
+        self._unindexed.add(agent_id)
+        self._dirty_agents.add(agent_id)
+
+    def _index_free(self) -> None:
+        """Put the free volunteers that ``_refresh`` left aside into the index."""
+        free, agents = self._free, self._agents
+        for agent_id in self._unindexed:
+            agent = agents[agent_id]
+            free.put(agent_id, agent.indexed_caps, (*agent.indexed_rank, float(agent.eligible_seq)))
+        self._unindexed.clear()
 
     def _relaxations(
         self, e: ev.ContactArrived, now: float
     ) -> tuple[dict[str, float], frozenset[str]]:
         """When each relaxing requirement of an arriving contact is dropped, and which prefer."""
+        if e.prefer is None and e.escalate is None:  # what the adapter sends: the common case
+            if e.language is None:
+                return {}, _NOTHING
+            return {LANGUAGE: now + self.settings.language_wait_s}, _LANGUAGE_ONLY
         escalate = {} if e.escalate is None else e.escalate
         prefer = e.prefer
         if prefer is None:
@@ -522,11 +556,7 @@ class Acd:
         if contact.relax_early:
             self._prospects.release(contact.contact_id, contact.requires)
         first = min(contact.relax_at.values())
-        for name in dropped:
-            del contact.relax_at[name]
-        contact.relax_early -= dropped
-        contact.relaxed |= dropped
-        contact.requires = contact.current_requirements()
+        contact.drop(dropped)
         if not contact.relax_at:
             contact.relax_token += 1  # nothing left to relax: the pending deadline is void
         elif min(contact.relax_at.values()) != first:
@@ -553,6 +583,8 @@ class Acd:
             best_key: tuple[float, ...] | None = None
             best_contact: Contact | None = None
             best_agent: str | None = None
+            if dirty_contacts and self._unindexed:
+                self._index_free()
             for contact_id in list(dirty_contacts):
                 contact = self._contacts[contact_id]
                 found = free.best(contact.requires)
@@ -574,12 +606,15 @@ class Acd:
                         # so the one that changed is the only candidate.
                         best_agent = agent_id
             if best_contact is None:
-                return
+                break
             if best_agent is None:
+                self._index_free()
                 chosen = free.best(best_contact.requires)
                 assert chosen is not None
                 best_agent = chosen[1]
             self._offer(best_contact, self._agents[best_agent], now, out)
+        if self._unindexed:
+            self._index_free()
 
     def _offer(self, contact: Contact, agent: Agent, now: float, out: Commands) -> None:
         self._waiting_remove(contact)
@@ -589,6 +624,7 @@ class Acd:
         contact.offer_deadline = now + self.settings.ring_timeout_s
         agent.offer = contact.contact_id
         self._free.discard(agent.agent_id)  # one offer at a time
+        self._unindexed.discard(agent.agent_id)
         self._dirty_agents.discard(agent.agent_id)
         self._deadlines.add(
             contact.offer_deadline, TimerKind.RING, contact.contact_id, contact.offer_token

@@ -152,6 +152,14 @@ class Contact:
     def __post_init__(self) -> None:
         self.queue_key = (float(-self.priority), self.arrived_at, float(self.seq))
 
+    def drop(self, names: frozenset[str]) -> None:
+        """Drop these requirements, each one still in ``relax_at``; ``requires`` follows."""
+        for name in names:
+            del self.relax_at[name]
+        self.relax_early -= names
+        self.relaxed |= names
+        self.requires = self.current_requirements()
+
     def current_requirements(self) -> frozenset[str]:
         """What a volunteer must offer now that ``relaxed`` has been dropped."""
         relaxed = self.relaxed

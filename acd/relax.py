@@ -42,7 +42,10 @@ class Prospects:
         if keys is None:
             keys = self._meets[requires] = [caps for caps in self._count if requires <= caps]
         count = self._count
-        return any(count[caps] for caps in keys)
+        for caps in keys:
+            if count[caps]:
+                return True
+        return False
 
     def update(self, agent_id: str, caps: Caps | None) -> tuple[str, ...]:
         """Count the volunteer under ``caps`` (``None``: not at all) from now on.
