@@ -17,7 +17,6 @@ A dropped requirement moves the contact to the bucket without it, so routing sta
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -32,8 +31,8 @@ from acd.errors import (
     UnknownContact,
 )
 from acd.index import agents_index, contacts_index
-from acd.model import LANGUAGE, Agent, Contact, contact_requirements
-from acd.relax import Prospects
+from acd.model import Agent, Contact, contact_requirements
+from acd.relax import Prospects, relaxations
 from acd.settings import AcdSettings
 from acd.states import (
     AGENT_TRANSITIONS,
@@ -50,8 +49,6 @@ from acd.strategy import LongestIdle, RoutingStrategy
 from acd.timers import Deadlines, TimerKind
 
 Commands = list[cmd.Command]
-_NOTHING: frozenset[str] = frozenset()
-_LANGUAGE_ONLY = frozenset({LANGUAGE})
 
 
 class Acd:
@@ -69,7 +66,14 @@ class Acd:
         """Free volunteers not yet put in ``_free``: one offered at once never needs to be."""
         self._waiting = contacts_index()
         self._waiting_per_channel = {channel: 0 for channel in ev.Channel}
-        self._deadlines = Deadlines(self._timer_is_current)
+        self._deadlines = Deadlines(
+            {
+                TimerKind.RELAX: self._relax_is_current,
+                TimerKind.RING: self._ring_is_current,
+                TimerKind.WRAP_UP: self._wrap_up_is_current,
+                TimerKind.MAX_WAIT: self._max_wait_is_current,
+            }
+        )
         self._prospects = Prospects()
         self._dirty_agents: set[str] = set()
         self._dirty_contacts: set[str] = set()
@@ -226,7 +230,7 @@ class Acd:
             raise InvalidEvent(f"unknown channel {e.channel!r}")
         if isinstance(e.priority, bool) or not isinstance(e.priority, int):
             raise InvalidEvent("priority must be an integer")
-        relax_at, early = self._relaxations(e, now)
+        relax_at, early = relaxations(e, self.settings.language_wait_s, now)
         self._seq += 1
         skills = frozenset(e.skills)
         contact = Contact(
@@ -504,38 +508,6 @@ class Acd:
             free.put(agent_id, agent.indexed_caps, (*agent.indexed_rank, float(agent.eligible_seq)))
         self._unindexed.clear()
 
-    def _relaxations(
-        self, e: ev.ContactArrived, now: float
-    ) -> tuple[dict[str, float], frozenset[str]]:
-        """When each relaxing requirement of an arriving contact is dropped, and which prefer."""
-        if e.prefer is None and e.escalate is None:  # what the adapter sends: the common case
-            if e.language is None:
-                return {}, _NOTHING
-            return {LANGUAGE: now + self.settings.language_wait_s}, _LANGUAGE_ONLY
-        escalate = {} if e.escalate is None else e.escalate
-        prefer = e.prefer
-        if prefer is None:
-            default = e.language is not None and LANGUAGE not in escalate
-            prefer = {LANGUAGE: self.settings.language_wait_s} if default else {}
-        names = set(e.skills) if isinstance(e.skills, (set, frozenset)) else set()
-        if e.language is not None:
-            names.add(LANGUAGE)
-        for field, table in (("prefer", prefer), ("escalate", escalate)):
-            if not isinstance(table, dict):
-                raise InvalidEvent(f"{field} must map requirement names to seconds")
-            for name, wait in table.items():
-                if name not in names:
-                    raise InvalidEvent(f"{field}: the contact does not require {name!r}")
-                if isinstance(wait, bool) or not isinstance(wait, (int, float)):
-                    raise InvalidEvent(f"{field}[{name!r}] must be a number of seconds")
-                if not 0 < wait < math.inf:  # refuses NaN too
-                    raise InvalidEvent(f"{field}[{name!r}] must be finite and above 0")
-        both = prefer.keys() & escalate.keys()
-        if both:
-            raise InvalidEvent(f"{sorted(both)} both preferred and escalated")
-        relax_at = {name: now + float(wait) for name, wait in (*escalate.items(), *prefer.items())}
-        return relax_at, frozenset(prefer)
-
     def _arm_relax(self, contact: Contact) -> None:
         contact.relax_token += 1
         when = min(contact.relax_at.values())
@@ -636,29 +608,31 @@ class Acd:
         )
         self._transition(agent, AgentTrigger.OFFER, "", now, out)
 
-    def _timer_is_current(self, kind: TimerKind, key: str, token: int) -> bool:
-        if kind is TimerKind.RING:
-            contact = self._contacts.get(key)
-            return (
-                contact is not None
-                and contact.state is ContactState.OFFERED
-                and contact.offer_token == token
-            )
-        if kind is TimerKind.WRAP_UP:
-            agent = self._agents.get(key)
-            return (
-                agent is not None
-                and agent.state is AgentState.WRAP_UP
-                and agent.wrap_token == token
-            )
-        contact = self._contacts.get(key)
-        if kind is TimerKind.RELAX:
-            return (
-                contact is not None
-                and contact.state is not ContactState.CONNECTED
-                and contact.relax_token == token
-            )
+    # Whether a deadline still stands, one check per kind (``Deadlines`` calls them often).
+
+    def _ring_is_current(self, contact_id: str, token: int) -> bool:
+        contact = self._contacts.get(contact_id)
+        return (
+            contact is not None
+            and contact.offer_token == token
+            and contact.state is ContactState.OFFERED
+        )
+
+    def _wrap_up_is_current(self, agent_id: str, token: int) -> bool:
+        agent = self._agents.get(agent_id)
+        return agent is not None and agent.wrap_token == token and agent.state is AgentState.WRAP_UP
+
+    def _max_wait_is_current(self, contact_id: str, token: int) -> bool:
+        contact = self._contacts.get(contact_id)
         return contact is not None and contact.state is not ContactState.CONNECTED
+
+    def _relax_is_current(self, contact_id: str, token: int) -> bool:
+        contact = self._contacts.get(contact_id)
+        return (
+            contact is not None
+            and contact.relax_token == token
+            and contact.state is not ContactState.CONNECTED
+        )
 
     # ------------------------------------------------------------------ persistence
 

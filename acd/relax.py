@@ -15,9 +15,16 @@ work at all. The time limit is an ordinary deadline (``TimerKind.RELAX``) in ``a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
+from acd.errors import InvalidEvent
+from acd.events import ContactArrived
+from acd.model import LANGUAGE
+
 Caps = frozenset[str]
+_NOTHING: frozenset[str] = frozenset()
+_LANGUAGE_ONLY = frozenset({LANGUAGE})
 _NONE: tuple[str, ...] = ()
 
 
@@ -92,3 +99,37 @@ class Prospects:
         for requires, group in self._preferring.items():
             for contact_id in group:
                 yield contact_id, requires
+
+
+def relaxations(
+    e: ContactArrived, language_wait_s: float, now: float
+) -> tuple[dict[str, float], frozenset[str]]:
+    """When each relaxing requirement of an arriving contact is dropped, and which are
+    preferences; ``InvalidEvent`` names a table that does not fit the contact."""
+    if e.prefer is None and e.escalate is None:  # what the adapter sends: the common case
+        if e.language is None:
+            return {}, _NOTHING
+        return {LANGUAGE: now + language_wait_s}, _LANGUAGE_ONLY
+    escalate = {} if e.escalate is None else e.escalate
+    prefer = e.prefer
+    if prefer is None:
+        default = e.language is not None and LANGUAGE not in escalate
+        prefer = {LANGUAGE: language_wait_s} if default else {}
+    names = set(e.skills) if isinstance(e.skills, (set, frozenset)) else set()
+    if e.language is not None:
+        names.add(LANGUAGE)
+    for field, table in (("prefer", prefer), ("escalate", escalate)):
+        if not isinstance(table, dict):
+            raise InvalidEvent(f"{field} must map requirement names to seconds")
+        for name, wait in table.items():
+            if name not in names:
+                raise InvalidEvent(f"{field}: the contact does not require {name!r}")
+            if isinstance(wait, bool) or not isinstance(wait, (int, float)):
+                raise InvalidEvent(f"{field}[{name!r}] must be a number of seconds")
+            if not 0 < wait < math.inf:  # refuses NaN too
+                raise InvalidEvent(f"{field}[{name!r}] must be finite and above 0")
+    both = prefer.keys() & escalate.keys()
+    if both:
+        raise InvalidEvent(f"{sorted(both)} both preferred and escalated")
+    relax_at = {name: now + float(wait) for name, wait in (*escalate.items(), *prefer.items())}
+    return relax_at, frozenset(prefer)

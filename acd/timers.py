@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import IntEnum
 
 
@@ -31,19 +31,27 @@ class TimerKind(IntEnum):
 
 
 Timer = tuple[float, TimerKind, str, int]
-IsCurrent = Callable[[TimerKind, str, int], bool]
+IsCurrent = Callable[[str, int], bool]
+"""Whether the deadline for this key and token still stands."""
 
 
 class Deadlines:
     """Deadlines in one sorted FIFO per kind; an entry whose token no longer matches is dropped."""
 
-    __slots__ = ("_queues", "_relax", "_is_current")
+    __slots__ = ("_queues", "_relax", "_checks", "_lanes")
 
-    def __init__(self, is_current: IsCurrent) -> None:
+    def __init__(self, is_current: Mapping[TimerKind, IsCurrent]) -> None:
         self._queues: tuple[deque[Timer], ...] = tuple(deque() for _ in TimerKind)
         self._relax: list[Timer] = []
         """The RELAX kind's heap (its FIFO in ``_queues`` stays empty)."""
-        self._is_current = is_current
+        self._checks = tuple(is_current[kind] for kind in TimerKind)
+        """One check per kind, in kind order."""
+        self._lanes = tuple(
+            (self._queues[kind], self._checks[kind])
+            for kind in TimerKind
+            if kind is not TimerKind.RELAX
+        )
+        """Each FIFO with its check, in kind order (RELAX has the heap instead)."""
 
     def add(self, when: float, kind: TimerKind, key: str, token: int = 0) -> None:
         timer = (when, kind, key, token)
@@ -61,18 +69,18 @@ class Deadlines:
 
     def _head(self) -> Timer | None:
         best: Timer | None = None
-        is_current = self._is_current
-        relax = self._relax
+        relax, relax_is_current = self._relax, self._checks[TimerKind.RELAX]
         while relax:  # RELAX is kind 0: it wins a tie with any later kind
             head = relax[0]
-            if is_current(head[1], head[2], head[3]):
+            if relax_is_current(head[2], head[3]):
                 best = head
                 break
             heapq.heappop(relax)
-        for queue in self._queues:  # in kind order, so "<" keeps the earlier kind on a tie
+        # In kind order, so "<" keeps the earlier kind on a tie.
+        for queue, is_current in self._lanes:
             while queue:
                 head = queue[0]
-                if is_current(head[1], head[2], head[3]):
+                if is_current(head[2], head[3]):
                     if best is None or head[0] < best[0]:
                         best = head
                     break
