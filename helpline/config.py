@@ -83,6 +83,9 @@ class QueueSection(_Model):
     max_wait_s: float = Field(default=900.0, gt=0)
     max_queue_length: int = Field(default=200, ge=1)
     max_chats: int = Field(default=2, ge=1, le=10)
+    language_wait_s: float = Field(default=30.0, gt=0, allow_inf_nan=False)
+    """How long a child who chose a language waits for a speaker of it (while one is
+    available or about to be) before anyone who can take the contact gets it."""
 
 
 class AsteriskSection(_Model):

@@ -47,6 +47,7 @@ def acd_settings(cfg: HelplineConfig) -> AcdSettings:
         max_wait_s=q.max_wait_s,
         max_queue_length=q.max_queue_length,
         max_chats=q.max_chats,
+        language_wait_s=q.language_wait_s,
     )
 
 
