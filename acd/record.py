@@ -37,7 +37,8 @@ def record(cls: type[T]) -> type[T]:
         namespace[f"_set_{field.name}"] = made.__dict__[field.name].__set__
         setters.append(f"_set_{field.name}=_set_{field.name}")
     body = "".join(f"    _set_{f.name}(self, {f.name})\n" for f in fields) or "    pass\n"
-    source = f"def __init__(self, {', '.join([*params, '*', *setters])}):\n{body}"
+    signature = ", ".join(["self", *params, *(["*", *setters] if setters else [])])
+    source = f"def __init__({signature}):\n{body}"
     exec(source, namespace)  # the same technique dataclasses itself uses
     init = namespace["__init__"]
     init.__qualname__ = f"{made.__qualname__}.__init__"

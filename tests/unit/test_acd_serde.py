@@ -377,3 +377,13 @@ def test_snapshot_with_a_dangling_agent_reference_is_refused():
     data["agents"] = []
     with pytest.raises(InvalidEvent, match="a1"):
         Acd.from_snapshot(data, SETTINGS)
+
+
+def test_a_record_without_fields_can_be_made():
+    from acd.record import record
+
+    @record
+    class Nothing:
+        """No fields at all (a bare signal, like the engine's Tick)."""
+
+    assert Nothing() == Nothing()
