@@ -11,8 +11,8 @@ import acd
 from acd import AgentState, ContactState, Outcome
 from ari_app.ari_events import ChannelDtmfReceived, PlaybackFinished, PlaybackStarted
 from ari_app.models import Channel, Playback
-from ivr.hours import HoursStatus
 from engine import Tick
+from ivr.hours import HoursStatus
 from session.states import SessionState
 from tests.unit.ari_support import (
     SETTINGS,
@@ -22,8 +22,8 @@ from tests.unit.ari_support import (
     destroyed,
     endpoint_change,
     leg_enters,
-    stasis_end,
     started_app,
+    stasis_end,
     vol_leg,
 )
 
