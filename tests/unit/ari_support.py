@@ -224,8 +224,10 @@ async def started_app(
     hours: HoursLookup | None = None,
     timeout_s: float = 10.0,
     before_connect: Any = None,
+    clear: bool = True,
 ) -> AsyncIterator[AppRun]:
-    """The app on the fake ARI, connected and reconciled once, with no requests recorded."""
+    """The app on the fake ARI, connected and reconciled once; ``clear`` forgets the
+    requests of that first reconciliation."""
     async with fake_ari.serve() as fake:
         async with AriClient(
             fake.base_url, fake_ari.USER, fake_ari.PASSWORD, fake_ari.APP, timeout_s=timeout_s
@@ -249,7 +251,8 @@ async def started_app(
                 async with asyncio.timeout(5):
                     await app.engine.reconciled.wait()
                 await run.settle()
-                fake.requests.clear()
+                if clear:
+                    fake.requests.clear()
                 yield run
             finally:
                 task.cancel()

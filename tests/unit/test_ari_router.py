@@ -385,3 +385,52 @@ async def test_ringing_leg_rejected_goes_to_the_next_volunteer():
         assert isinstance(run.journal.entries[-1], dict)
         assert run.journal.entries[-1]["type"] == "OfferFailed"
         assert acd.OfferFailure.REJECTED.value in str(run.journal.entries[-1])
+
+
+async def test_volunteer_answers_just_as_the_ring_timeout_fires():
+    # The leg's StasisStart is the first input after the deadline: the core's ring timer
+    # fires before the OfferAccepted it causes, withdraws the offer and offers the only
+    # volunteer again; the OfferAccepted then takes that new offer.
+    async with started_app() as run:
+        await run.login_ready("noor")
+        contact_id = await ringing(run)
+        run.fake.requests.clear()
+        run.clock.now = T0 + SETTINGS.ring_timeout_s + 0.1
+        run.feed(leg_enters(vol_leg(contact_id), contact_id))
+        await run.settle()
+        # No second call to her phone: the leg that answered is connected.
+        assert lines(run, contact_id) == TALK
+        added = run.fake.matching("POST", "/bridges/talk-*/addChannel")[0]
+        assert added.params == {"channel": f"c1,{vol_leg(contact_id)}"}
+        session = run.engine.sessions[contact_id]
+        assert session.history[-3:] == [S.QUEUED, S.RINGING, S.TALKING]
+        assert run.app.acd.contact(contact_id).state is ContactState.CONNECTED
+        assert run.journal.types[-2:] == [None, "OfferAccepted"]
+
+
+async def test_volunteer_answers_just_as_the_offer_moves_to_another():
+    async with started_app() as run:
+        await run.login_ready("noor")
+        await run.login_ready("bram")
+        contact_id = await ringing(run)
+        first = run.fake.matching("POST", "/channels")[0].params["endpoint"]
+        run.fake.requests.clear()
+        run.clock.now = T0 + SETTINGS.ring_timeout_s + 0.1
+        run.feed(leg_enters(vol_leg(contact_id), contact_id))
+        await run.settle()
+        # Too late: the leg that answered is hung up; the other volunteer's phone rings.
+        assert sorted(lines(run, contact_id)) == [
+            "DELETE /channels/vol-C-1",
+            "POST /channels",
+        ]
+        again = run.fake.matching("POST", "/channels")[0]
+        assert again.params["channelId"] == vol_leg(contact_id, 2)
+        assert again.params["endpoint"] != first
+        session = run.engine.sessions[contact_id]
+        assert session.state is S.RINGING
+        assert list(session.legs) == [vol_leg(contact_id, 2)]
+        assert run.app.acd.contact(contact_id).state is ContactState.OFFERED
+        run.fake.requests.clear()
+        run.feed(leg_enters(vol_leg(contact_id, 2), contact_id))
+        await run.settle()
+        assert lines(run, contact_id) == TALK
