@@ -68,7 +68,10 @@ def leg(contact_id: str, token: int = 1, state: str = "Up") -> dict:
     )
 
 
-def asterisk(channels=(), bridges=(), endpoints=(endpoint_json("noor"),)):
+NOOR_ONLINE = (endpoint_json("noor"),)
+
+
+def asterisk(channels=(), bridges=(), endpoints=NOOR_ONLINE):
     def script(run) -> None:
         run.fake.channels = list(channels)
         run.fake.bridges = list(bridges)
