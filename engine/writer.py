@@ -264,7 +264,12 @@ class Engine:
             else:
                 log.warning("core refused %s: %s", type(work.event).__name__, exc)
             return
-        await self._journal(event_to_dict(work.event), now)
+        try:
+            await self._journal(event_to_dict(work.event), now)
+        except EngineStopped as exc:
+            if work.request is not None:  # its caller must not wait forever
+                _settle(work.request, exc=exc)
+            raise
         if work.request is not None:
             _settle(work.request, result=None)
         self._observe(work.event, commands)
