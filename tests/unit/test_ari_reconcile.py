@@ -10,13 +10,15 @@ import pytest
 
 import acd
 from acd import AgentState, ContactState, Outcome
-from ari_app.websocket import Disconnected
+from ari_app.websocket import Connected, Disconnected
 from engine import Tick
 from session.ids import LegRole
 from session.states import LegState, SessionState
 from tests.unit.ari_support import (
     SETTINGS,
     T0,
+    caller_enters,
+    config,
     destroyed,
     leg_enters,
     started_app,
@@ -255,8 +257,6 @@ async def test_reconciliation_refreshes_phone_reachability_from_endpoints():
 async def test_reconnect_ends_a_contact_whose_caller_left_while_events_were_lost():
     async with started_app() as run:
         await run.login_ready("noor")
-        from tests.unit.ari_support import caller_enters
-
         run.feed(caller_enters("c1"))
         await run.settle()
         contact_id = run.contact_of("c1")
@@ -280,8 +280,6 @@ async def test_reconnect_ends_a_contact_whose_caller_left_while_events_were_lost
 async def test_a_hang_up_heard_between_reconnect_and_snapshot_is_not_undone():
     async with started_app() as run:
         await run.login_ready("noor")
-        from tests.unit.ari_support import caller_enters
-
         run.feed(caller_enters("c1"))
         await run.settle()
         contact_id = run.contact_of("c1")
@@ -295,8 +293,6 @@ async def test_a_hang_up_heard_between_reconnect_and_snapshot_is_not_undone():
         ]
         run.fake.bridges = [bridge_json(f"hold-{contact_id}", ["c1"])]
         run.fake.script("GET", "/channels", delay_s=0.2)
-        from ari_app.websocket import Connected
-
         run.feed(Connected(reconnect=True), destroyed(leg_id, cause=17))
         async with asyncio.timeout(5):
             await run.engine.reconciled.wait()
@@ -310,8 +306,6 @@ async def test_a_hang_up_heard_between_reconnect_and_snapshot_is_not_undone():
 async def test_deadlines_wait_until_reconciled():
     async with started_app() as run:
         await run.login_ready("noor")
-        from tests.unit.ari_support import caller_enters
-
         run.feed(caller_enters("c1"))
         await run.settle()
         contact_id = run.contact_of("c1")
@@ -380,3 +374,59 @@ async def test_restart_after_several_ring_timeouts_offers_once_and_pauses_nobody
         assert len(originated) == len(set(originated)), originated
         assert run.app.acd.agent("noor").state is not AgentState.PAUSED
         assert run.app.acd.contact(C1).state is ContactState.OFFERED
+
+
+async def test_reconnect_ends_a_talk_whose_volunteer_left_while_events_were_lost():
+    async with started_app() as run:
+        await run.login_ready("noor")
+        run.feed(caller_enters("c1"))
+        await run.settle()
+        contact_id = run.contact_of("c1")
+        run.feed(leg_enters(vol_leg(contact_id), contact_id))
+        await run.settle()
+        run.feed(Disconnected("lost"))
+        run.fake.requests.clear()
+        run.fake.channels = [caller("c1")]
+        run.fake.bridges = [bridge_json(f"talk-{contact_id}", ["c1"], "mixing")]
+        await run.reconnect()
+        assert after_snapshot(run) == [
+            "DELETE /channels/c1",
+            f"DELETE /bridges/hold-{contact_id}",
+            f"DELETE /bridges/talk-{contact_id}",
+        ]
+        assert run.records.written[0][0].outcome is Outcome.ANSWERED
+        assert run.app.acd.agent("noor").state is AgentState.WRAP_UP
+
+
+MENU = """
+[[lines]]
+id = "116111"
+numbers = ["116111"]
+menu = { options = { "1" = "nl", "2" = "en" } }
+
+[[locations]]
+id = "utrecht"
+name = "Utrecht"
+
+[asterisk]
+ari_password = "fake-secret"
+ami_password = "fake-secret"
+trunk_addresses = ["127.0.0.2"]
+"""
+
+
+async def test_reconnect_forgets_a_caller_who_left_during_the_menu():
+    async with started_app(cfg=config(MENU)) as run:
+        run.feed(caller_enters("c1"))
+        await run.settle()
+        contact_id = run.contact_of("c1")
+        run.feed(Disconnected("lost"))
+        run.fake.requests.clear()
+        await run.reconnect()
+        assert after_snapshot(run) == [
+            f"DELETE /bridges/hold-{contact_id}",
+            f"DELETE /bridges/talk-{contact_id}",
+        ]
+        assert run.engine.sessions == {}
+        assert run.records.written == []  # it never reached the queue
+        assert list(run.app.acd.contacts()) == []

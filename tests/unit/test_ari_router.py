@@ -434,3 +434,95 @@ async def test_volunteer_answers_just_as_the_offer_moves_to_another():
         run.feed(leg_enters(vol_leg(contact_id, 2), contact_id))
         await run.settle()
         assert lines(run, contact_id) == TALK
+
+
+OVERFLOW_MEDIA = (
+    "sound:helpline/overflow,sound:helpline/forum,sound:helpline/danger_112,sound:helpline/goodbye"
+)
+
+
+def finished(playback_id: str, target: str) -> PlaybackFinished:
+    return PlaybackFinished("helpline", Playback(playback_id, "sound:x", target, "done"))
+
+
+async def test_a_full_queue_overflows_the_caller_who_hears_the_message_then_is_hung_up():
+    core = acd.Acd(acd.AcdSettings(max_queue_length=1))
+    async with started_app(core=core) as run:
+        run.feed(caller_enters("c1"))
+        await run.settle()
+        run.fake.requests.clear()
+        run.feed(caller_enters("c2"))
+        await run.settle()
+        contact_id = run.contact_of("c2")
+        assert lines(run, contact_id) == [
+            "POST /channels/c2/answer",
+            "POST /bridges/hold-C",
+            "POST /bridges/hold-C/addChannel",
+            "POST /bridges/hold-C/moh",
+            "DELETE /bridges/hold-C/moh",
+            "POST /bridges/hold-C/play/C-p1",
+        ]
+        assert run.fake.requests[-1].params == {"media": OVERFLOW_MEDIA, "lang": "nl"}
+        [(done, _, _)] = run.records.written
+        assert (done.outcome, done.reason) == (Outcome.OVERFLOWED, "queue_full")
+        assert run.engine.sessions[contact_id].state is S.OVERFLOW
+        # The message ends: hang up, clean up, forget; the record is not written twice.
+        run.fake.requests.clear()
+        run.feed(finished(f"{contact_id}-p1", f"bridge:hold-{contact_id}"))
+        await run.settle()
+        assert lines(run, contact_id) == [
+            "DELETE /channels/c2",
+            "DELETE /bridges/hold-C",
+            "DELETE /bridges/talk-C",
+        ]
+        assert contact_id not in run.engine.sessions
+        assert len(run.records.written) == 1
+        run.feed(destroyed("c2"))
+        await run.settle()
+        assert len(run.fake.requests) == 3
+
+
+async def test_caller_hanging_up_during_the_overflow_message_is_not_hung_up_again():
+    core = acd.Acd(acd.AcdSettings(max_queue_length=1))
+    async with started_app(core=core) as run:
+        run.feed(caller_enters("c1"), caller_enters("c2"))
+        await run.settle()
+        contact_id = run.contact_of("c2")
+        run.fake.requests.clear()
+        run.feed(destroyed("c2"))
+        await run.settle()
+        assert lines(run, contact_id) == ["DELETE /bridges/hold-C", "DELETE /bridges/talk-C"]
+        assert contact_id not in run.engine.sessions
+
+
+async def test_comfort_message_tells_the_place_in_the_queue_then_max_wait_overflows():
+    core = acd.Acd(acd.AcdSettings(max_wait_s=80.0))
+    async with started_app(core=core) as run:
+        run.feed(caller_enters("c1"))
+        await run.settle()
+        contact_id = run.contact_of("c1")
+        run.fake.requests.clear()
+        run.clock.now = T0 + 46  # the comfort message is due every 45 s
+        run.feed(Tick())
+        await run.settle()
+        assert lines(run, contact_id) == [
+            "DELETE /bridges/hold-C/moh",
+            "POST /bridges/hold-C/play/C-p1",
+        ]
+        media = run.fake.requests[-1].params["media"]
+        assert media == "sound:helpline/comfort,sound:helpline/position_1"
+        # The message ends: music again.
+        run.fake.requests.clear()
+        run.feed(finished(f"{contact_id}-p1", f"bridge:hold-{contact_id}"))
+        await run.settle()
+        assert lines(run, contact_id) == ["POST /bridges/hold-C/moh"]
+        run.fake.requests.clear()
+        run.clock.now = T0 + 81  # before the next comfort message (T0 + 91)
+        run.feed(Tick())
+        await run.settle()
+        assert lines(run, contact_id) == [
+            "DELETE /bridges/hold-C/moh",
+            "POST /bridges/hold-C/play/C-p2",
+        ]
+        assert run.fake.requests[-1].params["media"] == OVERFLOW_MEDIA
+        assert run.records.written[0][0].reason == "max_wait"
