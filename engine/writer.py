@@ -123,6 +123,8 @@ class Engine:
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._routers: dict[type, Router] = {}
         self._work: collections.deque[_AcdWork | _SessionWork] = collections.deque()
+        self._held: list[sc.Effect] = []
+        """Effects of the current step, handed over once its journal entries are written."""
         self._callers: dict[str, str] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._armed_at: float | None = None
@@ -235,7 +237,13 @@ class Engine:
                 log.warning("no router for %s", type(item).__name__)
                 return
             router.route(item)
-        await self._drain()
+        try:
+            await self._drain()
+        except EngineStopped:
+            self._held.clear()  # the step is not journaled: none of it may reach Asterisk
+            raise
+        finally:
+            self._hand_over_effects()
         self._arm_timer()
 
     async def _drain(self) -> None:
@@ -344,7 +352,13 @@ class Engine:
                 self.sessions.pop(command.contact_id, None)
                 self._callers.pop(session.caller_channel, None)
             elif self.effector is not None:
-                self.effector.submit(command)
+                self._held.append(command)
+
+    def _hand_over_effects(self) -> None:
+        held, self._held = self._held, []
+        if self.effector is not None:
+            for effect in held:
+                self.effector.submit(effect)
 
     # ------------------------------------------------------------------ deadlines
 
