@@ -48,8 +48,9 @@ async def test_journal_failure_stops_the_engine_before_the_offer_goes_out():
         assert isinstance(stopped.value.__cause__, ConnectionError)
         assert run.engine.stopped is stopped.value
         await run.app.effector.idle()
-        # The ContactArrived was never journaled, so its offer must not ring anyone.
-        assert run.fake.matching("POST", "/channels") == []
+        # The ContactArrived was never journaled: nothing of that step reaches Asterisk,
+        # neither the core's offer nor the session's answer and holding bridge.
+        assert run.fake.requests == []
         assert run.app.acd.agent("noor").state is AgentState.OFFERED  # memory is ahead
         assert run.journal.types == ["AgentLoggedIn", "AgentReady"]
 
@@ -328,3 +329,31 @@ async def test_app_run_raises_when_the_engine_stops():
             with pytest.raises(EngineStopped):
                 async with asyncio.timeout(5):
                     await task
+
+
+async def test_a_standby_after_a_journal_failure_admits_the_waiting_child():
+    # Had the child been answered and bridged by the stopped engine, the standby would find
+    # them in a bridge of a contact it never heard of and hang them up.
+    async with started_app() as first:
+        await first.login_ready("noor")
+        first.journal.fail_from = len(first.journal.entries)
+        first.feed(caller_enters("c1"))
+        with pytest.raises(EngineStopped):
+            async with asyncio.timeout(5):
+                await asyncio.shield(first.task)
+        await first.app.effector.idle()
+        held = [r.path.split("/")[2] for r in first.fake.matching("POST", "/bridges/*/addChannel")]
+
+    def asterisk_now(run) -> None:
+        # What Asterisk holds after the first engine stopped: the child, in any bridge
+        # the first engine had put them in.
+        run.fake.channels = [channel_json("c1")]
+        run.fake.bridges = [fake_ari.bridge_json(bridge, ["c1"]) for bridge in held]
+        run.fake.endpoints = [fake_ari.endpoint_json("noor")]
+
+    core = acd.Acd(SETTINGS)  # replayed from the journal: noor logged in and ready
+    core.handle(acd.AgentLoggedIn("noor", "utrecht", PHONE, NL), 1.0)
+    core.handle(acd.AgentReady("noor"), 1.0)
+    async with started_app(core=core, before_connect=asterisk_now, clear=False) as standby:
+        assert "DELETE /channels/c1" not in standby.fake.lines
+        assert standby.engine.contact_of_caller("c1") is not None
