@@ -430,3 +430,31 @@ async def test_reconnect_forgets_a_caller_who_left_during_the_menu():
         assert run.engine.sessions == {}
         assert run.records.written == []  # it never reached the queue
         assert list(run.app.acd.contacts()) == []
+
+
+async def test_a_leg_originated_while_the_lists_are_read_does_not_ring_on_forgotten():
+    # Asterisk's channel list is read before an offer made during reconciliation creates
+    # its leg: the leg looks vanished, so the contact is offered again; the first leg must
+    # then be hung up, not left ringing for a session that forgot it.
+    async with started_app() as run:
+        run.feed(caller_enters("c1"))
+        await run.settle()
+        contact_id = run.contact_of("c1")
+        run.feed(Disconnected("lost"))
+        await run.settle()
+        run.fake.channels = [caller("c1")]  # read before the originate below made its leg
+        run.fake.bridges = [bridge_json(f"hold-{contact_id}", ["c1"])]
+        run.fake.endpoints = [endpoint_json("noor")]
+        run.fake.script("GET", "/channels", delay_s=0.3)
+        run.feed(Connected(reconnect=True))
+        await run.fake.wait_for("GET", "/channels")
+        await run.login_ready("noor")  # an offer goes out while the lists are on their way
+        await run.fake.wait_for("POST", "/channels")
+        async with asyncio.timeout(5):
+            await run.engine.reconciled.wait()
+        await run.settle()
+        originated = {r.params["channelId"] for r in run.fake.matching("POST", "/channels")}
+        hung_up = {r.path.removeprefix("/channels/") for r in run.fake.matching("DELETE", "/*")}
+        ringing = set(run.engine.sessions[contact_id].legs)
+        assert originated - ringing <= hung_up  # no leg rings that the session forgot
+        assert len(ringing) == 1
