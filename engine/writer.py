@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 SNAPSHOT_EVERY = 200
 """Journal entries between snapshots: bounds replay time after a restart."""
 
+_DIALLING = (sc.Originate, sc.Hangup)
+"""Effects handed over first in a step (see ``Engine._hand_over_effects``)."""
+
 _RACES = (acd.StaleOffer, acd.UnknownContact, acd.UnknownAgent)
 """Refusals of the core that are normal on a phone line (an event lost a race)."""
 
@@ -357,7 +360,10 @@ class Engine:
     def _hand_over_effects(self) -> None:
         held, self._held = self._held, []
         if self.effector is not None:
-            for effect in held:
+            # Dialling first (hang-ups of older legs keep their place before it): a
+            # volunteer's phone starts ringing before the caller is answered and held. The
+            # lanes are per leg and per contact, so every lane keeps its order.
+            for effect in sorted(held, key=lambda e: not isinstance(e, _DIALLING)):
                 self.effector.submit(effect)
 
     # ------------------------------------------------------------------ deadlines
