@@ -229,8 +229,8 @@ async def test_restart_admits_a_caller_who_entered_stasis_but_was_never_queued()
         contact_id = run.contact_of("c7")
         requests = [line.replace(contact_id, "C") for line in after_snapshot(run)]
         assert requests == [
-            "POST /channels/c7/answer",
             "POST /channels",
+            "POST /channels/c7/answer",
             "POST /bridges/hold-C",
             "POST /bridges/hold-C/addChannel",
             "POST /bridges/hold-C/moh",

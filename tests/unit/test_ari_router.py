@@ -30,8 +30,8 @@ from tests.unit.ari_support import (
 S = SessionState
 
 ENTERED = [
-    "POST /channels/c1/answer",
     "POST /channels",
+    "POST /channels/c1/answer",
     "POST /bridges/hold-C",
     "POST /bridges/hold-C/addChannel",
     "POST /bridges/hold-C/moh",
