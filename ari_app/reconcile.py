@@ -160,6 +160,9 @@ def _check_offer(
             engine.to_session(contact.contact_id, se.LegAnswered(leg))
         return
     if leg in session.legs:
+        # Not in the list, but it may only be younger than the list (originated while it
+        # was read): stop it ringing, as the contact is offered again.
+        router.hang_up_stray(leg)
         engine.to_session(contact.contact_id, se.LegGone(leg, LOST_IN_RESTART))
     else:
         engine.to_acd(acd.OfferFailed(contact.contact_id, agent_id, acd.OfferFailure.ERROR))

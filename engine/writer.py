@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 SNAPSHOT_EVERY = 200
 """Journal entries between snapshots: bounds replay time after a restart."""
 
+_DIALLING = (sc.Originate, sc.Hangup)
+"""Effects handed over first in a step (see ``Engine._hand_over_effects``)."""
+
 _RACES = (acd.StaleOffer, acd.UnknownContact, acd.UnknownAgent)
 """Refusals of the core that are normal on a phone line (an event lost a race)."""
 
@@ -123,6 +126,8 @@ class Engine:
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._routers: dict[type, Router] = {}
         self._work: collections.deque[_AcdWork | _SessionWork] = collections.deque()
+        self._held: list[sc.Effect] = []
+        """Effects of the current step, handed over once its journal entries are written."""
         self._callers: dict[str, str] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._armed_at: float | None = None
@@ -235,7 +240,13 @@ class Engine:
                 log.warning("no router for %s", type(item).__name__)
                 return
             router.route(item)
-        await self._drain()
+        try:
+            await self._drain()
+        except EngineStopped:
+            self._held.clear()  # the step is not journaled: none of it may reach Asterisk
+            raise
+        finally:
+            self._hand_over_effects()
         self._arm_timer()
 
     async def _drain(self) -> None:
@@ -264,7 +275,12 @@ class Engine:
             else:
                 log.warning("core refused %s: %s", type(work.event).__name__, exc)
             return
-        await self._journal(event_to_dict(work.event), now)
+        try:
+            await self._journal(event_to_dict(work.event), now)
+        except EngineStopped as exc:
+            if work.request is not None:  # its caller must not wait forever
+                _settle(work.request, exc=exc)
+            raise
         if work.request is not None:
             _settle(work.request, result=None)
         self._observe(work.event, commands)
@@ -339,7 +355,16 @@ class Engine:
                 self.sessions.pop(command.contact_id, None)
                 self._callers.pop(session.caller_channel, None)
             elif self.effector is not None:
-                self.effector.submit(command)
+                self._held.append(command)
+
+    def _hand_over_effects(self) -> None:
+        held, self._held = self._held, []
+        if self.effector is not None:
+            # Dialling first (hang-ups of older legs keep their place before it): a
+            # volunteer's phone starts ringing before the caller is answered and held. The
+            # lanes are per leg and per contact, so every lane keeps its order.
+            for effect in sorted(held, key=lambda e: not isinstance(e, _DIALLING)):
+                self.effector.submit(effect)
 
     # ------------------------------------------------------------------ deadlines
 

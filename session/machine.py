@@ -214,6 +214,8 @@ class ContactSession:
 
     def _on_offer(self, ev: e.AcdOffer, now: float, out: Commands) -> None:
         self._move(SessionTrigger.OFFER)
+        if self._answered_leg(ev.agent_id):
+            return  # offered again to a volunteer whose leg answered already (see withdraw)
         channel_id = leg_id(LegRole.VOLUNTEER, self.contact_id, ev.token)
         self.legs[channel_id] = Leg(channel_id, LegRole.VOLUNTEER, LegState.DIALING, ev.agent_id)
         timeout_s = int(ev.ring_timeout_s + 0.999) + 5  # the ACD's own timer fires first
@@ -230,6 +232,12 @@ class ContactSession:
         )
 
     def _on_withdraw(self, ev: e.AcdWithdraw, now: float, out: Commands) -> None:
+        if self.state is SessionState.RINGING and self._answered_leg(ev.agent_id):
+            # The leg answered as the offer timed out: its OfferAccepted reaches the core
+            # after this, and the core's answer (refused, or accepted if it offered the same
+            # volunteer again) decides whether the leg is hung up or connected.
+            self._move(SessionTrigger.OFFER_VOID)
+            return
         leg = self.ringing_leg()
         if leg is None or leg.agent_id != ev.agent_id:
             return
@@ -282,7 +290,11 @@ class ContactSession:
         if isinstance(refused, acd.OfferAccepted):
             # The offer was already void (timed out as the volunteer answered): hang up.
             for leg in list(self.legs.values()):
-                if leg.agent_id == refused.agent_id and leg.role is LegRole.VOLUNTEER:
+                if (
+                    leg.agent_id == refused.agent_id
+                    and leg.role is LegRole.VOLUNTEER
+                    and leg.state is LegState.UP  # not the ringing leg of a newer offer
+                ):
                     del self.legs[leg.channel_id]
                     out.append(c.Hangup(self.contact_id, leg.channel_id))
             if self.state is SessionState.RINGING and self.ringing_leg() is None:
@@ -373,6 +385,13 @@ class ContactSession:
             out.append(c.Answer(self.contact_id, self.caller_channel))
 
     # ------------------------------------------------------------------ helpers
+
+    def _answered_leg(self, agent_id: str) -> bool:
+        """Whether ``agent_id``'s leg answered and waits for the core to accept it."""
+        return self.state in (SessionState.QUEUED, SessionState.RINGING) and any(
+            leg.role is LegRole.VOLUNTEER and leg.state is LegState.UP and leg.agent_id == agent_id
+            for leg in self.legs.values()
+        )
 
     def _parties_up(self) -> bool:
         return any(leg.state is LegState.UP for leg in self.legs.values())
