@@ -113,7 +113,9 @@ class Acd:
             elif self._contacts[key].state is ContactState.QUEUED:
                 self._overflow(self._contacts[key], "max_wait", when, out)
             # A contact ringing at its maximum wait overflows if that offer fails (_requeue).
-            self._dispatch(when, out)
+            # Offers made now ring from now: after an outage, an overdue ring timeout must not
+            # chain into phantom offers that each "time out" in the past.
+            self._dispatch(now, out)
         return out
 
     def next_deadline(self) -> float | None:

@@ -126,6 +126,7 @@ class Engine:
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._routers: dict[type, Router] = {}
         self._work: collections.deque[_AcdWork | _SessionWork] = collections.deque()
+        self._reconcile_pending = False
         self._held: list[sc.Effect] = []
         """Effects of the current step, handed over once its journal entries are written."""
         self._callers: dict[str, str] = {}
@@ -211,10 +212,14 @@ class Engine:
         self._work.append(_AcdWork(event, origin, None))
 
     def mark_reconciled(self) -> None:
-        self.reconciled.set()
-        self._arm_timer()
+        """Reconciliation is decided: once what it queued has been applied, deadlines run.
+
+        Not before: an offer whose leg vanished while we were away must fail as a technical
+        error first, not ring out as the volunteer's no-answer."""
+        self._reconcile_pending = True
 
     def mark_unreconciled(self) -> None:
+        self._reconcile_pending = False
         self.reconciled.clear()
 
     async def _step(self, item: object) -> None:
@@ -242,6 +247,11 @@ class Engine:
             router.route(item)
         try:
             await self._drain()
+            if self._reconcile_pending:
+                self._reconcile_pending = False
+                self.reconciled.set()
+                await self._fire_timers()
+                await self._drain()
         except EngineStopped:
             self._held.clear()  # the step is not journaled: none of it may reach Asterisk
             raise
