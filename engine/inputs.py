@@ -24,7 +24,7 @@ class EffectOutcome:
     command: object
     """The command."""
     kind: str
-    """``done``, ``not_found``, ``conflict``, ``timeout`` or ``error``."""
+    """``done``, ``not_found``, ``conflict``, ``timeout``, ``unavailable`` or ``error``."""
 
 
 def _new_future() -> asyncio.Future[Any]:

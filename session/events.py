@@ -105,7 +105,7 @@ class EffectFailed:
     """The session command that failed."""
     kind: str
     """``not_found`` (a normal race: the channel or bridge is gone), ``conflict``,
-    ``timeout`` or ``error``."""
+    ``timeout``, ``unavailable`` or ``error``."""
 
 
 Event = (
