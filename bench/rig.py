@@ -78,7 +78,9 @@ def asterisk_lock(path: Path = ASTERISK_LOCK) -> Iterator[None]:
         yield
 
 
-_NUMBER = re.compile(r"\+?\d[\d\-. ]{5,}\d")
+_NUMBER = re.compile(r"(?<![\d.])\+?\d{7,}(?![\d])")
+"""Seven or more digits in a row (not part of an address or a fraction): a phone number."""
+_TEL = re.compile(r"tel:[^>;\s]+")
 _IDENTITY_HEADER = re.compile(
     r"^(\s*(?:From|f|To|t|Contact|m|P-Asserted-Identity|P-Preferred-Identity|"
     r"Remote-Party-ID|Diversion)\s*:).*$",
@@ -91,6 +93,7 @@ def scrub(text: str) -> str:
     """``text`` without caller identities: identity headers, SIP user parts, digit runs."""
     text = _IDENTITY_HEADER.sub(r"\1 <scrubbed>", text)
     text = _SIP_USER.sub(r"\1<user>@", text)
+    text = _TEL.sub("tel:<number>", text)
     return _NUMBER.sub("<number>", text)
 
 
