@@ -88,7 +88,7 @@ async def trial(
     number: int, fault: bool, args: argparse.Namespace, proxy: AriProxy, phones: Phones, work: Path
 ) -> Trial:
     result = Trial(fault)
-    rule = proxy.delay("POST", ANSWER, args.delay_s) if fault else None
+    rule = proxy.delay(args.hold_method, args.hold_path, args.delay_s) if fault else None
     callers = {
         who: Callers(
             "127.0.0.1:5070",
@@ -211,8 +211,9 @@ def report(args: argparse.Namespace, trials: Sequence[Trial]) -> float:
     delay = ring["fault"] - ring["clean"]
     print()
     print(
-        f"faults: caller B {args.gap_ms} ms after caller A; in fault trials A's "
-        f"POST /channels/<id>/answer reply held {args.delay_s:g} s by the ARI proxy"
+        f"faults: caller B {args.gap_ms} ms after caller A; in fault trials the reply to the "
+        f"first {args.hold_method} {args.hold_path} after A arrived (A's) was held "
+        f"{args.delay_s:g} s by the ARI proxy"
     )
     print(f"{'':28}{'trials':>7}{'B ring p50 ms':>15}{'B answer p50 ms':>17}")
     for kind, group in (("clean", clean), ("fault (A held)", fault)):
@@ -221,6 +222,8 @@ def report(args: argparse.Namespace, trials: Sequence[Trial]) -> float:
     skipped = len(trials) - len(clean) - len(fault)
     if skipped:
         print(f"  {skipped} trials left out (a sipp problem, or nothing was held)")
+    if not fault:
+        print(f"  no fault trial held a request: does the app still send {args.hold_path}?")
     verdict = "met" if delay < 50 else "MISSED"
     print(f"  target: slow_ari_delay_ms < 50: {verdict}")
     print()
@@ -234,6 +237,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--delay-s", type=float, default=3.0, help="how long A's reply is held")
     parser.add_argument("--gap-ms", type=int, default=300, help="B calls this long after A")
     parser.add_argument("--volunteers", type=int, default=4)
+    parser.add_argument("--hold-method", default="POST", help="of the request to hold")
+    parser.add_argument(
+        "--hold-path", default=ANSWER, help="regex, full match; the first match after A is held"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the traces' directory")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
