@@ -97,10 +97,12 @@ async def trial(
             PortPool(CARRIER_IP),
             count=1,
             rate=1,
-            hold_ms=(1000, 1000),
+            hold_ms=(hold, hold),
             name=f"trial{number}-{who}",
         )
-        for who in ("A", "B")
+        # A stays on the line until its held reply is long answered: a slow Asterisk, not
+        # an abandoned call.
+        for who, hold in (("A", int(args.delay_s * 1000) + 1000), ("B", 1000))
     }
     started = time.time()
     await callers["A"].start()
