@@ -34,8 +34,9 @@ def install_profiling(profile: Profile) -> None:
     """Stamp the ARI boundary (StasisStart in, originate out) and time the app's internals.
 
     The boundary needs only ``AriClient.request`` and the websocket's ``parse_event``, so it
-    survives rewrites of the app; the internal hooks (``admit``, the writer, the journal) are
-    skipped, and named in the report, when the app under test no longer has them.
+    survives rewrites of the app. The internal hooks are the engine's writer steps and journal
+    appends (or, in the app before the engine, ``admit``, the writer and the journal); those
+    the app under test does not have are skipped and named in the report.
     """
     import ari_app.websocket as ws_module
     from ari_app.client import AriClient
@@ -92,7 +93,15 @@ def install_profiling(profile: Profile) -> None:
             kind = f"(ignored) {getattr(item, 'type', '?')}"
         profile.writer_ms[kind].append(ms)
 
-    try:
+    try:  # the engine of issue 7: one writer step per input, the journal append
+        from engine.writer import Engine
+    except ImportError:
+        pass
+    else:
+        timed(Engine, "_step", writer)
+        timed(Engine, "_journal", lambda start, ms, args: profile.journal_ms.append(ms))
+        return
+    try:  # the app before the engine: the writer, admit, the offer, the journal
         from ari_app.app import HelplineApp
     except ImportError:
         profile.missing.append("ari_app.app.HelplineApp")

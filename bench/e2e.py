@@ -516,7 +516,9 @@ def report(s: Settings, runs: Sequence[Run], profile: Profile, floor_own_us: lis
         f"  (the floor's own time from its loop's clock: p50 {_fmt(percentile(floor_own_us, 50))}"
         f" us, p99 {_fmt(percentile(floor_own_us, 99))} us)"
     )
-    print(f"  {'acd: our writer starts admit':58} {_p50_p99(pooled('acd', 'admit_delay_ms')):>16}")
+    if pooled("acd", "admit_delay_ms"):
+        label = "acd: our writer starts admit"
+        print(f"  {label:58} {_p50_p99(pooled('acd', 'admit_delay_ms')):>16}")
     print(
         f"  {'acd: the caller gets 200 OK (ARI answer done)':58} "
         f"{_p50_p99(pooled('acd', 'caller_answered_ms')):>16}"
@@ -526,8 +528,13 @@ def report(s: Settings, runs: Sequence[Run], profile: Profile, floor_own_us: lis
     if profile.admit_ms:
         print(
             f"  admit() itself: p50 {_fmt(percentile(profile.admit_ms, 50))} ms, "
-            f"p99 {_fmt(percentile(profile.admit_ms, 99))} ms; Redis journal append p50 "
-            f"{_fmt(percentile(profile.journal_ms, 50))} ms"
+            f"p99 {_fmt(percentile(profile.admit_ms, 99))} ms"
+        )
+    if profile.journal_ms:
+        print(
+            f"  Redis journal append (awaited by the writer): p50 "
+            f"{_fmt(percentile(profile.journal_ms, 50))} ms, p99 "
+            f"{_fmt(percentile(profile.journal_ms, 99))} ms"
         )
     if profile.writer_ms:
         calls = sum(r.callers for r in runs if r.system == "acd")
