@@ -20,8 +20,9 @@ Measured from sipp's own message traces (microsecond timestamps, one clock): tim
 caller's INVITE to the volunteer's INVITE (ring) and to the volunteer's 200 OK (answer). Calls
 carry no shared id across the two legs, so the k-th caller INVITE of a run is paired with the
 k-th volunteer INVITE of that run (every system serves FIFO while volunteers are plentiful); a
-run whose counts differ, or whose sipp processes failed, is flagged and left out of the
-percentiles, and the failing sipp process is named with its error file (scrubbed).
+run in which a caller never rang, or whose sipp processes failed, is flagged and left out of
+the percentiles, and the failing sipp process is named with its error file (scrubbed). A caller
+who hangs up while the phone rings is lost but did ring (the phones take the CANCEL).
 
     python bench/e2e.py [--volunteers 20] [--rates 5,10,20] [--calls 150]
 
@@ -350,7 +351,9 @@ def analyse(
     answers = first_by_call(window, lambda m: m.sent and is_invite_ok(m))
     run.callers, run.rang, run.answered = len(invites), len(rings), len(answers)
     caller_t = sorted(invites.values())
-    run.paired = len(caller_t) == len(rings) == len(answers) and not run.problems
+    # A caller who hangs up while the volunteer's phone rings is lost but did ring: rings are
+    # paired when every caller rang, answers only when every call was answered.
+    run.paired = len(caller_t) == len(rings) and not run.problems
     if not run.paired:
         return
     run.ring_ms = _paired_ms(caller_t, list(rings.values()))
@@ -360,7 +363,9 @@ def analyse(
         return run.start <= t <= run.end
 
     if run.system == "acd":
-        run.caller_answered_ms = [(caller_ok[cid] - t) * 1000 for cid, t in invites.items()]
+        run.caller_answered_ms = [
+            (caller_ok[cid] - t) * 1000 for cid, t in invites.items() if cid in caller_ok
+        ]
         run.admit_delay_ms = _paired_ms(caller_t, [t for t in profile.admit_start if within(t)])
         stamps = [
             (seen, profile.originated[channel])
@@ -478,7 +483,8 @@ def report(s: Settings, runs: Sequence[Run], profile: Profile, floor_own_us: lis
     )
     print(
         "pairing: within a run the k-th caller INVITE (sorted by time) is paired with the k-th "
-        "volunteer INVITE and 200 OK; runs whose counts differ are flagged and not pooled"
+        "volunteer INVITE (and 200 OK, when every call was answered); runs where a caller never "
+        "rang, or a sipp process failed, are flagged and not pooled"
     )
     print(
         f"{'system':10}{'rate/s':>7}{'calls':>7}{'rang':>6}{'lost':>6}"

@@ -40,6 +40,19 @@ def test_read_errors_is_scrubbed_and_bounded(tmp_path: Path) -> None:
     assert read_errors(tmp_path / "missing.log") == ""
 
 
+def test_read_errors_leaves_out_the_ringing_scenarios_answers(tmp_path: Path) -> None:
+    path = tmp_path / "errors.log"
+    path.write_text(
+        "The following events occurred:\n"
+        "2026-12-02\t13:33:44.697182\t1796218424.697182: Call-Id: 1-2@127.0.0.1, receive "
+        "timeout on message volunteer auto-answer, cancellable:2, jumping to label 6\n"
+        "2026-12-02\t13:33:45.000000\t1796218425.000000: Aborting call on unexpected BYE\n"
+    )
+    shown = read_errors(path)
+    assert "jumping to label" not in shown
+    assert "Aborting call on unexpected BYE" in shown
+
+
 def test_exit_meaning_names_sipps_codes() -> None:
     assert "port in use" in exit_meaning(254)
     assert exit_meaning(0) == "exit 0: every call succeeded"
