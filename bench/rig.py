@@ -105,6 +105,7 @@ def exit_meaning(code: int | None) -> str:
     return f"exit {code}: {SIPP_EXIT.get(code, 'unknown')}"
 
 
+_EVENT_START = re.compile(r"(?=\d{4}-\d\d-\d\d\t\d\d:\d\d:\d\d\.\d+\t)")
 _ANSWERED = "jumping to label"
 """What the ringing scenario's receive timeout (the answer) notes in the error file."""
 
@@ -115,7 +116,11 @@ def read_errors(path: Path, limit: int = 12) -> str:
         text = path.read_text(errors="replace")
     except OSError:
         return ""
-    lines = [line for line in text.strip().splitlines() if _ANSWERED not in line]
+    # sipp does not end every event with a newline: split at each event's time stamp.
+    events = (event.strip() for event in _EVENT_START.split(text))
+    lines = [
+        line for event in events if event and _ANSWERED not in event for line in event.splitlines()
+    ]
     shown = lines[:limit]
     if len(lines) > limit:
         shown.append(f"... {len(lines) - limit} more lines")
