@@ -54,7 +54,7 @@ class HelplineApp:
         self.router = AriRouter(cfg, self.engine, self.effector, hours)
         self.engine.add_router(self.router)
         self.stream = AriEventStream(
-            cfg.asterisk.ari_url, ari.user, ari.password, ari.app, self.engine.put,
+            ari.base_url, ari.user, ari.password, ari.app, self.engine.put,
             backoff=LOCAL_BACKOFF,
         )  # fmt: skip
 

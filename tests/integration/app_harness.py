@@ -67,7 +67,9 @@ async def running_app(
     settings: acd.AcdSettings = FAST,
     prefix: str | None = None,
     cfg: HelplineConfig | None = None,
+    ari_url: str | None = None,
 ) -> AsyncIterator[RunningApp]:
+    """``ari_url``: talk to Asterisk through another address (a fault-injecting proxy)."""
     cfg = cfg or asterisk.cfg  # type: ignore[attr-defined]
     engine = make_engine(f"sqlite:///{tmp_path / 'records.db'}")
     migrate(engine)
@@ -85,7 +87,7 @@ async def running_app(
     ast = cfg.asterisk
     async with (
         HoursView.running(cfg, hours_store, redis) as hours_view,
-        AriClient(ast.ari_url, ast.ari_user, ast.ari_password, ast.app) as ari,
+        AriClient(ari_url or ast.ari_url, ast.ari_user, ast.ari_password, ast.app) as ari,
     ):
 
         def hours(line_id: str, now: datetime) -> HoursStatus:
