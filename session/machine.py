@@ -139,12 +139,14 @@ class ContactSession:
 
     def next_deadline(self) -> float | None:
         """When ``handle_timer`` must next be called (the IVR's comfort or menu timer)."""
-        return self.ivr.next_deadline() if self.ivr is not None else None
+        if self.ivr is None or self.state is SessionState.ENDED:
+            return None  # an IVR the ACD finished while it waited still has its comfort timer
+        return self.ivr.next_deadline()
 
     def handle_timer(self, now: float, news: QueueNews | None = None) -> Commands:
         """Fire the IVR's deadline; ``news`` is the caller's place in the queue, if waiting."""
         out: Commands = []
-        if self.ivr is None:
+        if self.ivr is None or self.state is SessionState.ENDED:
             return out
         if news is not None and self.state in (SessionState.QUEUED, SessionState.RINGING):
             self.ivr.handle(flow.QueueUpdate(news.position, news.expected_wait_s), now)

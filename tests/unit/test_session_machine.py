@@ -460,3 +460,10 @@ def test_offered_again_to_the_volunteer_who_answered_connects_that_leg():
     assert s.feed(e.AcdOffer("v1", 2, 4.0), 6.0) == []  # no second call to the same phone
     assert s.feed(e.AcdConnect("v1"), 6.0) == connected(1)
     assert s.history == [S.IVR, S.QUEUED, S.RINGING, S.QUEUED, S.RINGING, S.TALKING]
+
+
+def test_a_contact_the_acd_finished_while_it_waited_has_no_comfort_timer_left():
+    s = SessionScript(comfort_every_s=10.0).queued()
+    s.feed(e.AcdFinished(done(Outcome.ABANDONED)), 1.0)
+    assert s.session.next_deadline() is None
+    assert s.timer(11.0) == []  # no comfort message into a bridge that is gone
