@@ -278,13 +278,14 @@ class ContactSession:
             out.append(c.Hangup(self.contact_id, self.caller_channel))
 
     def _on_finished(self, ev: e.AcdFinished, now: float, out: Commands) -> None:
+        if self.state is not SessionState.OVERFLOW:
+            self._move(SessionTrigger.FINISHED)  # first: a refused event changes nothing
         if not self.record_written:
             self.record_written = True
             language = ev.done.language or self.language
             out.append(c.WriteRecord(ev.done, self.line_id, language))
         if self.state is SessionState.OVERFLOW:
             return  # the caller still hears the overflow message; the IVR hangs up
-        self._move(SessionTrigger.FINISHED)
         self._clean_up(out, hang_up_caller=not self.caller_gone)
 
     def _on_refused(self, ev: e.AcdRefused, now: float, out: Commands) -> None:

@@ -467,3 +467,14 @@ def test_a_contact_the_acd_finished_while_it_waited_has_no_comfort_timer_left():
     s.feed(e.AcdFinished(done(Outcome.ABANDONED)), 1.0)
     assert s.session.next_deadline() is None
     assert s.timer(11.0) == []  # no comfort message into a bridge that is gone
+
+
+def test_a_refused_finish_changes_nothing_and_the_record_is_still_written_later():
+    s = SessionScript(welcome=True)
+    s.begin()
+    with pytest.raises(SessionError):
+        s.feed(e.AcdFinished(done()))  # the ACD never heard of a caller in the IVR
+    assert not s.session.record_written and s.state is S.IVR
+    s.feed(e.PromptDone(pb(1)))
+    finished = done(Outcome.ABANDONED)
+    assert s.feed(e.AcdFinished(finished))[0] == c.WriteRecord(finished, LINE, "nl")
