@@ -319,6 +319,9 @@ class ContactSession:
                 c.ToAcd(acd.OfferFailed(self.contact_id, agent_id, OfferFailure.UNREACHABLE))
             )
             out.append(c.RecheckPhone(self.contact_id, agent_id, PHONE_RECHECK_S))
+            if ev.kind in ("timeout", "unavailable"):
+                # The request may have reached Asterisk all the same: the phone may ring.
+                out.append(c.Hangup(self.contact_id, failed.channel_id))
         elif ev.kind == "not_found" and _touches(failed, self.caller_channel):
             # The caller's channel is gone: the same as its hang-up, which may never reach
             # us if it happened while we were reconnecting.

@@ -478,3 +478,14 @@ def test_a_refused_finish_changes_nothing_and_the_record_is_still_written_later(
     s.feed(e.PromptDone(pb(1)))
     finished = done(Outcome.ABANDONED)
     assert s.feed(e.AcdFinished(finished))[0] == c.WriteRecord(finished, LINE, "nl")
+
+
+@pytest.mark.parametrize("kind", ["timeout", "unavailable"])
+def test_an_originate_that_may_have_reached_asterisk_is_hung_up_as_well(kind):
+    s = SessionScript().ringing(1)
+    assert s.feed(e.EffectFailed(originate(1), kind), 12.0) == [
+        c.ToAcd(acd.OfferFailed(CID, "v1", OfferFailure.UNREACHABLE)),
+        c.RecheckPhone(CID, "v1", PHONE_RECHECK_S),
+        c.Hangup(CID, vol(1)),  # or the volunteer's phone rings on after the offer moved on
+    ]
+    assert s.state is S.QUEUED
