@@ -22,7 +22,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 import acd
 from acd import Outcome
-from ivr.ivr_config import IvrSection
+from ivr import flow
 from session import commands as c
 from session import events as e
 from session.errors import SessionError
@@ -110,7 +110,6 @@ class SessionMachine(RuleBasedStateMachine):
     def begin(self, welcome: bool, open_: bool, menu: bool, comfort_every_s: float) -> None:
         self.s = SessionScript(welcome=welcome, comfort_every_s=comfort_every_s)
         self.s.log.extend(self.s.session.begin(_entered(open_, menu), self.now))
-        assert IvrSection  # imported for the settings' type
 
     # -- from Asterisk ---------------------------------------------------------------------
 
@@ -166,6 +165,19 @@ class SessionMachine(RuleBasedStateMachine):
             self.next_token += 1
             self.tokens.append(token)
         self.feed(e.AcdOffer(agent, token, 4.0))
+
+    @rule(accepted=st.sampled_from([True, True, True, False]))
+    def volunteer_answers(self, accepted: bool) -> None:
+        """The likely order: the ringing leg answers and the ACD connects it (or refuses)."""
+        leg = self.s.session.ringing_leg()
+        if leg is None:
+            return
+        self.feed(e.LegAnswered(leg.channel_id))
+        agent = leg.agent_id or ""
+        if accepted:
+            self.feed(e.AcdConnect(agent))
+        else:
+            self.feed(e.AcdRefused(acd.OfferAccepted(CID, agent)))
 
     @rule(agent=st.sampled_from(AGENTS))
     def withdraw(self, agent: str) -> None:
@@ -223,9 +235,7 @@ class SessionMachine(RuleBasedStateMachine):
         assert not self.pending
 
 
-def _entered(open_: bool, menu: bool):
-    from ivr import flow
-
+def _entered(open_: bool, menu: bool) -> flow.CallEntered:
     return flow.CallEntered("nl", open_, MENU if menu else None)
 
 
@@ -236,3 +246,18 @@ SessionMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestSessionProperties = SessionMachine.TestCase
+
+
+def test_state_machine_is_not_vacuous():
+    """The rules above reach a conversation and its end (guards against a dead harness)."""
+    machine = SessionMachine()
+    machine.begin(welcome=False, open_=True, menu=False, comfort_every_s=45.0)
+    machine.offer("v1", again=False)
+    machine.volunteer_answers(accepted=True)
+    assert machine.s.state is SessionState.TALKING
+    assert machine.pending == {vol(1)}
+    machine.partner_found()
+    machine.feed(e.LegGone(vol(1), 16))
+    assert machine.s.state is SessionState.TALKING
+    machine.teardown()
+    assert machine.s.history[-2:] == [SessionState.ENDING, SessionState.ENDED]
