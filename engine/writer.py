@@ -148,15 +148,22 @@ class Engine:
 
     async def apply(self, event: acd.Event) -> None:
         """Apply one ACD event from outside (the API); raises ``acd.AcdError`` if refused."""
+        self._check_running()
         request = AcdRequest(event)
         self._queue.put_nowait(request)
         await request.future
 
     async def call(self, action: Callable[[], Any]) -> Any:
         """Run ``action`` inside one step of the writer and return its result."""
+        self._check_running()
         request = Request(action)
         self._queue.put_nowait(request)
         return await request.future
+
+    def _check_running(self) -> None:
+        # Nothing drains the queue of a stopped engine: a request would wait for ever.
+        if self.stopped is not None:
+            raise EngineStopped(str(self.stopped))
 
     @property
     def backlog(self) -> int:

@@ -24,6 +24,7 @@ Nothing here logs or echoes journal contents (privacy): errors name positions, n
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple, Protocol, TypeVar
 
@@ -56,6 +57,8 @@ __all__ = [
     "recover",
     "recover_acd",
 ]
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 """Version of the journal entry and snapshot envelopes; bump on any incompatible change."""
@@ -345,21 +348,42 @@ def recover(
     journal: Iterable[JournalEntry | tuple[dict[str, Any] | None, float]],
     restore: Callable[[dict[str, Any] | None], M],
     decode: Callable[[dict[str, Any]], Any],
+    *,
+    tolerate: tuple[type[Exception], ...] = (),
+    skipped: list[int] | None = None,
 ) -> M:
     """Rebuild the core: ``restore(snapshot)`` (None = fresh), then replay the journal in order.
 
     The commands returned during replay are discarded: the previous process already executed
     them, and the adapter reconciles with Asterisk afterwards. Pure: no I/O, no clock.
+
+    An entry the machine refuses with one of ``tolerate`` is skipped with a warning that names
+    only its index and the error type, and its index is appended to ``skipped`` when given.
+    Any other refusal, and any entry that cannot be decoded, raises ``RecoveryError``.
     """
     machine = restore(snapshot)
+    count = 0
     for index, (event_dict, now) in enumerate(journal):
         try:
-            if event_dict is None:
+            event = None if event_dict is None else decode(event_dict)
+        except Exception as exc:  # a damaged entry: we cannot know what it did
+            raise RecoveryError(index, type(exc).__name__) from exc
+        try:
+            if event is None:
                 machine.handle_timer(now)
             else:
-                machine.handle(decode(event_dict), now)
+                machine.handle(event, now)
+        except tolerate as exc:
+            count += 1
+            log.warning(
+                "journal entry %d refused on replay (%s); skipped", index, type(exc).__name__
+            )
+            if skipped is not None:
+                skipped.append(index)
         except Exception as exc:  # wrapped with the entry's index, never swallowed
             raise RecoveryError(index, type(exc).__name__) from exc
+    if count:
+        log.warning("replay skipped %d refused journal entries", count)
     return machine
 
 
@@ -368,14 +392,34 @@ def recover_acd(
     journal: Iterable[JournalEntry | tuple[dict[str, Any] | None, float]],
     settings: Any,
     strategy: Any = None,
+    *,
+    skipped: list[int] | None = None,
 ) -> Any:
-    """:func:`recover` wired to the real core (``acd.Acd`` and ``acd.serde``)."""
+    """:func:`recover` wired to the real core (``acd.Acd`` and ``acd.serde``), tolerating
+    the core's race refusals (see below); ``skipped`` as in :func:`recover`."""
     # Imported here so the store stays usable (and testable) on its own.
-    from acd import core, serde
+    from acd import core, errors, serde
 
     def restore(data: dict[str, Any] | None) -> Any:
         if data is None:
             return core.Acd(settings, strategy)
         return core.Acd.from_snapshot(data, settings, strategy)
 
-    return recover(snapshot, journal, restore, serde.event_from_dict)
+    # The engine journals only events the core accepted, so a refusal here means the journal
+    # and the state it was written from diverged (a gap, e.g. an append lost as Redis
+    # failed). Raising would make every standby crash-loop on the same entry and silence
+    # the line for good. These refusals are the races the live engine shrugs off
+    # (``engine.writer._RACES``, plus an event that no longer fits a state), and the core
+    # changes nothing when it refuses, so skipping one leaves the state the live engine
+    # would have had; reconciliation with Asterisk then corrects the rest. Malformed
+    # events (``InvalidEvent``), a contact arriving twice and undecodable entries still
+    # raise: they are not races, and guessing past them could hide a real fault.
+    tolerate = (
+        errors.StaleOffer,
+        errors.UnknownContact,
+        errors.UnknownAgent,
+        errors.IllegalTransition,
+    )
+    return recover(
+        snapshot, journal, restore, serde.event_from_dict, tolerate=tolerate, skipped=skipped
+    )

@@ -139,12 +139,14 @@ class ContactSession:
 
     def next_deadline(self) -> float | None:
         """When ``handle_timer`` must next be called (the IVR's comfort or menu timer)."""
-        return self.ivr.next_deadline() if self.ivr is not None else None
+        if self.ivr is None or self.state is SessionState.ENDED:
+            return None  # an IVR the ACD finished while it waited still has its comfort timer
+        return self.ivr.next_deadline()
 
     def handle_timer(self, now: float, news: QueueNews | None = None) -> Commands:
         """Fire the IVR's deadline; ``news`` is the caller's place in the queue, if waiting."""
         out: Commands = []
-        if self.ivr is None:
+        if self.ivr is None or self.state is SessionState.ENDED:
             return out
         if news is not None and self.state in (SessionState.QUEUED, SessionState.RINGING):
             self.ivr.handle(flow.QueueUpdate(news.position, news.expected_wait_s), now)
@@ -276,13 +278,14 @@ class ContactSession:
             out.append(c.Hangup(self.contact_id, self.caller_channel))
 
     def _on_finished(self, ev: e.AcdFinished, now: float, out: Commands) -> None:
+        if self.state is not SessionState.OVERFLOW:
+            self._move(SessionTrigger.FINISHED)  # first: a refused event changes nothing
         if not self.record_written:
             self.record_written = True
             language = ev.done.language or self.language
             out.append(c.WriteRecord(ev.done, self.line_id, language))
         if self.state is SessionState.OVERFLOW:
             return  # the caller still hears the overflow message; the IVR hangs up
-        self._move(SessionTrigger.FINISHED)
         self._clean_up(out, hang_up_caller=not self.caller_gone)
 
     def _on_refused(self, ev: e.AcdRefused, now: float, out: Commands) -> None:
@@ -316,6 +319,9 @@ class ContactSession:
                 c.ToAcd(acd.OfferFailed(self.contact_id, agent_id, OfferFailure.UNREACHABLE))
             )
             out.append(c.RecheckPhone(self.contact_id, agent_id, PHONE_RECHECK_S))
+            if ev.kind in ("timeout", "unavailable"):
+                # The request may have reached Asterisk all the same: the phone may ring.
+                out.append(c.Hangup(self.contact_id, failed.channel_id))
         elif ev.kind == "not_found" and _touches(failed, self.caller_channel):
             # The caller's channel is gone: the same as its hang-up, which may never reach
             # us if it happened while we were reconnecting.

@@ -1,7 +1,7 @@
 """The contact session's states and its transition table, readable in one screen.
 
 ``SESSION_TRANSITIONS[state][trigger] -> state``; a trigger missing from a state's row is
-illegal and raises ``IllegalSessionTransition``. ``python -m acd.diagram`` draws it too. The
+illegal and raises ``IllegalSessionTransition``. ``python -m session.diagram`` draws it. The
 transfer adds consult and conference states here.
 """
 

@@ -68,8 +68,10 @@ async def running_app(
     prefix: str | None = None,
     cfg: HelplineConfig | None = None,
     ari_url: str | None = None,
+    redis_url: str = "redis://127.0.0.1:6379/0",
 ) -> AsyncIterator[RunningApp]:
-    """``ari_url``: talk to Asterisk through another address (a fault-injecting proxy)."""
+    """``ari_url``: talk to Asterisk through another address (a fault-injecting proxy);
+    ``redis_url``: keep live state in another Redis (one a test may stop)."""
     cfg = cfg or asterisk.cfg  # type: ignore[attr-defined]
     engine = make_engine(f"sqlite:///{tmp_path / 'records.db'}")
     migrate(engine)
@@ -77,7 +79,7 @@ async def running_app(
     hours_store = HoursExceptionStore.from_config(engine, cfg, on_change=announcer.announce)
     writer = RecordWriter(engine, line_ids=[line.id for line in cfg.lines])
     records = RecordQueue(writer)
-    redis = aioredis.from_url("redis://127.0.0.1:6379/0")
+    redis = aioredis.from_url(redis_url)
     prefix = prefix or f"helpline-test-{uuid.uuid4().hex[:8]}"
     store = LiveStateStore(redis, prefix, new_holder_id())
     lease = store.lease(30.0)
