@@ -11,16 +11,20 @@ import logging
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestServer
 
 from ari_app.websocket import AriEventStream, Backoff, Connected, Disconnected
-from tests.unit.test_ari_client import (  # noqa: F401 (fake_ari is a fixture)
-    APP,
-    PASSWORD,
-    USER,
-    WsScript,
-    fake_ari,
-    wait_for,
-)
+from tests.unit.test_ari_client import APP, PASSWORD, USER, FakeAri, WsScript, wait_for
+
+
+@pytest.fixture
+async def fake_ari():
+    fake = FakeAri()
+    server = TestServer(fake.app())
+    await server.start_server()
+    fake.base_url = str(server.make_url("/ari"))
+    yield fake
+    await server.close()
 
 
 def test_default_backoff_starts_at_a_tenth_and_is_capped_at_one_second():
@@ -87,9 +91,7 @@ async def run_stream(stream: AriEventStream, until: Any) -> None:
         await asyncio.gather(task, return_exceptions=True)
 
 
-async def test_after_a_minute_without_asterisk_the_stream_is_back_within_the_cap(
-    fake_ari, caplog
-):
+async def test_after_a_minute_without_asterisk_the_stream_is_back_within_the_cap(fake_ari, caplog):
     caplog.set_level(logging.DEBUG, logger="ari_app.websocket")
     fake_ari.ws_scripts = [WsScript(close=True)]  # Asterisk stops right after we connect
     fake = FakeTime()
