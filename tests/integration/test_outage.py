@@ -5,7 +5,8 @@
   language, then hangs up. An observer ARI application (``subscribeAll``, another name, so
   ``Stasis()`` still fails) watches the dialplan run.
 - Asterisk is stopped for 60 s with the app running and started again: the app is connected
-  within 2 s of ARI answering, and a call placed 3 s after that reaches the volunteer.
+  within 2 s of ARI answering, and a call placed 3 s after that reaches the volunteer. (With
+  the old backoff, grown to 30 s by then, the app came back up to 30 s late.)
 """
 
 from __future__ import annotations
@@ -26,7 +27,13 @@ from ivr.prompt_texts import UNAVAILABLE
 from ivr.prompts import sounds_dir
 from tests.integration.app_harness import running_app
 from tests.integration.audio import VOLUNTEER_TONE_HZ, analyse
-from tests.integration.phones import AutoAnswer, CallerPhone, VolunteerPhone
+from tests.integration.phones import (
+    AutoAnswer,
+    CallerPhone,
+    PhoneCommandFailed,
+    PhoneTimeout,
+    VolunteerPhone,
+)
 from tests.integration.sipp import SECRET_CALLER_NAME, SECRET_CALLER_NUMBER, start_carrier_call
 
 pytestmark = pytest.mark.integration
@@ -122,6 +129,40 @@ async def _apps_connected(asterisk: Any) -> list[str]:
         return []
 
 
+@contextlib.asynccontextmanager
+async def _lease_kept(run: Any) -> AsyncIterator[None]:
+    """Renew the app's leader lease while the test runs.
+
+    ``running_app`` takes a 30 s lease and never renews it: a test longer than that ends with
+    the app's next journal write raising ``LeaseLost``, and the app stops (its task's error is
+    swallowed). ``helpline run`` keeps its lease; here the test does, with the same holder.
+    """
+    lease = run.store.lease(30.0)
+    assert await lease.acquire()
+    keeper = asyncio.create_task(lease.keep(5.0))
+    try:
+        yield
+    finally:
+        keeper.cancel()
+        await asyncio.gather(keeper, return_exceptions=True)
+
+
+async def _registered_again(asterisk: Any, phone: VolunteerPhone, timeout_s: float = 10.0) -> None:
+    """Wait until Asterisk has the phone's contact again, asking the phone to register if needed.
+
+    The phone may already be re-registering by itself (then a REGISTER command is refused as
+    busy), so what counts is Asterisk's view, not the command.
+    """
+    async with asyncio.timeout(timeout_s):
+        while True:
+            contacts = await asyncio.to_thread(asterisk.runtime.cli, "pjsip show contacts")
+            if f"{phone.label}/sip:" in contacts:
+                return
+            with contextlib.suppress(PhoneCommandFailed, PhoneTimeout):
+                await phone.register(timeout_s=2.0)
+            await asyncio.sleep(0.1)
+
+
 def _unavailable_steps(steps: list[tuple[str, str, dict[str, Any]]]) -> list[tuple[str, str]]:
     after_stasis = [(app, data) for app, data, _ in steps]
     return after_stasis[[app for app, _ in after_stasis].index("Stasis") :]
@@ -176,7 +217,7 @@ async def test_the_english_line_speaks_the_english_message_to_the_end(asterisk):
 
 @pytest.mark.timeout(240)
 async def test_asterisk_down_a_minute_then_the_call_3s_later_is_served(asterisk, tmp_path):
-    async with running_app(asterisk, tmp_path) as run:
+    async with running_app(asterisk, tmp_path) as run, _lease_kept(run):
         async with VolunteerPhone.of(asterisk, "test-udp-1", mode=AutoAnswer(0.1)) as phone:
             await phone.registered()
             await run.login_ready("test-udp-1")
@@ -193,12 +234,20 @@ async def test_asterisk_down_a_minute_then_the_call_3s_later_is_served(asterisk,
             reconnect_s = time.monotonic() - back
             print(f"outage_reconnect_s={reconnect_s:.2f}")
 
-            await phone.register()  # registrations lived in the old Asterisk's memory
+            # Registrations lived in the old Asterisk's memory: the phone registers again.
+            await _registered_again(asterisk, phone)
             await asyncio.sleep(max(0.0, back + CALL_AFTER_S - time.monotonic()))
             async with CallerPhone("116111") as caller:
                 await caller.dial()
-                await caller.wait_answered()
-                await phone.wait_incoming(timeout_s=10)
-                await caller.wait_hearing(VOLUNTEER_TONE_HZ, timeout_s=15)
+                try:
+                    await caller.wait_answered(timeout_s=10)
+                    await phone.wait_incoming(timeout_s=10)
+                    await caller.wait_hearing(VOLUNTEER_TONE_HZ, timeout_s=15)
+                except Exception:
+                    channels = asterisk.runtime.cli("core show channels verbose")
+                    apps = asterisk.runtime.cli("ari show apps")
+                    print(f"volunteer {run.state('test-udp-1')}; Asterisk's channels:\n{channels}")
+                    print(f"apps:\n{apps}")
+                    raise
                 await caller.hangup()
             await run.records_written(1)
