@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Callable
+import random
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
 from types import TracebackType
@@ -132,18 +134,42 @@ class AriEventSocket:
 
 @dataclass(frozen=True, slots=True)
 class Backoff:
-    """Capped exponential backoff between reconnection attempts."""
+    """Capped exponential backoff with jitter between reconnection attempts.
 
-    initial_s: float = 0.5
+    Asterisk runs next to us, so a refused connection costs nothing and a long delay costs a
+    lot: while we are away every child's call fails ``Stasis()``. The defaults try again after
+    0.1 s, doubling to a cap of 1 s, so we are back within about a second of Asterisk.
+    """
+
+    initial_s: float = 0.1
     """Delay after the first failure (and after losing a working connection)."""
     factor: float = 2.0
     """Growth per further consecutive failure."""
-    max_s: float = 30.0
-    """Upper bound of the delay."""
+    max_s: float = 1.0
+    """Upper bound of the delay (``[asterisk] reconnect_max_s``)."""
+    jitter: float = 0.2
+    """Up to this fraction of each delay is taken off at random, so processes that lost
+    Asterisk together do not knock in step. Taken off, never added: ``max_s`` stays a bound."""
 
-    def delay(self, failures: int) -> float:
-        """Delay before the next attempt after ``failures`` consecutive failures (>= 1)."""
-        return min(self.max_s, self.initial_s * self.factor ** max(0, failures - 1))
+    def __post_init__(self) -> None:
+        if not 0 < self.initial_s <= self.max_s:
+            raise ValueError(f"backoff needs 0 < initial_s <= max_s, got {self}")
+        if self.factor < 1 or not 0 <= self.jitter < 1:
+            raise ValueError(f"backoff needs factor >= 1 and 0 <= jitter < 1, got {self}")
+
+    def delay(self, failures: int, draw: float = 0.0) -> float:
+        """Delay before the next attempt after ``failures`` consecutive failures (>= 1).
+
+        ``draw`` in [0, 1) is the random part (0 = no jitter; the stream passes
+        ``random.random()``).
+        """
+        exponent = min(max(0, failures - 1), 64)  # no float overflow after hours down
+        base = min(self.max_s, self.initial_s * self.factor**exponent)
+        return base * (1.0 - self.jitter * draw)
+
+
+STILL_DOWN_LOG_S = 30.0
+"""While Asterisk stays away, one warning per this many seconds (the rest is debug)."""
 
 
 class AriEventStream:
@@ -151,6 +177,9 @@ class AriEventStream:
 
     ``sink`` must not block (use ``queue.put_nowait``); an exception from it ends
     :meth:`run`. Run ``await stream.run()`` in a task; cancel the task to stop.
+
+    ``sleep``, ``clock`` and ``draw`` are the waiting, the monotonic time and the jitter's
+    random numbers; tests pass fakes to check the timing without waiting.
     """
 
     def __init__(
@@ -165,6 +194,9 @@ class AriEventStream:
         subscribe_all: bool = False,
         heartbeat_s: float = 20.0,
         connect_timeout_s: float = 10.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        draw: Callable[[], float] = random.random,
     ) -> None:
         self._socket_args = (base_url, user, password, app)
         self._sink = sink
@@ -172,16 +204,25 @@ class AriEventStream:
         self._subscribe_all = subscribe_all
         self._heartbeat_s = heartbeat_s
         self._connect_timeout_s = connect_timeout_s
+        self._sleep = sleep
+        self._clock = clock
+        self._draw = draw
         self.connected = asyncio.Event()
         """Set while the websocket is up (handy for tests and health checks)."""
+
+    def is_connected(self) -> bool:
+        """Whether the websocket is up now (a readiness check)."""
+        return self.connected.is_set()
 
     async def run(self) -> None:
         """Connect, pump events, reconnect with backoff; returns only by cancellation."""
         async with aiohttp.ClientSession() as session:
             failures = 0
             ever_connected = False
+            down_since: float | None = None  # when the current outage began
+            warned_at = 0.0
             while True:
-                was_up = False
+                connected_at: float | None = None
                 try:
                     async with AriEventSocket(
                         session,
@@ -190,7 +231,14 @@ class AriEventStream:
                         heartbeat_s=self._heartbeat_s,
                         connect_timeout_s=self._connect_timeout_s,
                     ) as sock:
-                        was_up, failures = True, 0
+                        connected_at = self._clock()
+                        if down_since is not None:
+                            log.info(
+                                "ARI events websocket back after %.1fs (%d attempts)",
+                                connected_at - down_since,
+                                failures,
+                            )
+                        down_since = None
                         self.connected.set()
                         self._sink(Connected(reconnect=ever_connected))
                         ever_connected = True
@@ -202,10 +250,28 @@ class AriEventStream:
                     reason = str(exc)
                 finally:
                     self.connected.clear()
-                if was_up:
+                now = self._clock()
+                if connected_at is not None:
                     self._sink(Disconnected(reason=reason))  # once per lost connection
+                    # A connection that drops at once counts as a failure, so a flapping
+                    # Asterisk does not get a reconnect (and a reconciliation) every 0.1 s.
+                    stable = now - connected_at >= self._backoff.max_s
+                    failures = 1 if stable else failures + 1
                 else:
                     failures += 1
-                delay = self._backoff.delay(max(1, failures))
-                log.warning("ARI events websocket down (%s); retrying in %.1fs", reason, delay)
-                await asyncio.sleep(delay)
+                delay = self._backoff.delay(failures, self._draw())
+                if down_since is None:
+                    down_since = warned_at = now
+                    log.warning("ARI events websocket down (%s); retrying", reason)
+                elif now - warned_at >= STILL_DOWN_LOG_S:
+                    warned_at = now
+                    log.warning(
+                        "ARI events websocket still down after %.0fs (%s); retrying every"
+                        " %.1fs at most",
+                        now - down_since,
+                        reason,
+                        self._backoff.max_s,
+                    )
+                else:
+                    log.debug("ARI events websocket down (%s); retrying in %.2fs", reason, delay)
+                await self._sleep(delay)

@@ -3,6 +3,11 @@
 The caller's number and name are removed here, *before* ``Stasis()``, so the ARI app, its
 events, our database and our logs never receive them. The carrier endpoint already replaces the
 From identity (see pjsip.py); this is the second, independent layer.
+
+When our app is not connected (Asterisk just restarted, the app is restarting or failing over),
+``Stasis()`` returns at once with ``STASISSTATUS=FAILED``; left alone Asterisk would refuse the
+call with a bare 603. Instead the child is answered and hears, in the line's language, that we
+cannot take the call right now, to call again in a minute, and 112 in danger.
 """
 
 from __future__ import annotations
@@ -11,9 +16,13 @@ from dialplan import stasis_args
 from dialplan.pjsip import CARRIER, VOLUNTEER_CONTEXT
 from dialplan.values import conf_value
 from helpline.config import HelplineConfig
+from ivr.prompt_texts import UNAVAILABLE
+from ivr.prompts import SUBDIR
 
 ANONYMISE = "helpline-anonymise"
 """Subroutine context that wipes every caller-identifying party on the channel."""
+UNAVAILABLE_CONTEXT = "helpline-unavailable"
+"""Context a caller is sent to when ``Stasis()`` failed: our app is not connected."""
 
 # Q.850 cause 1: unallocated number (SIP 404). A clean answer for a number we do not serve.
 _UNALLOCATED = 1
@@ -43,6 +52,16 @@ _ANONYMISE_STEPS = (
     "Return()",
 )
 
+_UNAVAILABLE_STEPS = (
+    "Answer()",
+    # A moment for the caller's audio path to settle, so the first words are not clipped.
+    "Wait(0.5)",
+    # The channel's language (set before Stasis) picks sounds/<lang>/helpline/unavailable.
+    f"Playback({SUBDIR}/{UNAVAILABLE})",
+    "Wait(0.5)",
+    "Hangup()",  # normal clearing: the call was answered and the message given
+)
+
 
 def render_extensions(cfg: HelplineConfig) -> str:
     """The whole extensions.conf."""
@@ -60,6 +79,10 @@ def render_extensions(cfg: HelplineConfig) -> str:
         f"exten => s,1,{_ANONYMISE_STEPS[0]}",
         *(f" same => n,{step}" for step in _ANONYMISE_STEPS[1:]),
         "",
+        f"[{UNAVAILABLE_CONTEXT}]",
+        f"exten => s,1,{_UNAVAILABLE_STEPS[0]}",
+        *(f" same => n,{step}" for step in _UNAVAILABLE_STEPS[1:]),
+        "",
         f"[{CARRIER}]",
     ]
     for line in cfg.lines:
@@ -69,7 +92,9 @@ def render_extensions(cfg: HelplineConfig) -> str:
                 f"exten => {conf_value(number)},1,Gosub({ANONYMISE},s,1)",
                 f" same => n,Set(CHANNEL(language)={conf_value(line.language)})",
                 f" same => n,Stasis({app},{args})",
-                # Stasis returns when the ARI app lets go of the channel: the call is over.
+                # FAILED: our app is not connected, so the call never reached it.
+                f' same => n,GotoIf($["${{STASISSTATUS}}" = "FAILED"]?{UNAVAILABLE_CONTEXT},s,1)',
+                # Otherwise Stasis returned because the ARI app let go: the call is over.
                 " same => n,Hangup()",
             ]
     out += [

@@ -107,6 +107,9 @@ class AsteriskSection(_Model):
     """Plain SIP phones (any softphone or desk phone) or browser (WebRTC) phones."""
     rtp_start: int = Field(default=10000, gt=1024, lt=65536)
     rtp_end: int = Field(default=10999, gt=1024, lt=65536)
+    reconnect_max_s: float = Field(default=1.0, ge=0.1, le=60.0)
+    """Longest wait between attempts to reach ARI again after losing it: while we are away,
+    callers hear the "unavailable" message instead of a volunteer."""
 
     @model_validator(mode="after")
     def _rtp_range(self) -> AsteriskSection:

@@ -32,6 +32,7 @@ from ivr.announce import announced_minutes
 from ivr.ivr_config import MENU_DIGITS, IvrSection, LineMenu
 from ivr.prompt_texts import (
     MAX_WAIT_MINUTES,
+    UNAVAILABLE,
     WEEKDAYS,
     IvrError,
     at_time_prompt,
@@ -563,7 +564,7 @@ def _when_we_open(opens_at: datetime | None, local_now: datetime | None) -> list
 def required_prompt_ids(settings: IvrSection, menus: list[LineMenu | None]) -> tuple[str, ...]:
     """Every prompt a call may play with these settings and line menus: the start-up check."""
     ids = {"comfort", "closed", "opens_today", "opens_tomorrow", "forum", "danger_112"}
-    ids |= {"overflow", "goodbye"}
+    ids |= {"overflow", "goodbye", UNAVAILABLE}  # unavailable: the dialplan plays it
     ids |= {f"opens_on_{day}" for day in WEEKDAYS}
     ids |= {at_time_prompt(h, m) for h in range(24) for m in (0, 30)}
     if settings.welcome:

@@ -24,6 +24,9 @@ MAX_WAIT_MINUTES = 30
 """Highest ``wait_<m>_minutes`` prompt; longer waits are announced as this one."""
 KEY_NAMES = {"*": "star", "#": "hash"}
 """How the non-digit keys appear in prompt ids."""
+UNAVAILABLE = "unavailable"
+"""Played by the dialplan itself, not the IVR, when our app is not connected to Asterisk
+(``Stasis()`` failed): we cannot take the call now, call again in a minute, 112 in danger."""
 
 
 class IvrError(Exception):
@@ -107,6 +110,10 @@ _NL_FIXED = {
         "Wat fijn dat je het probeert. Bel ons straks gerust nog een keer."
     ),
     "goodbye": "Dag! Je mag altijd terugbellen.",
+    UNAVAILABLE: (
+        "Hoi, je belt met De Kindertelefoon. Het lukt ons nu even niet om je gesprek aan te "
+        "nemen. Bel over een minuutje nog een keer. Ben je in gevaar? Bel dan 1 1 2."
+    ),
 }
 
 _EN_FIXED = {
@@ -126,6 +133,10 @@ _EN_FIXED = {
         "It is good that you tried. Please call us again a bit later."
     ),
     "goodbye": "Bye for now! You can always call again.",
+    UNAVAILABLE: (
+        "Hi, you are calling De Kindertelefoon. We cannot take your call right now. "
+        "Please call again in a minute. Are you in danger? Then call 1 1 2."
+    ),
 }
 
 _NL_DAYS = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")

@@ -15,13 +15,17 @@ from helpline.web.auth import (
 )
 from helpline.web.errors import ApiError, SessionStoreError, WebError
 from helpline.web.gateway import AcdGateway
+from helpline.web.health import AlwaysReady, Readiness, ReadinessChecks
 from helpline.web.volunteer_api import PAUSE_REASONS
 
 __all__ = [
     "PAUSE_REASONS",
     "AcdGateway",
+    "AlwaysReady",
     "ApiError",
     "MemorySessionStore",
+    "Readiness",
+    "ReadinessChecks",
     "RedisSessionStore",
     "Session",
     "SessionStore",

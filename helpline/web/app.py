@@ -11,17 +11,13 @@ from aiohttp import web
 from helpline.config import HelplineConfig, HttpSection
 from helpline.hours_store import HoursExceptionStore
 from helpline.volunteers import VolunteerDirectory
-from helpline.web import admin_api, hours_api, volunteer_api
+from helpline.web import admin_api, health, hours_api, volunteer_api
 from helpline.web.auth import SessionStore
 from helpline.web.body import MAX_BODY_BYTES
 from helpline.web.context import CTX, WebContext
 from helpline.web.errors import error_middleware
 from helpline.web.gateway import AcdGateway
-
-
-async def healthz(request: web.Request) -> web.Response:
-    """Liveness: the process serves HTTP."""
-    return web.json_response({"ok": True})
+from helpline.web.health import AlwaysReady, Readiness
 
 
 def create_app(
@@ -30,11 +26,16 @@ def create_app(
     gateway: AcdGateway,
     sessions: SessionStore,
     hours: HoursExceptionStore | None = None,
+    readiness: Readiness | None = None,
 ) -> web.Application:
-    """The API application. The admin routes exist only when an admin token is configured."""
+    """The API application. The admin routes exist only when an admin token is configured.
+
+    ``readiness`` feeds ``/healthz/ready`` (and ``/healthz``); without it the app counts as
+    always ready (see :mod:`helpline.web.health`).
+    """
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
     app[CTX] = WebContext(cfg=cfg, directory=directory, gateway=gateway, sessions=sessions)
-    app.router.add_get("/healthz", healthz)
+    health.install(app, readiness or AlwaysReady())
     app.add_routes(volunteer_api.routes)
     if cfg.http.admin_token is not None:
         app.add_routes(admin_api.routes)

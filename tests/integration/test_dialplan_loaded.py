@@ -45,7 +45,7 @@ def test_anonymise_runs_before_stasis_in_each_extension(asterisk):
             out = asterisk.runtime.cli(f"dialplan show {number}@carrier")
             block = out[out.index(f"'{number}' =>") :].split("\n  '")[0]
             apps = [ln.split(". ", 1)[1].split("(")[0] for ln in block.splitlines() if ". " in ln]
-            assert apps == ["Gosub", "Set", "Stasis", "Hangup"], block
+            assert apps == ["Gosub", "Set", "Stasis", "GotoIf", "Hangup"], block
             assert "Set(CHANNEL(language)=" + line.language + ")" in block
 
 

@@ -427,7 +427,7 @@ def test_events_url():
 
 def test_backoff_is_exponential_and_capped():
     backoff = Backoff(initial_s=0.5, factor=2, max_s=4)
-    assert [backoff.delay(n) for n in range(1, 7)] == [0.5, 1, 2, 4, 4, 4]
+    assert [backoff.delay(n) for n in range(1, 7)] == [0.5, 1, 2, 4, 4, 4]  # draw 0: no jitter
 
 
 async def test_socket_yields_parsed_events_and_skips_malformed(fake_ari, caplog):
@@ -513,11 +513,16 @@ async def test_stream_reports_one_disconnected_per_lost_connection(fake_ari):
     assert len(fake_ari.ws_handshakes) == 5
 
 
-async def test_stream_retries_until_asterisk_comes_up_then_cancels_cleanly(caplog):
-    caplog.set_level(logging.WARNING, logger="ari_app.websocket")
+async def test_stream_retries_until_asterisk_comes_up_then_cancels_cleanly():
     fake = FakeAri()
     port = unused_port()
     items: list[Any] = []
+    delays: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        delays.append(delay)
+        await asyncio.sleep(0.001)
+
     stream = AriEventStream(
         f"http://127.0.0.1:{port}/ari",
         USER,
@@ -525,9 +530,10 @@ async def test_stream_retries_until_asterisk_comes_up_then_cancels_cleanly(caplo
         APP,
         items.append,
         backoff=Backoff(initial_s=0.01, max_s=0.05),
+        sleep=sleep,
     )
     task = asyncio.create_task(stream.run())
-    await wait_for(lambda: retry_warnings(caplog) >= 3)
+    await wait_for(lambda: len(delays) >= 3)
     assert items == []  # failed attempts before the first connection report nothing
     server = TestServer(fake.app(), port=port)
     await server.start_server()
@@ -549,7 +555,7 @@ async def test_stream_cancel_during_backoff_is_clean(caplog):
         PASSWORD,
         APP,
         lambda item: None,
-        backoff=Backoff(initial_s=60),
+        backoff=Backoff(initial_s=60, max_s=60),
     )
     task = asyncio.create_task(stream.run())
     await wait_for(lambda: retry_warnings(caplog) == 1)  # now sleeping 60 s

@@ -19,7 +19,7 @@ async def env(tmp_path):
 async def test_healthz(env: WebEnv):
     resp = await env.client.get("/healthz")
     assert resp.status == 200
-    assert await resp.json() == {"ok": True}
+    assert await resp.json() == {"ok": True, "checks": {}}  # readiness, no checks: ready
 
 
 async def _login_raw(env: WebEnv, data: bytes | str, **kw):
