@@ -22,9 +22,6 @@ from ari_app.websocket import AriEventStream, Backoff
 from engine import Engine, Journal
 from helpline.config import HelplineConfig
 
-LOCAL_BACKOFF = Backoff(initial_s=0.1, factor=2.0, max_s=1.0)
-"""Asterisk runs beside us: after an outage, be back within a second of it."""
-
 
 class HelplineApp:
     """One queue: the engine with the ARI router and effector around it."""
@@ -55,7 +52,8 @@ class HelplineApp:
         self.engine.add_router(self.router)
         self.stream = AriEventStream(
             ari.base_url, ari.user, ari.password, ari.app, self.engine.put,
-            backoff=LOCAL_BACKOFF,
+            # Asterisk runs beside us: after an outage, be back within a second of it.
+            backoff=Backoff(initial_s=0.1, factor=2.0, max_s=cfg.asterisk.reconnect_max_s),
         )  # fmt: skip
 
     @property
@@ -72,9 +70,9 @@ class HelplineApp:
         """Set after each successful reconciliation (tests and health checks wait on it)."""
         return self.engine.reconciled
 
-    @property
     def ari_connected(self) -> bool:
-        return self.stream.connected.is_set()
+        """Whether Asterisk's event stream is up now (a readiness check)."""
+        return self.stream.is_connected()
 
     async def run(self) -> None:
         """Consume ARI events and requests until cancelled or until the engine stops."""

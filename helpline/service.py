@@ -13,6 +13,7 @@ import logging
 from datetime import datetime
 
 import redis.asyncio as aioredis
+from aiohttp import web
 
 from acd import AcdSettings, strategy_by_name
 from ari_app.app import HelplineApp
@@ -30,6 +31,8 @@ from helpline.records import RecordWriter, RedisRecordSpool
 from helpline.volunteers import VolunteerDirectory
 from helpline.web.app import create_app, start_site
 from helpline.web.auth import RedisSessionStore
+from helpline.web.gateway import StandbyGateway
+from helpline.web.health import ReadinessChecks
 from ivr.flow import required_prompt_ids
 from ivr.hours import HoursStatus
 from ivr.prompts import check_prompts
@@ -102,9 +105,21 @@ async def serve(cfg: HelplineConfig, started: asyncio.Event | None = None) -> No
 
     store = LiveStateStore(redis, cfg.redis.prefix.rstrip(":") + ":acd", new_holder_id())
     lease = store.lease(cfg.redis.lease_s)
+    serving: list[HelplineApp] = []
+    gateway = StandbyGateway()
+    readiness = ReadinessChecks(
+        ari_connected=lambda: bool(serving) and serving[0].ari_connected(),
+        lease_held=lambda: lease.held,
+        redis_ping=redis.ping,
+    )
+    sessions = RedisSessionStore(redis, cfg.redis.prefix)
+    web_app = create_app(cfg, directory, gateway, sessions, hours_store, readiness)
+    runner: web.AppRunner | None = None
     try:
-        # Before the lease, so a standby takes over with the hours already loaded.
+        # Before the lease, so a standby takes over with the hours already loaded, and
+        # answers health checks (live, not ready) while it waits.
         await hours_view.start()
+        runner = await start_site(web_app, cfg.http)
         if not await lease.acquire():
             log.info("another process serves the queue; standing by for its lease")
             await lease.acquire_wait()
@@ -120,10 +135,9 @@ async def serve(cfg: HelplineConfig, started: asyncio.Event | None = None) -> No
         ast = cfg.asterisk
         async with AriClient(ast.ari_url, ast.ari_user, ast.ari_password, ast.app) as ari:
             app = HelplineApp(cfg, ari, core, store=store, records=records, hours=hours_now)
+            serving.append(app)
+            gateway.attach(AppGateway(app))
             records.start()
-            sessions = RedisSessionStore(redis, cfg.redis.prefix)
-            web_app = create_app(cfg, directory, AppGateway(app), sessions, hours_store)
-            runner = await start_site(web_app, cfg.http)
             if started is not None:
                 started.set()
             try:
@@ -138,9 +152,10 @@ async def serve(cfg: HelplineConfig, started: asyncio.Event | None = None) -> No
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
-                await runner.cleanup()
                 await records.close()
     finally:
+        if runner is not None:
+            await runner.cleanup()
         await hours_view.close()
         with contextlib.suppress(Exception):
             await lease.release()

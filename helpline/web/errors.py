@@ -28,6 +28,10 @@ class SessionStoreError(WebError):
     """The session store could not be reached (not the client's fault): 503."""
 
 
+class AcdUnavailable(WebError):
+    """This process does not serve the queue (yet): a standby, or the engine stopped: 503."""
+
+
 class ApiError(WebError):
     """A request the API refuses; carries its HTTP status, a stable code and a safe message.
 
@@ -112,6 +116,9 @@ def map_exception(exc: BaseException) -> web.Response | None:
         if isinstance(exc, Unauthorized):
             resp.headers["WWW-Authenticate"] = "Bearer"
         return resp
+    if isinstance(exc, AcdUnavailable):
+        log.info("ACD unavailable: %s", exc)
+        return _json_error(503, "unavailable", "the queue is not served here now; try again")
     if isinstance(exc, SessionStoreError):
         log.warning("%s", exc)  # its message names the operation, never a key or token
         return _json_error(503, "unavailable", "sessions are unavailable; try again shortly")

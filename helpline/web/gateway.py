@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 import acd
+from helpline.web.errors import AcdUnavailable
 
 
 class AcdGateway(Protocol):
@@ -31,3 +32,36 @@ class AcdGateway(Protocol):
     def queue_view(self) -> dict[str, Any]:
         """JSON-able overview (waiting per channel, agents per state)."""
         ...
+
+
+class StandbyGateway:
+    """The gateway of a process that does not serve the queue yet (waiting for the lease).
+
+    Its HTTP API is up so that health checks can tell "live, not ready"; volunteer actions get
+    a 503 until ``attach`` hands over the real gateway.
+    """
+
+    def __init__(self) -> None:
+        self._real: AcdGateway | None = None
+
+    def attach(self, real: AcdGateway) -> None:
+        self._real = real
+
+    def _serving(self) -> AcdGateway:
+        if self._real is None:
+            raise AcdUnavailable("standing by for the lease")
+        return self._real
+
+    async def login(
+        self, agent_id: str, location_id: str, skills: frozenset[str], languages: frozenset[str]
+    ) -> None:
+        await self._serving().login(agent_id, location_id, skills, languages)
+
+    async def submit(self, event: acd.Event) -> None:
+        await self._serving().submit(event)
+
+    def agent_view(self, agent_id: str) -> dict[str, Any] | None:
+        return self._real.agent_view(agent_id) if self._real is not None else None
+
+    def queue_view(self) -> dict[str, Any]:
+        return self._serving().queue_view()

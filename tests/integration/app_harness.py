@@ -69,9 +69,12 @@ async def running_app(
     cfg: HelplineConfig | None = None,
     ari_url: str | None = None,
     redis_url: str = "redis://127.0.0.1:6379/0",
+    expect_stop: bool = False,
 ) -> AsyncIterator[RunningApp]:
     """``ari_url``: talk to Asterisk through another address (a fault-injecting proxy);
-    ``redis_url``: keep live state in another Redis (one a test may stop)."""
+    ``redis_url``: keep live state in another Redis (one a test may stop);
+    ``expect_stop``: the test makes the engine stop; otherwise an app that ended on its own
+    (a crash, a lost lease) fails the test instead of going unnoticed."""
     cfg = cfg or asterisk.cfg  # type: ignore[attr-defined]
     engine = make_engine(f"sqlite:///{tmp_path / 'records.db'}")
     migrate(engine)
@@ -98,16 +101,21 @@ async def running_app(
         app = HelplineApp(cfg, ari, core, store=store, records=records, hours=hours)
         records.start()
         task = asyncio.create_task(app.run())
+        keeper = asyncio.create_task(lease.keep())  # as ``helpline run`` does
         try:
             async with asyncio.timeout(10):
                 await app.reconciled.wait()
             yield RunningApp(app, AppGateway(app), records, writer, store, hours_store)
         finally:
+            stopped_by_itself = task.done() and not task.cancelled()
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            keeper.cancel()
+            outcome, _ = await asyncio.gather(task, keeper, return_exceptions=True)
             await records.close()
             await hours_view.close()  # before the Redis client it listens on
             await redis.delete(*store.keys)
             await redis.aclose()
             announcer.close()
             engine.dispose()
+        if stopped_by_itself and not expect_stop:
+            raise AssertionError(f"the app stopped during the test: {outcome!r}")

@@ -129,24 +129,6 @@ async def _apps_connected(asterisk: Any) -> list[str]:
         return []
 
 
-@contextlib.asynccontextmanager
-async def _lease_kept(run: Any) -> AsyncIterator[None]:
-    """Renew the app's leader lease while the test runs.
-
-    ``running_app`` takes a 30 s lease and never renews it: a test longer than that ends with
-    the app's next journal write raising ``LeaseLost``, and the app stops (its task's error is
-    swallowed). ``helpline run`` keeps its lease; here the test does, with the same holder.
-    """
-    lease = run.store.lease(30.0)
-    assert await lease.acquire()
-    keeper = asyncio.create_task(lease.keep(5.0))
-    try:
-        yield
-    finally:
-        keeper.cancel()
-        await asyncio.gather(keeper, return_exceptions=True)
-
-
 async def _registered_again(asterisk: Any, phone: VolunteerPhone, timeout_s: float = 10.0) -> None:
     """Wait until Asterisk has the phone's contact again, asking the phone to register if needed.
 
@@ -217,7 +199,7 @@ async def test_the_english_line_speaks_the_english_message_to_the_end(asterisk):
 
 @pytest.mark.timeout(240)
 async def test_asterisk_down_a_minute_then_the_call_3s_later_is_served(asterisk, tmp_path):
-    async with running_app(asterisk, tmp_path) as run, _lease_kept(run):
+    async with running_app(asterisk, tmp_path) as run:
         async with VolunteerPhone.of(asterisk, "test-udp-1", mode=AutoAnswer(0.1)) as phone:
             await phone.registered()
             await run.login_ready("test-udp-1")

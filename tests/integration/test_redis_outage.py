@@ -111,7 +111,7 @@ async def test_redis_stopped_and_started_mid_evening(asterisk, tmp_path, private
     standby_dir = tmp_path / "standby"
     standby_dir.mkdir()
     async with (
-        running_app(asterisk, tmp_path, prefix=prefix, redis_url=url) as first,
+        running_app(asterisk, tmp_path, prefix=prefix, redis_url=url, expect_stop=True) as first,
         VolunteerPhone.of(asterisk, "test-udp-1", mode=AutoAnswer(0.1)) as talker,
         VolunteerPhone.of(asterisk, "test-udp-2", mode=NeverAnswer()) as ringer,
     ):
