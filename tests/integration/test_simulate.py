@@ -1,7 +1,8 @@
 """``helpline simulate`` against the real test Asterisk with the whole app (``serve``) in-process.
 
-Two sipp volunteer phones register with digest auth and auto-answer; sipp callers come from the
-carrier address. The summary must be exactly what our contact records in SQL say.
+Sipp volunteer phones register with digest auth and auto-answer; sipp callers come from the
+carrier address. The summary must be exactly what our contact records in SQL say, and 99
+volunteers (a few sipp processes serving many accounts each) must all register and answer.
 """
 
 from __future__ import annotations
@@ -61,36 +62,43 @@ def _installer(asterisk):
     return install
 
 
-async def test_simulation_summary_matches_our_contact_records(asterisk, tmp_path, monkeypatch):
+async def _simulate_with_app(cfg, plan, asterisk, lines, on_ready=None):
+    """``run_simulation`` with the whole app serving ``cfg`` in this process."""
     from helpline.service import serve
 
-    monkeypatch.setenv("HELPLINE_ARGON2_PROFILE", "test")
-    prefix = f"helpline-test-sim-{uuid.uuid4().hex[:8]}"
-    cfg = _config(asterisk, tmp_path, prefix)
-    lines: list[str] = []
     started = asyncio.Event()
     app = asyncio.create_task(serve(cfg, started))
     try:
         async with asyncio.timeout(20):
             await started.wait()
-        since = datetime.now(UTC) - timedelta(seconds=2)
-        plan = SimulationPlan(
-            volunteers=2,
-            calls_per_minute=120,
-            minutes=2 / 60,  # 4 calls in 2 s
-            hold_s=(1.5, 3.0),
-            answer_s=0.2,
-            wrap_up_s=0.3,
+        return await run_simulation(
+            cfg, plan, out=lines.append, install=_installer(asterisk), on_ready=on_ready
         )
-        summary = await run_simulation(cfg, plan, out=lines.append, install=_installer(asterisk))
     finally:
         app.cancel()
         await asyncio.gather(app, return_exceptions=True)
         client = aioredis.from_url("redis://127.0.0.1:6379/0")
-        keys = [k async for k in client.scan_iter(match=prefix + ":*")]
+        keys = [k async for k in client.scan_iter(match=cfg.redis.prefix + "*")]
         if keys:
             await client.delete(*keys)
         await client.aclose()
+
+
+async def test_simulation_summary_matches_our_contact_records(asterisk, tmp_path, monkeypatch):
+    monkeypatch.setenv("HELPLINE_ARGON2_PROFILE", "test")
+    prefix = f"helpline-test-sim-{uuid.uuid4().hex[:8]}"
+    cfg = _config(asterisk, tmp_path, prefix)
+    lines: list[str] = []
+    since = datetime.now(UTC) - timedelta(seconds=2)
+    plan = SimulationPlan(
+        volunteers=2,
+        calls_per_minute=120,
+        minutes=2 / 60,  # 4 calls in 2 s
+        hold_s=(1.5, 3.0),
+        answer_s=0.2,
+        wrap_up_s=0.3,
+    )
+    summary = await _simulate_with_app(cfg, plan, asterisk, lines)
 
     engine = make_engine(cfg.database.url)
     try:
@@ -126,3 +134,43 @@ async def test_simulation_refuses_cleanly_when_the_app_is_not_up(asterisk, tmp_p
     plan = SimulationPlan(volunteers=1, calls_per_minute=1, minutes=1)
     with pytest.raises(SystemNotUp, match="make up"):
         await run_simulation(cfg, plan, out=lambda line: None)
+
+
+def _sim_contacts(asterisk) -> set[str]:
+    """SIP users of the ``sim-`` contacts Asterisk has registered."""
+    out = asterisk.runtime.cli("pjsip show contacts")
+    return {
+        line.split()[1].split("/")[0]
+        for line in out.splitlines()
+        if line.strip().startswith("Contact:") and "sim-" in line.split()[1]
+    }
+
+
+@pytest.mark.timeout(150)
+async def test_ninety_nine_volunteers_all_register_and_answer(asterisk, tmp_path, monkeypatch):
+    """The scale that failed before (ports raced, a phone died with no reason given)."""
+    monkeypatch.setenv("HELPLINE_ARGON2_PROFILE", "test")
+    cfg = _config(asterisk, tmp_path, f"helpline-test-sim-{uuid.uuid4().hex[:8]}")
+    contacts_when_ready: set[str] = set()
+
+    async def on_ready() -> None:
+        contacts_when_ready.update(await asyncio.to_thread(_sim_contacts, asterisk))
+
+    plan = SimulationPlan(
+        volunteers=99,
+        calls_per_minute=1200,
+        minutes=3 / 60,  # 60 calls in 3 s, up to ~40 at once: never short of a volunteer
+        hold_s=(1.0, 2.0),
+        answer_s=0.1,
+        wrap_up_s=0.3,
+    )
+    lines: list[str] = []
+    summary = await _simulate_with_app(cfg, plan, asterisk, lines, on_ready)
+
+    expected = {f"sim-{i:02d}" for i in range(1, 100)}
+    assert contacts_when_ready == expected, sorted(expected - contacts_when_ready)
+    assert summary.phones_registered == 99
+    assert summary.placed == 60
+    assert (summary.records, summary.answered) == (60, 60), lines[-8:]
+    assert summary.phones_answered == 60
+    assert not _sim_contacts(asterisk)  # unregistered (and their accounts gone) at the end
