@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import collections
 import contextlib
 import fcntl
 import math
@@ -58,7 +57,7 @@ import redis  # noqa: E402
 
 from helpline.asterisk import DEFAULT_ROOT, AsteriskRuntime  # noqa: E402
 from helpline.config import HelplineConfig, parse_config  # noqa: E402
-from helpline.phone_pool import EventLog, PhonePool, SipEvent  # noqa: E402
+from helpline.phone_pool import EventLog, PhonePool, SipEvent, pair_rings  # noqa: E402
 from helpline.simulate import (  # noqa: E402
     CallerLoad,
     PhoneAccount,
@@ -319,28 +318,6 @@ def percentile(values: Sequence[float], p: float) -> float:
         return math.nan
     ordered = sorted(values)
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
-def pair_rings(
-    caller_invites: Sequence[float], phone_invites: Sequence[float], window_s: float
-) -> list[float]:
-    """Ring times (s): each volunteer INVITE with the oldest caller INVITE still waiting.
-
-    A caller waiting longer than ``window_s`` is dropped unpaired, so one lost call does not
-    shift every later pair.
-    """
-    events = sorted([(t, 0) for t in caller_invites] + [(t, 1) for t in phone_invites])
-    waiting: collections.deque[float] = collections.deque()
-    rings = []
-    for t, kind in events:
-        if kind == 0:
-            waiting.append(t)
-            continue
-        while waiting and t - waiting[0] > window_s:
-            waiting.popleft()
-        if waiting:
-            rings.append(t - waiting.popleft())
-    return rings
 
 
 @dataclass(frozen=True, slots=True)

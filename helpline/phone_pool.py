@@ -13,6 +13,7 @@ Used by ``helpline simulate`` and ``bench/evening.py``.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import re
 import signal
@@ -293,3 +294,25 @@ class PhonePool:
         for group in self.groups:
             group.events.poll()
         return sorted((e for g in self.groups for e in g.events.events), key=lambda e: e.ts)
+
+
+def pair_rings(
+    caller_invites: Sequence[float], phone_invites: Sequence[float], window_s: float
+) -> list[float]:
+    """Ring times (s): each volunteer INVITE with the oldest caller INVITE still waiting.
+
+    A caller waiting longer than ``window_s`` is dropped unpaired, so one lost call does not
+    shift every later pair.
+    """
+    events = sorted([(t, 0) for t in caller_invites] + [(t, 1) for t in phone_invites])
+    waiting: collections.deque[float] = collections.deque()
+    rings = []
+    for t, kind in events:
+        if kind == 0:
+            waiting.append(t)
+            continue
+        while waiting and t - waiting[0] > window_s:
+            waiting.popleft()
+        if waiting:
+            rings.append(t - waiting.popleft())
+    return rings
