@@ -189,31 +189,53 @@ def peak_rss_mb(pid: int) -> float:
     return math.nan
 
 
-@dataclass
-class CpuWindow:
-    """CPU seconds of a few processes over a stretch of wall time."""
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent not idle since boot (the first line of /proc/stat)."""
+    values = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    idle = values[3] + values[4]  # idle, iowait
+    return (sum(values) - idle) / _CLK_TCK
 
-    pids: dict[str, int]
-    wall0: float = 0.0
-    cpu0: dict[str, float] | None = None
-    wall1: float = 0.0
-    cpu1: dict[str, float] | None = None
+
+class CpuWindow:
+    """CPU seconds of groups of processes, and of the whole machine, over the load.
+
+    ``sample()`` is called every second or so: a process that has exited keeps the CPU time it
+    had when last seen (the callers' sipp ends with the load).
+    """
+
+    def __init__(self, groups: dict[str, list[int]]) -> None:
+        self.groups = groups
+        self._last: dict[int, float] = {}
+        self.wall0 = self.wall1 = 0.0
+        self._cpu0: dict[str, float] = {}
+        self._cpu1: dict[str, float] = {}
+
+    def sample(self) -> dict[str, float]:
+        for pids in self.groups.values():
+            for pid in pids:
+                seconds = cpu_seconds(pid)
+                if seconds > 0:
+                    self._last[pid] = seconds
+        cpu = {
+            name: sum(self._last.get(p, 0.0) for p in pids) for name, pids in self.groups.items()
+        }
+        cpu["machine"] = machine_busy_seconds()
+        return cpu
 
     def start(self) -> None:
-        self.wall0, self.cpu0 = time.monotonic(), self._sample()
+        self.wall0, self._cpu0 = time.monotonic(), self.sample()
 
     def stop(self) -> None:
-        self.wall1, self.cpu1 = time.monotonic(), self._sample()
+        self.wall1, self._cpu1 = time.monotonic(), self.sample()
 
-    def _sample(self) -> dict[str, float]:
-        return {name: cpu_seconds(pid) for name, pid in self.pids.items()}
-
-    def share(self, name: str, now: bool = False) -> float:
-        """CPU seconds per wall second (1.0 = one core busy); ``now``: up to this moment."""
-        assert self.cpu0 is not None
-        wall1, cpu1 = (time.monotonic(), self._sample()) if now else (self.wall1, self.cpu1)
-        assert cpu1 is not None
-        return (cpu1[name] - self.cpu0[name]) / max(1e-9, wall1 - self.wall0)
+    def shares(self, now: bool = False) -> dict[str, float]:
+        """CPU seconds per wall second (1.0 = one core busy) of each group, of the machine and
+        of everything else on it (``others``); ``now``: up to this moment."""
+        wall1, cpu1 = (time.monotonic(), self.sample()) if now else (self.wall1, self._cpu1)
+        wall = max(1e-9, wall1 - self.wall0)
+        shares = {name: (cpu1[name] - self._cpu0[name]) / wall for name in cpu1}
+        shares["others"] = shares["machine"] - sum(shares[name] for name in self.groups)
+        return shares
 
 
 def evening_config(s: Settings, work: Path) -> tuple[HelplineConfig, Path]:
@@ -339,6 +361,12 @@ class Outcome:
     app_cpu_share: float
     app_peak_rss_mb: float
     asterisk_cpu_share: float
+    sipp_cpu_share: float
+    """Our simulated phones and callers (they share the machine with what they measure)."""
+    others_cpu_share: float
+    """Everything else on the machine (other jobs): high values make the figures noisy."""
+    ring_by_minute: list[list[float]]
+    """Ring times (ms) of the calls offered in each minute of the load."""
     load_s: float
 
     @property
@@ -348,19 +376,20 @@ class Outcome:
 
 def analyse(
     caller_events: Sequence[SipEvent], phone_events: Sequence[SipEvent], since: float
-) -> tuple[int, int, int, int, list[float]]:
-    """Offered, caller-answered, rung, answered, ring ms, from the events after ``since``."""
+) -> tuple[int, int, int, int, list[tuple[float, float]]]:
+    """Offered, caller-answered, rung, answered and the rings as (seconds into the load,
+    ms), from the events after ``since``."""
     caller = [e for e in caller_events if e.ts >= since]
     phone = [e for e in phone_events if e.ts >= since]
     invites = [e.ts for e in caller if e.kind == "invite"]
     rings = [e.ts for e in phone if e.kind == "invite"]
-    ring_ms = [r * 1000 for r in pair_rings(invites, rings, PAIR_WINDOW_S)]
+    pairs = pair_rings(invites, rings, PAIR_WINDOW_S)
     return (
         len(invites),
         sum(1 for e in caller if e.kind == "answered"),
         len(rings),
         sum(1 for e in phone if e.kind == "answered"),
-        ring_ms,
+        [(c - since, (r - c) * 1000) for c, r in pairs],
     )
 
 
@@ -424,10 +453,11 @@ async def _load(
         hold_ms=(int(s.hold_s[0] * 1000), int(s.hold_s[1] * 1000)),
         event_log=True,
     )
-    cpu = CpuWindow({"app": app.pid, "asterisk": asterisk_pid})
     since = time.time()
-    cpu.start()
     await callers.start()
+    sipp = [*phones.pids, *([callers.pid] if callers.pid is not None else [])]
+    cpu = CpuWindow({"app": [app.pid], "asterisk": [asterisk_pid], "sipp": sipp})
+    cpu.start()
     print(f"placing {s.calls} calls at {s.rate:g}/s for {s.minutes:g} min, hold "
           f"{s.hold_s[0]:g}-{s.hold_s[1]:g} s ...", flush=True)  # fmt: skip
     deadline = time.monotonic() + s.minutes * 60 + s.hold_s[1] + s.ring_timeout_s + 60
@@ -440,15 +470,17 @@ async def _load(
         phones.check_alive()
         counts = phones.counts()
         peak = max(peak, counts.talking)
+        shares = cpu.shares(now=True)
         if time.monotonic() - last_report >= 10:
             last_report = time.monotonic()
             stats = callers.stats()
             print(f"[{time.monotonic() - cpu.wall0:4.0f}s] offered {stats.created:5}  answered "
-                  f"{counts.answered:5}  talking {counts.talking:4}  app cpu "
-                  f"{cpu.share('app', now=True):.2f}  asterisk cpu "
-                  f"{cpu.share('asterisk', now=True):.2f}", flush=True)  # fmt: skip
+                  f"{counts.answered:5}  talking {counts.talking:4}  cpu: app "
+                  f"{shares['app']:.2f} asterisk {shares['asterisk']:.2f} sipp "
+                  f"{shares['sipp']:.2f} others {shares['others']:.2f}", flush=True)  # fmt: skip
     code = await callers.wait(5.0)
     cpu.stop()
+    shares = cpu.shares()
     rss = peak_rss_mb(app.pid)
     if code != 0:
         print(f"note: the callers' sipp exited {code}:\n{callers.output_tail()}", flush=True)
@@ -460,9 +492,13 @@ async def _load(
     assert callers.event_log is not None
     caller_log = EventLog(callers.event_log)
     caller_log.poll()
-    offered, caller_answered, rung, answered, ring_ms = analyse(
+    offered, caller_answered, rung, answered, rings = analyse(
         caller_log.events, phones.events(), since
     )
+    ring_ms = [ms for _, ms in rings]
+    ring_by_minute: list[list[float]] = [[] for _ in range(math.ceil(s.minutes) or 1)]
+    for offset, ms in rings:
+        ring_by_minute[min(len(ring_by_minute) - 1, int(offset // 60))].append(ms)
     return Outcome(
         offered=offered,
         caller_answered=caller_answered,
@@ -471,9 +507,12 @@ async def _load(
         answered=answered,
         ring_ms=ring_ms,
         peak_in_progress=peak,
-        app_cpu_share=cpu.share("app"),
+        app_cpu_share=shares["app"],
         app_peak_rss_mb=rss,
-        asterisk_cpu_share=cpu.share("asterisk"),
+        asterisk_cpu_share=shares["asterisk"],
+        sipp_cpu_share=shares["sipp"],
+        others_cpu_share=shares["others"],
+        ring_by_minute=ring_by_minute,
         load_s=cpu.wall1 - cpu.wall0,
     )
 
@@ -490,7 +529,14 @@ def report(s: Settings, o: Outcome) -> None:
         f"{o.caller_failed} failed in sipp; phones: {o.rung} rung, {o.answered} answered; "
         f"at most {o.peak_in_progress} volunteers talking at once"
     )
-    print(f"ring (caller INVITE -> volunteer INVITE): {len(o.ring_ms)} paired")
+    print(f"ring (caller INVITE -> volunteer INVITE): {len(o.ring_ms)} paired; by minute:")
+    for minute, values in enumerate(o.ring_by_minute, 1):
+        print(f"  minute {minute}: {len(values):5} calls, p50 {percentile(values, 50):7.1f} ms, "
+              f"p99 {percentile(values, 99):7.1f} ms")  # fmt: skip
+    print(
+        f"cpu shares over the load (1.0 = one core): sipp {o.sipp_cpu_share:.2f}, everything "
+        f"else on the machine {o.others_cpu_share:.2f} (other jobs: the figures are that noisy)"
+    )
     print(f"calls_offered={o.offered}")
     print(f"calls_answered={o.answered}")
     print(f"lost_calls={o.lost}")
@@ -499,6 +545,7 @@ def report(s: Settings, o: Outcome) -> None:
     print(f"app_cpu_share={o.app_cpu_share:.3f}")
     print(f"app_peak_rss_mb={o.app_peak_rss_mb:.1f}")
     print(f"asterisk_cpu_share={o.asterisk_cpu_share:.3f}")
+    print(f"others_cpu_share={o.others_cpu_share:.3f}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

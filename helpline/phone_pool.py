@@ -175,6 +175,11 @@ class PhoneGroup:
     def running(self) -> bool:
         return self._process is not None and self._process.returncode is None
 
+    @property
+    def pid(self) -> int | None:
+        """The sipp process's id while it runs (for CPU accounting)."""
+        return self._process.pid if self.running and self._process is not None else None
+
     async def start(self, timeout_s: float | None = None) -> None:
         """Register every account and answer calls; SippFailed unless all are registered."""
         write_accounts(self._accounts_file, self.accounts)
@@ -275,6 +280,10 @@ class PhonePool:
     async def stop(self) -> None:
         await asyncio.gather(*(g.stop() for g in self.groups), return_exceptions=True)
 
+    @property
+    def pids(self) -> list[int]:
+        return [g.pid for g in self.groups if g.pid is not None]
+
     def check_alive(self) -> None:
         for group in self.groups:
             group.check_alive()
@@ -298,15 +307,17 @@ class PhonePool:
 
 def pair_rings(
     caller_invites: Sequence[float], phone_invites: Sequence[float], window_s: float
-) -> list[float]:
-    """Ring times (s): each volunteer INVITE with the oldest caller INVITE still waiting.
+) -> list[tuple[float, float]]:
+    """(caller INVITE, volunteer INVITE) times: each volunteer INVITE with the oldest caller
+    INVITE still waiting.
 
-    A caller waiting longer than ``window_s`` is dropped unpaired, so one lost call does not
-    shift every later pair.
+    Calls carry no shared id across the two legs; while volunteers are free the ACD serves in
+    arrival order. A caller waiting longer than ``window_s`` is dropped unpaired, so one lost
+    call does not shift every later pair.
     """
     events = sorted([(t, 0) for t in caller_invites] + [(t, 1) for t in phone_invites])
     waiting: collections.deque[float] = collections.deque()
-    rings = []
+    pairs = []
     for t, kind in events:
         if kind == 0:
             waiting.append(t)
@@ -314,5 +325,5 @@ def pair_rings(
         while waiting and t - waiting[0] > window_s:
             waiting.popleft()
         if waiting:
-            rings.append(t - waiting.popleft())
-    return rings
+            pairs.append((waiting.popleft(), t))
+    return pairs

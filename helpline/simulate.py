@@ -472,6 +472,11 @@ class CallerLoad:
     def running(self) -> bool:
         return self._process is not None and self._process.returncode is None
 
+    @property
+    def pid(self) -> int | None:
+        """The sipp process's id once started."""
+        return None if self._process is None else self._process.pid
+
     def stats(self) -> SippStats:
         return read_stats(self.stat_file)
 
