@@ -209,6 +209,7 @@ class CpuWindow:
         self.wall0 = self.wall1 = 0.0
         self._cpu0: dict[str, float] = {}
         self._cpu1: dict[str, float] = {}
+        self._last_shares_at: tuple[float, dict[str, float]] = (0.0, {})
 
     def sample(self) -> dict[str, float]:
         for pids in self.groups.values():
@@ -224,16 +225,23 @@ class CpuWindow:
 
     def start(self) -> None:
         self.wall0, self._cpu0 = time.monotonic(), self.sample()
+        self._last_shares_at = (self.wall0, self._cpu0)
 
     def stop(self) -> None:
         self.wall1, self._cpu1 = time.monotonic(), self.sample()
 
-    def shares(self, now: bool = False) -> dict[str, float]:
+    def shares(self, since_last: bool = False) -> dict[str, float]:
         """CPU seconds per wall second (1.0 = one core busy) of each group, of the machine and
-        of everything else on it (``others``); ``now``: up to this moment."""
-        wall1, cpu1 = (time.monotonic(), self.sample()) if now else (self.wall1, self._cpu1)
-        wall = max(1e-9, wall1 - self.wall0)
-        shares = {name: (cpu1[name] - self._cpu0[name]) / wall for name in cpu1}
+        of everything else on it (``others``), over the load; ``since_last``: from the
+        previous such call until now (progress lines: a burst of other work shows there)."""
+        if since_last:
+            wall0, cpu0 = self._last_shares_at
+            wall1, cpu1 = time.monotonic(), self.sample()
+            self._last_shares_at = (wall1, cpu1)
+        else:
+            wall0, cpu0, wall1, cpu1 = self.wall0, self._cpu0, self.wall1, self._cpu1
+        wall = max(1e-9, wall1 - wall0)
+        shares = {name: (cpu1[name] - cpu0[name]) / wall for name in cpu1}
         shares["others"] = shares["machine"] - sum(shares[name] for name in self.groups)
         return shares
 
@@ -470,12 +478,13 @@ async def _load(
         phones.check_alive()
         counts = phones.counts()
         peak = max(peak, counts.talking)
-        shares = cpu.shares(now=True)
+        cpu.sample()  # keeps the callers' CPU time when their sipp exits
         if time.monotonic() - last_report >= 10:
             last_report = time.monotonic()
+            shares = cpu.shares(since_last=True)
             stats = callers.stats()
             print(f"[{time.monotonic() - cpu.wall0:4.0f}s] offered {stats.created:5}  answered "
-                  f"{counts.answered:5}  talking {counts.talking:4}  cpu: app "
+                  f"{counts.answered:5}  talking {counts.talking:4}  cpu last 10 s: app "
                   f"{shares['app']:.2f} asterisk {shares['asterisk']:.2f} sipp "
                   f"{shares['sipp']:.2f} others {shares['others']:.2f}", flush=True)  # fmt: skip
     code = await callers.wait(5.0)

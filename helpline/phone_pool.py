@@ -197,14 +197,13 @@ class PhoneGroup:
             missing = len(self.accounts) - len(self.registered())
             if missing == 0:
                 return
+            refused = f"{missing} of {len(self.accounts)} REGISTERs not accepted"
             if not self.running:
                 code = self._process.returncode
                 self._process = None
-                raise sipp_failure(self.name, f"phones exited, {missing} unregistered", code,
-                                   self.workdir)  # fmt: skip
+                raise sipp_failure(self.name, refused, code, self.workdir)
             if asyncio.get_running_loop().time() > deadline:
-                raise sipp_failure(self.name, f"{missing} REGISTERs not accepted", None,
-                                   self.workdir)  # fmt: skip
+                raise sipp_failure(self.name, refused, None, self.workdir)
             await asyncio.sleep(0.1)
 
     def registered(self) -> set[str]:

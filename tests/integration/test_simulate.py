@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import socket
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -16,12 +17,22 @@ import pytest
 import redis.asyncio as aioredis
 
 from dialplan import VolunteerSip, render_asterisk_config, sip_ha1
+from helpline import simulate
 from helpline.cli_asterisk import volunteer_accounts
 from helpline.cli_simulate import SimulationPlan, SystemNotUp, run_simulation
 from helpline.config import HelplineConfig, parse_config
 from helpline.db import make_engine
+from helpline.phone_pool import PhoneGroup
 from helpline.records import RecordWriter
-from helpline.simulate import free_udp_port
+from helpline.simulate import (
+    MEDIA_OFFSET,
+    PORT_BLOCK,
+    SIPP_PORTS,
+    PhoneAccount,
+    PortBlocks,
+    SippFailed,
+    free_udp_port,
+)
 from helpline.volunteers import VolunteerDirectory
 from tests.integration.conftest import TEST_CONFIG, TEST_VOLUNTEERS
 
@@ -174,3 +185,48 @@ async def test_ninety_nine_volunteers_all_register_and_answer(asterisk, tmp_path
     assert (summary.records, summary.answered) == (60, 60), lines[-8:]
     assert summary.phones_answered == 60
     assert not _sim_contacts(asterisk)  # unregistered (and their accounts gone) at the end
+
+
+def _fixture_udp_phones() -> list[PhoneAccount]:
+    return [PhoneAccount(user, pw) for user, (pw, webrtc) in TEST_VOLUNTEERS.items() if not webrtc]
+
+
+async def test_a_phone_group_moves_on_when_a_port_of_its_block_is_taken(
+    asterisk, tmp_path, monkeypatch
+):
+    """The SIP port of one block and a video-RTP neighbour of the next are in use."""
+    first = PortBlocks(SIPP_PORTS, PORT_BLOCK, seed=4321).take()
+    monkeypatch.setattr(simulate, "PORTS", PortBlocks(SIPP_PORTS, PORT_BLOCK, seed=4321))
+    taken = []
+    try:
+        for port in (first, first + PORT_BLOCK + MEDIA_OFFSET + 2):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            taken.append(sock)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                pytest.skip(f"port {port} is used by something else right now")
+        group = PhoneGroup(_fixture_udp_phones(), asterisk.sip_address, tmp_path, "phones-t")
+        await group.start()
+        try:
+            assert group.port == first + 2 * PORT_BLOCK
+            assert group.registered() == {"test-udp-1", "test-udp-2"}
+            contacts = asterisk.runtime.cli("pjsip show contacts")
+            assert f"test-udp-1@127.0.0.1:{group.port}" in contacts
+        finally:
+            await group.stop()
+    finally:
+        for sock in taken:
+            sock.close()
+    assert f"127.0.0.1:{group.port}" not in asterisk.runtime.cli("pjsip show contacts")
+
+
+async def test_a_refused_phone_is_reported_with_sipps_own_errors(asterisk, tmp_path):
+    account = PhoneAccount("test-udp-1", "not-the-password")
+    group = PhoneGroup([account], asterisk.sip_address, tmp_path, "phones-bad")
+    with pytest.raises(SippFailed) as failure:
+        await group.start(timeout_s=4.0)
+    await group.stop()
+    message = str(failure.value)
+    assert message.startswith("phones-bad: 1 of 1 REGISTERs not accepted (sipp exit")
+    assert "401" in message or "403" in message  # quoted from sipp's error file
