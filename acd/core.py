@@ -8,11 +8,16 @@ it whenever ``now >= next_deadline()``. A raised ``AcdError`` leaves the state u
 Routing rule: the best waiting contact (priority, then longest waiting) that some free
 volunteer can take goes to the best-ranked such volunteer (strategy, fewer chats held first).
 After every call no free volunteer could take any waiting contact.
+
+Preferences relax (``acd.relax``): a contact's language, or any requirement named in
+``ContactArrived.prefer``, holds only while a volunteer who meets it is available or about to
+be, and at most for its wait; ``ContactArrived.escalate`` drops a requirement after a wait.
+A dropped requirement moves the contact to the bucket without it, so routing stays a lookup.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from acd import commands as cmd
@@ -27,8 +32,11 @@ from acd.errors import (
 )
 from acd.index import agents_index, contacts_index
 from acd.model import Agent, Contact, contact_requirements
+from acd.relax import Prospects, relaxations
 from acd.settings import AcdSettings
 from acd.states import (
+    AGENT_TRANSITIONS,
+    CONTACT_TRANSITIONS,
     TERMINAL_OUTCOMES,
     AgentState,
     AgentTrigger,
@@ -54,9 +62,19 @@ class Acd:
         self._agents: dict[str, Agent] = {}
         self._contacts: dict[str, Contact] = {}
         self._free = agents_index()
+        self._unindexed: set[str] = set()
+        """Free volunteers not yet put in ``_free``: one offered at once never needs to be."""
         self._waiting = contacts_index()
         self._waiting_per_channel = {channel: 0 for channel in ev.Channel}
-        self._deadlines = Deadlines(self._timer_is_current)
+        self._deadlines = Deadlines(
+            {
+                TimerKind.RELAX: self._relax_is_current,
+                TimerKind.RING: self._ring_is_current,
+                TimerKind.WRAP_UP: self._wrap_up_is_current,
+                TimerKind.MAX_WAIT: self._max_wait_is_current,
+            }
+        )
+        self._prospects = Prospects()
         self._dirty_agents: set[str] = set()
         self._dirty_contacts: set[str] = set()
         self._seq = 0
@@ -82,7 +100,10 @@ class Acd:
         out: Commands = []
         while (timer := self._deadlines.pop_due(now)) is not None:
             when, kind, key, _token = timer
-            if kind is TimerKind.RING:
+            if kind is TimerKind.RELAX:
+                contact = self._contacts[key]
+                self._relax(contact, [n for n, at in contact.relax_at.items() if at <= when])
+            elif kind is TimerKind.RING:
                 contact = self._contacts[key]
                 agent = self._agents[contact.agent_id or ""]
                 out.append(cmd.WithdrawOffer(key, agent.agent_id, "timeout"))
@@ -92,7 +113,9 @@ class Acd:
             elif self._contacts[key].state is ContactState.QUEUED:
                 self._overflow(self._contacts[key], "max_wait", when, out)
             # A contact ringing at its maximum wait overflows if that offer fails (_requeue).
-            self._dispatch(when, out)
+            # Offers made now ring from now: after an outage, an overdue ring timeout must not
+            # chain into phantom offers that each "time out" in the past.
+            self._dispatch(now, out)
         return out
 
     def next_deadline(self) -> float | None:
@@ -209,18 +232,30 @@ class Acd:
             raise InvalidEvent(f"unknown channel {e.channel!r}")
         if isinstance(e.priority, bool) or not isinstance(e.priority, int):
             raise InvalidEvent("priority must be an integer")
+        relax_at, early = relaxations(e, self.settings.language_wait_s, now)
         self._seq += 1
+        skills = frozenset(e.skills)
         contact = Contact(
             contact_id=e.contact_id,
             channel=e.channel,
-            skills=frozenset(e.skills),
+            skills=skills,
             language=e.language,
             priority=e.priority,
-            requires=contact_requirements(e.channel, frozenset(e.skills), e.language),
+            requires=contact_requirements(e.channel, skills, e.language),
             arrived_at=now,
             seq=self._seq,
+            relax_at=relax_at,
+            relax_early=early,
         )
         self._contacts[contact.contact_id] = contact
+        if relax_at:
+            if early:
+                if self._prospects.met(contact.requires):
+                    self._prospects.hold(contact.contact_id, contact.requires)
+                else:  # nobody who meets the preferences may soon be free: drop them now
+                    contact.drop(early)
+            if contact.relax_at:
+                self._arm_relax(contact)
         self._enqueue(contact)
         self._deadlines.add(now + self.settings.max_wait_s, TimerKind.MAX_WAIT, contact.contact_id)
         self._dispatch(now, out)
@@ -235,6 +270,8 @@ class Acd:
         self._contact_to(contact, ContactTrigger.ACCEPT)
         contact.answered_at = now
         contact.offer_deadline = None
+        if contact.relax_early:
+            self._prospects.release(contact.contact_id, contact.requires)
         agent.offer = None
         agent.contacts[contact.contact_id] = contact.channel
         agent.handled += 1
@@ -276,6 +313,8 @@ class Acd:
     # ------------------------------------------------------------------ shared steps
 
     def _clock(self, now: float) -> float:
+        if type(now) is float and now >= self._now:  # the usual case: a float, moving on
+            return now
         if not isinstance(now, (int, float)) or now != now:  # rejects NaN too
             raise InvalidEvent(f"now must be a number, got {now!r}")
         # A wall clock may step back a little; the core never lets time run backwards.
@@ -284,7 +323,9 @@ class Acd:
     def _transition(
         self, agent: Agent, trigger: AgentTrigger, reason: str, now: float, out: Commands
     ) -> None:
-        new = next_agent_state(agent.agent_id, agent.state, trigger)
+        new = AGENT_TRANSITIONS[agent.state].get(trigger)
+        if new is None:
+            new = next_agent_state(agent.agent_id, agent.state, trigger)  # raises
         if new is agent.state and reason == agent.reason:
             return
         agent.state = new
@@ -292,7 +333,10 @@ class Acd:
         out.append(cmd.AgentStateChanged(agent.agent_id, new, reason, now))
 
     def _contact_to(self, contact: Contact, trigger: ContactTrigger) -> None:
-        contact.state = next_contact_state(contact.contact_id, contact.state, trigger)
+        new = CONTACT_TRANSITIONS[contact.state].get(trigger)
+        if new is None:
+            new = next_contact_state(contact.contact_id, contact.state, trigger)  # raises
+        contact.state = new
 
     def _current_offer(self, contact_id: str, agent_id: str) -> tuple[Contact, Agent]:
         contact = self.contact(contact_id)
@@ -407,6 +451,8 @@ class Acd:
                 last_failure=contact.last_failure,
             )
         )
+        if contact.relax_early:
+            self._prospects.release(contact.contact_id, contact.requires)
         del self._contacts[contact.contact_id]
         self._dirty_contacts.discard(contact.contact_id)
 
@@ -425,15 +471,24 @@ class Acd:
         self._dirty_contacts.discard(contact.contact_id)
 
     def _refresh(self, agent: Agent) -> None:
-        """Put the volunteer in (or take them out of) the pool of those who may get an offer."""
+        """Put the volunteer in (or take them out of) the pool of those who may get an offer.
+
+        Also counts them among those who may soon; a contact whose preference nobody left
+        could meet drops it here.
+        """
+        for contact_id in self._prospects.update(agent.agent_id, agent.prospects()):
+            contact = self._contacts[contact_id]
+            self._relax(contact, contact.relax_early)
         caps = agent.capabilities() if agent.state is not AgentState.LOGGED_OUT else None
+        agent_id = agent.agent_id
         if caps is None:
-            self._free.discard(agent.agent_id)
-            self._dirty_agents.discard(agent.agent_id)
+            self._free.discard(agent_id)
+            self._unindexed.discard(agent_id)
+            self._dirty_agents.discard(agent_id)
             return
         rank = self._rank(agent)
         if (
-            agent.agent_id in self._free
+            (agent_id in self._free or agent_id in self._unindexed)
             and caps == agent.indexed_caps
             and rank == agent.indexed_rank
         ):
@@ -442,8 +497,48 @@ class Acd:
         agent.eligible_seq = self._seq
         agent.indexed_caps = caps
         agent.indexed_rank = rank
-        self._free.put(agent.agent_id, caps, (*rank, float(agent.eligible_seq)))
-        self._dirty_agents.add(agent.agent_id)
+        # Indexed by _dispatch, and only if no waiting contact takes them at once.
+        self._free.discard(agent_id)
+        self._unindexed.add(agent_id)
+        self._dirty_agents.add(agent_id)
+
+    def _index_free(self) -> None:
+        """Put the free volunteers that ``_refresh`` left aside into the index."""
+        free, agents = self._free, self._agents
+        for agent_id in self._unindexed:
+            agent = agents[agent_id]
+            free.put(agent_id, agent.indexed_caps, (*agent.indexed_rank, float(agent.eligible_seq)))
+        self._unindexed.clear()
+
+    def _arm_relax(self, contact: Contact) -> None:
+        contact.relax_token += 1
+        when = min(contact.relax_at.values())
+        self._deadlines.add(when, TimerKind.RELAX, contact.contact_id, contact.relax_token)
+
+    def _prefer(self, contact: Contact) -> None:
+        """Keep the contact's preferences only if someone who meets them may take it soon."""
+        if self._prospects.met(contact.requires):
+            self._prospects.hold(contact.contact_id, contact.requires)
+        else:
+            self._relax(contact, contact.relax_early)
+
+    def _relax(self, contact: Contact, names: Iterable[str]) -> None:
+        """Drop these requirements of the contact; a waiting one moves to its new bucket."""
+        dropped = frozenset(names) & contact.relax_at.keys()
+        if not dropped:
+            return
+        if contact.relax_early:
+            self._prospects.release(contact.contact_id, contact.requires)
+        first = min(contact.relax_at.values())
+        contact.drop(dropped)
+        if not contact.relax_at:
+            contact.relax_token += 1  # nothing left to relax: the pending deadline is void
+        elif min(contact.relax_at.values()) != first:
+            self._arm_relax(contact)
+        if contact.state is ContactState.QUEUED:
+            self._enqueue(contact)
+        if contact.relax_early:
+            self._prefer(contact)
 
     def _rank(self, agent: Agent) -> tuple[float, ...]:
         # Fewer contacts held first, so a second chat goes to someone holding none.
@@ -462,6 +557,8 @@ class Acd:
             best_key: tuple[float, ...] | None = None
             best_contact: Contact | None = None
             best_agent: str | None = None
+            if dirty_contacts and self._unindexed:
+                self._index_free()
             for contact_id in list(dirty_contacts):
                 contact = self._contacts[contact_id]
                 found = free.best(contact.requires)
@@ -483,12 +580,15 @@ class Acd:
                         # so the one that changed is the only candidate.
                         best_agent = agent_id
             if best_contact is None:
-                return
+                break
             if best_agent is None:
+                self._index_free()
                 chosen = free.best(best_contact.requires)
                 assert chosen is not None
                 best_agent = chosen[1]
             self._offer(best_contact, self._agents[best_agent], now, out)
+        if self._unindexed:
+            self._index_free()
 
     def _offer(self, contact: Contact, agent: Agent, now: float, out: Commands) -> None:
         self._waiting_remove(contact)
@@ -498,6 +598,7 @@ class Acd:
         contact.offer_deadline = now + self.settings.ring_timeout_s
         agent.offer = contact.contact_id
         self._free.discard(agent.agent_id)  # one offer at a time
+        self._unindexed.discard(agent.agent_id)
         self._dirty_agents.discard(agent.agent_id)
         self._deadlines.add(
             contact.offer_deadline, TimerKind.RING, contact.contact_id, contact.offer_token
@@ -509,23 +610,31 @@ class Acd:
         )
         self._transition(agent, AgentTrigger.OFFER, "", now, out)
 
-    def _timer_is_current(self, kind: TimerKind, key: str, token: int) -> bool:
-        if kind is TimerKind.RING:
-            contact = self._contacts.get(key)
-            return (
-                contact is not None
-                and contact.state is ContactState.OFFERED
-                and contact.offer_token == token
-            )
-        if kind is TimerKind.WRAP_UP:
-            agent = self._agents.get(key)
-            return (
-                agent is not None
-                and agent.state is AgentState.WRAP_UP
-                and agent.wrap_token == token
-            )
-        contact = self._contacts.get(key)
+    # Whether a deadline still stands, one check per kind (``Deadlines`` calls them often).
+
+    def _ring_is_current(self, contact_id: str, token: int) -> bool:
+        contact = self._contacts.get(contact_id)
+        return (
+            contact is not None
+            and contact.offer_token == token
+            and contact.state is ContactState.OFFERED
+        )
+
+    def _wrap_up_is_current(self, agent_id: str, token: int) -> bool:
+        agent = self._agents.get(agent_id)
+        return agent is not None and agent.wrap_token == token and agent.state is AgentState.WRAP_UP
+
+    def _max_wait_is_current(self, contact_id: str, token: int) -> bool:
+        contact = self._contacts.get(contact_id)
         return contact is not None and contact.state is not ContactState.CONNECTED
+
+    def _relax_is_current(self, contact_id: str, token: int) -> bool:
+        contact = self._contacts.get(contact_id)
+        return (
+            contact is not None
+            and contact.relax_token == token
+            and contact.state is not ContactState.CONNECTED
+        )
 
     # ------------------------------------------------------------------ persistence
 
@@ -563,6 +672,13 @@ class Acd:
             if contact.state in (ContactState.QUEUED, ContactState.OFFERED):
                 max_wait_at = contact.arrived_at + self.settings.max_wait_s
                 timers.append((max_wait_at, TimerKind.MAX_WAIT, contact.contact_id, 0))
+                if contact.relax_at:
+                    relax_at = min(contact.relax_at.values())
+                    timers.append(
+                        (relax_at, TimerKind.RELAX, contact.contact_id, contact.relax_token)
+                    )
+                if contact.relax_early:
+                    self._prospects.hold(contact.contact_id, contact.requires)
             if contact.state is ContactState.OFFERED and contact.offer_deadline is not None:
                 timers.append(
                     (
@@ -577,6 +693,7 @@ class Acd:
                 timers.append(
                     (agent.wrap_until, TimerKind.WRAP_UP, agent.agent_id, agent.wrap_token)
                 )
+            self._prospects.update(agent.agent_id, agent.prospects())  # only adds: relaxes none
             caps = agent.capabilities()
             if caps is not None:
                 agent.indexed_caps = caps

@@ -117,9 +117,21 @@ class ContactArrived:
     skills: frozenset[str] = frozenset()
     """Skills required beyond the channel's own (e.g. ``peer_chat``)."""
     language: str | None = None
-    """Language the child chose, or ``None`` for any."""
+    """Language the child chose, or ``None`` for any. A preference unless ``prefer`` says
+    otherwise: see ``prefer``."""
     priority: int = 0
     """Higher is served first; within a priority, longest waiting first."""
+    prefer: dict[str, float] | None = None
+    """Requirements that are preferences, by name (``"language"`` or one of ``skills``), each
+    with the longest it is kept, in seconds after arrival. A preference is also dropped at once
+    while no volunteer who meets the contact is available or about to be (ringing, in a
+    wrap-up that is not followed by a pause, or holding chats with room for this one).
+    ``None``: the language (if any) for the queue's ``language_wait_s``; ``{}``: the language
+    is required."""
+    escalate: dict[str, float] | None = None
+    """Requirements kept strictly for this many seconds after arrival and then dropped
+    (time-based escalation), by name as in ``prefer``: ``{"peer_chat": 120}`` lets the adult
+    chat volunteers take a peer chat after two minutes. ``None``: none."""
 
 
 @record

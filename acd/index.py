@@ -59,21 +59,26 @@ class BucketIndex:
 
     def best(self, query: frozenset[str]) -> tuple[SortKey, str] | None:
         """The lowest-keyed live item in any bucket compatible with ``query``."""
-        best: tuple[SortKey, str, int] | None = None
         live = self._live
+        if not live:  # on a busy evening the pool of free volunteers is often empty
+            return None
         heaps = self._matches.get(query)
         if heaps is None:
             heaps = self._matching(query)
-        for heap in heaps:
-            while heap:
+        best: tuple[SortKey, str, int] | None = None
+        for heap in filter(None, heaps):  # most buckets are empty: skip them in C
+            top = heap[0]
+            current = live.get(top[1])
+            while current is None or current[0] != top[2]:
+                heapq.heappop(heap)  # a stale entry: the item moved or left
+                self._entries -= 1
+                if not heap:
+                    break
                 top = heap[0]
                 current = live.get(top[1])
-                if current is not None and current[0] == top[2]:
-                    break
-                heapq.heappop(heap)
-                self._entries -= 1
-            if heap and (best is None or heap[0] < best):
-                best = heap[0]
+            else:
+                if best is None or top < best:
+                    best = top
         return None if best is None else (best[0], best[1])
 
     def _matching(self, query: frozenset[str]) -> list[list[tuple[SortKey, str, int]]]:

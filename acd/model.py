@@ -34,6 +34,10 @@ def contact_requirements(
     return frozenset(needed)
 
 
+LANGUAGE = "language"
+"""The name under which a contact's language can be a preference or be escalated."""
+
+
 @dataclass(slots=True)
 class Agent:
     """A logged-in volunteer."""
@@ -76,6 +80,25 @@ class Agent:
         self.caps_chat = frozenset(base)
         self.caps_any = self.caps_chat | {"@phone"}
 
+    def prospects(self) -> frozenset[str] | None:
+        """Tokens offered now or about to be (ringing, wrap-up ending), else ``None``.
+
+        What a waiting contact's preference may wait for: paused, leaving, or in a call, they
+        do not count; a volunteer holding chats with room for another counts for chats.
+        """
+        if self.pending_pause is not None or self.pending_logout:
+            return None
+        state = self.state
+        if (
+            state is AgentState.AVAILABLE
+            or state is AgentState.OFFERED
+            or (state is AgentState.WRAP_UP)
+        ):
+            return self.caps_any if self.phone_reachable else self.caps_chat
+        if state is AgentState.BUSY and len(self.contacts) < self.max_chats and not self.in_call():
+            return self.caps_chat
+        return None
+
     def in_call(self) -> bool:
         return Channel.PHONE in self.contacts.values()
 
@@ -116,6 +139,32 @@ class Contact:
     last_failure: OfferFailure | None = None
     queue_key: tuple[float, ...] = ()
     """Derived: higher priority first, then longest waiting, then arrival order."""
+    relax_at: dict[str, float] = field(default_factory=dict)
+    """Requirements in force that will be dropped, by name, and when (absolute time)."""
+    relax_early: frozenset[str] = frozenset()
+    """Of those, the preferences: dropped at once while no volunteer who meets the contact is
+    available or about to be."""
+    relaxed: frozenset[str] = frozenset()
+    """Requirements already dropped; ``requires`` no longer holds them."""
+    relax_token: int = 0
+    """Tells the current relaxation deadline from superseded ones."""
 
     def __post_init__(self) -> None:
         self.queue_key = (float(-self.priority), self.arrived_at, float(self.seq))
+
+    def drop(self, names: frozenset[str]) -> None:
+        """Drop these requirements, each one still in ``relax_at``; ``requires`` follows."""
+        for name in names:
+            del self.relax_at[name]
+        self.relax_early -= names
+        self.relaxed |= names
+        self.requires = self.current_requirements()
+
+    def current_requirements(self) -> frozenset[str]:
+        """What a volunteer must offer now that ``relaxed`` has been dropped."""
+        relaxed = self.relaxed
+        return contact_requirements(
+            self.channel,
+            self.skills - relaxed,
+            None if LANGUAGE in relaxed else self.language,
+        )

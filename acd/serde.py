@@ -14,7 +14,7 @@ from typing import Any
 
 from acd import events as ev
 from acd.errors import InvalidEvent, UnknownStrategy
-from acd.model import Agent, Contact
+from acd.model import LANGUAGE, Agent, Contact
 from acd.states import AgentState, ContactState
 from acd.strategy import RoutingStrategy, strategy_by_name
 
@@ -172,6 +172,16 @@ def restore_into(acd: Acd, data: Any) -> None:
     for contact in contacts:
         if contact.state not in (ContactState.QUEUED, ContactState.OFFERED, ContactState.CONNECTED):
             raise InvalidEvent(f"snapshot: contact {contact.contact_id} is in a terminal state")
+        names = contact.skills | ({LANGUAGE} if contact.language is not None else set())
+        if (
+            not contact.relax_early <= contact.relax_at.keys()
+            or not contact.relaxed | contact.relax_at.keys() <= names
+            or contact.requires != contact.current_requirements()
+        ):
+            raise InvalidEvent(
+                f"snapshot: contact {contact.contact_id}'s requirements do not match"
+                " its relaxations"
+            )
     for agent in agents:
         if agent.state is AgentState.LOGGED_OUT:
             raise InvalidEvent(f"snapshot: agent {agent.agent_id} is logged out")

@@ -23,9 +23,12 @@ class AcdSettings:
     """Contacts of one channel that may wait at once; more overflow on arrival."""
     max_chats: int = 2
     """Chats a volunteer may hold at once, unless their login says otherwise."""
+    language_wait_s: float = 30.0
+    """A contact's language is a preference: it waits for a speaker at most this long (and not
+    at all while no speaker is available or about to be), then goes to anyone who can take it."""
 
     def __post_init__(self) -> None:
-        for name in ("ring_timeout_s", "wrap_up_s", "max_wait_s"):
+        for name in ("ring_timeout_s", "wrap_up_s", "max_wait_s", "language_wait_s"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise InvalidEvent(f"{name} must be a number of seconds")

@@ -1,4 +1,4 @@
-"""The ACD as the HTTP API sees it: requests run inside the app's single writer."""
+"""The ACD as the HTTP API sees it: changes go through the engine's single writer."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import acd
-from ari_app.errors import AriError
 
 if TYPE_CHECKING:
     from ari_app.app import HelplineApp
@@ -21,18 +20,14 @@ class AppGateway:
     async def login(
         self, agent_id: str, location_id: str, skills: frozenset[str], languages: frozenset[str]
     ) -> None:
-        app = self._app
-
-        async def action() -> None:
-            reachable = await self._phone_registered(agent_id)
-            await app.apply(
-                acd.AgentLoggedIn(agent_id, location_id, skills, languages, None, reachable)
-            )
-
-        await app.call(action)
+        # The phone's registration is known from Asterisk's events: no request on the way.
+        reachable = self._app.router.phone_online(agent_id)
+        await self._app.engine.apply(
+            acd.AgentLoggedIn(agent_id, location_id, skills, languages, None, reachable)
+        )
 
     async def submit(self, event: acd.Event) -> None:
-        await self._app.call(lambda: self._app.apply(event))
+        await self._app.engine.apply(event)
 
     def agent_view(self, agent_id: str) -> dict[str, Any] | None:
         try:
@@ -65,10 +60,3 @@ class AppGateway:
             "agents": dict(Counter(a.state.value for a in core.agents())),
             "agents_by_location": dict(Counter(a.location_id for a in core.agents())),
         }
-
-    async def _phone_registered(self, agent_id: str) -> bool:
-        try:
-            endpoint = await self._app.ari.endpoints.get("PJSIP", agent_id)
-        except AriError:
-            return False
-        return endpoint.online

@@ -1,13 +1,14 @@
-"""After every ARI (re)connection: make the core and the registry agree with Asterisk.
+"""After every ARI (re)connection: make the sessions and the core agree with Asterisk.
 
 Asterisk is the truth about channels; the core (restored from Redis) is the truth about who
-waits and in which order. Bridges carry the contact id in their names, so the registry is
-rebuilt from Asterisk's bridge list alone. Then:
+waits and in which order. Bridge and leg ids carry the contact id, so sessions, with any
+number of legs, are rebuilt from Asterisk's lists alone. Then:
 - a contact whose caller is gone ends (abandoned, or answered if it was talking);
 - an offer whose volunteer leg is gone fails and the contact is offered again;
-- a leg or bridge the core no longer knows is hung up or destroyed;
+- a leg or bridge no contact owns is hung up or destroyed;
 - a caller who entered Stasis but was never queued (we crashed in between) is admitted now;
 - each volunteer's phone reachability is refreshed from the endpoint states.
+Runs inside the engine's step; what it decides goes through the engine like any input.
 """
 
 from __future__ import annotations
@@ -16,104 +17,152 @@ import logging
 from typing import TYPE_CHECKING
 
 import acd
-from ari_app.calls import ContactCall, parse_bridge_id, parse_leg_id, volunteer_leg_id
-from ari_app.errors import AriNotFound
+from acd.model import Contact
+from ari_app.effector import AsteriskSnapshot
+from ari_app.models import Channel
 from dialplan.pjsip import CARRIER
 from ivr import flow
+from session import events as se
+from session.ids import LegRole, leg_id, parse_bridge_id, parse_leg_id
+from session.machine import ContactSession, Leg
+from session.states import LegState, SessionState
 
 if TYPE_CHECKING:
-    from ari_app.app import HelplineApp
+    from ari_app.router import AriRouter
 
 log = logging.getLogger(__name__)
 
+LOST_IN_RESTART = -1
+"""The cause we give a leg that vanished while we were away (counts as a technical error)."""
 
-async def reconcile(app: HelplineApp) -> None:
-    ari = app.ari
-    channels = {c.id: c for c in await ari.channels.list()}
-    bridges = await ari.bridges.list()
+_SESSION_STATE = {
+    acd.ContactState.QUEUED: SessionState.QUEUED,
+    acd.ContactState.OFFERED: SessionState.RINGING,
+    acd.ContactState.CONNECTED: SessionState.TALKING,
+}
+
+
+def reconcile(router: AriRouter, snap: AsteriskSnapshot, gone: set[str]) -> None:
+    engine = router.engine
+    channels = {c.id: c for c in snap.channels if c.id not in gone}
+    contacts = {c.contact_id: c for c in engine.acd.contacts()}
     bridged: set[str] = set()
-    contacts = {c.contact_id: c for c in app.acd.contacts()}
-    legs_in_bridges: dict[str, str] = {}
+    legs_in_bridges: dict[str, list[str]] = {}
 
-    for bridge in bridges:
-        parsed = parse_bridge_id(bridge.id)
-        if parsed is None:
+    for bridge in snap.bridges:
+        ours = parse_bridge_id(bridge.id)
+        if ours is None:
             continue
-        _kind, contact_id = parsed
+        contact_id = ours[1]
         bridged.update(bridge.channel_ids)
-        if contact_id not in contacts:
+        if contact_id not in contacts and contact_id not in engine.sessions:
             log.info("destroying a bridge left from a finished contact")
             for channel_id in bridge.channel_ids:
-                await _hangup(app, channel_id)
-            await _quiet(app.ari.bridges.delete(bridge.id))
+                router.hang_up_stray(channel_id)
+            router.delete_stray_bridge(bridge.id)
             continue
         for channel_id in bridge.channel_ids:
             if parse_leg_id(channel_id) is not None:
-                legs_in_bridges[contact_id] = channel_id
-            elif contact_id not in app.calls:
-                caller = channels.get(channel_id)
-                line = app.cfg.line_for_number(caller.exten or "") if caller else None
-                line = line or app.cfg.lines[0]
-                contact = contacts[contact_id]
-                language: str = contact.language or line.language
-                # A caller found in a bridge after a restart: hold music never stopped.
-                recovered = ContactCall(
-                    contact_id, line.id, language, channel_id, queued=True, answered=True
-                )
-                if contact.state is not acd.ContactState.CONNECTED:
-                    # Still waiting: comfort messages resume where the old process stopped.
-                    recovered.ivr = flow.IvrCall(contact_id, app.cfg.ivr)
-                    recovered.ivr.resume_waiting(language, app.clock())
-                app.calls.add(recovered)
+                legs_in_bridges.setdefault(contact_id, []).append(channel_id)
+            elif contact_id not in engine.sessions and channel_id in channels:
+                _recover_caller(router, contacts[contact_id], channels[channel_id])
 
     for contact_id, contact in contacts.items():
-        call = app.calls.get(contact_id)
-        if call is None or call.caller_channel not in channels:
-            await app.apply_quietly(acd.ContactEnded(contact_id))
+        session = engine.sessions.get(contact_id)
+        if session is None or session.caller_channel not in channels:
+            if session is not None:
+                engine.to_session(contact_id, se.LegGone(session.caller_channel))
+            else:
+                engine.to_acd(acd.ContactEnded(contact_id))
             continue
         if contact.state is acd.ContactState.OFFERED:
-            leg = volunteer_leg_id(contact_id, contact.offer_token)
-            agent_id = contact.agent_id or ""
-            if leg in channels:
-                app.calls.set_leg(contact_id, agent_id, leg)
-                if channels[leg].state == "Up":  # answered while we were away
-                    await app.apply_quietly(acd.OfferAccepted(contact_id, agent_id))
-            else:
-                await app.apply_quietly(
-                    acd.OfferFailed(contact_id, agent_id, acd.OfferFailure.ERROR)
-                )
+            _check_offer(router, session, contact, channels)
         elif contact.state is acd.ContactState.CONNECTED:
-            talking = legs_in_bridges.get(contact_id)
-            if talking is None or talking not in channels:
-                await app.apply_quietly(acd.ContactEnded(contact_id))
-            else:
-                app.calls.set_leg(contact_id, contact.agent_id or "", talking)
+            for channel_id in legs_in_bridges.get(contact_id, []):
+                if channel_id in channels and channel_id not in session.legs:
+                    role = parse_leg_id(channel_id)
+                    agent = contact.agent_id if role and role[0] is LegRole.VOLUNTEER else None
+                    session.add_recovered_leg(
+                        Leg(channel_id, role[0] if role else LegRole.VOLUNTEER, LegState.UP, agent)
+                    )
+            for channel_id in list(session.legs):
+                if channel_id not in channels:
+                    engine.to_session(contact_id, se.LegGone(channel_id, LOST_IN_RESTART))
+            if not session.legs:
+                engine.to_acd(acd.ContactEnded(contact_id), contact_id)
+
+    # Sessions the core does not hold (in the IVR, or hearing the overflow message).
+    for contact_id, session in list(engine.sessions.items()):
+        if contact_id not in contacts and session.caller_channel not in channels:
+            engine.to_session(contact_id, se.LegGone(session.caller_channel))
 
     for channel in channels.values():
-        if app.calls.by_channel(channel.id) is not None:
+        if engine.contact_of_caller(channel.id) is not None:
             continue
-        if parse_leg_id(channel.id) is not None:
-            await _hangup(app, channel.id)  # an offer the core no longer has
+        parsed = parse_leg_id(channel.id)
+        if parsed is not None:
+            session = engine.sessions.get(parsed[1])
+            if session is None or channel.id not in session.legs:
+                router.hang_up_stray(channel.id)  # an offer the core no longer has
             continue
-        line = app.cfg.line_for_number(channel.exten or "")
+        line = router.cfg.line_for_number(channel.exten or "")
         if channel.context == CARRIER and line is not None and channel.id not in bridged:
             log.info("admitting a caller who was never queued")
-            await app.admit(channel.id, line)
+            router.admit(channel.id, line)
 
-    endpoints = {e.resource: e for e in await ari.endpoints.list() if e.technology == "PJSIP"}
-    for agent in list(app.acd.agents()):
-        endpoint = endpoints.get(agent.agent_id)
-        online = endpoint is not None and endpoint.online
-        if agent.phone_reachable != online:
-            await app.apply_quietly(acd.AgentReachability(agent.agent_id, online))
+    online = {e.resource: e.online for e in snap.endpoints if e.technology == "PJSIP"}
+    router.phones = dict(online)
+    for volunteer in list(engine.acd.agents()):
+        router.phone_seen(volunteer.agent_id, online.get(volunteer.agent_id, False))
 
 
-async def _hangup(app: HelplineApp, channel_id: str) -> None:
-    await _quiet(app.ari.channels.hangup(channel_id))
+def _recover_caller(router: AriRouter, contact: Contact, caller: Channel) -> None:
+    """A caller found in one of our bridges after a restart of ours: rebuild its session."""
+    engine = router.engine
+    line = router.cfg.line_for_number(caller.exten or "") or router.cfg.lines[0]
+    language: str = contact.language or line.language
+    state = _SESSION_STATE.get(contact.state, SessionState.QUEUED)
+    ivr = None
+    if contact.state is not acd.ContactState.CONNECTED:
+        # Still waiting: hold music never stopped; comfort messages resume from now.
+        ivr = flow.IvrCall(contact.contact_id, router.cfg.ivr)
+        ivr.resume_waiting(language, engine.now())
+    session = ContactSession(
+        contact.contact_id,
+        line.id,
+        language,
+        caller.id,
+        priority=contact.priority,
+        presented_as=router.presented_as(line),
+        ivr=ivr,
+        state=SessionState.QUEUED if state is SessionState.RINGING else state,
+        answered=True,
+    )
+    engine.adopt_session(session)
 
 
-async def _quiet(call: object) -> None:
-    try:
-        await call  # type: ignore[misc]
-    except AriNotFound:
-        pass
+def _check_offer(
+    router: AriRouter,
+    session: ContactSession,
+    contact: Contact,
+    channels: dict[str, Channel],
+) -> None:
+    """The core says the contact rings for a volunteer: is that leg still there?"""
+    engine = router.engine
+    agent_id = contact.agent_id or ""
+    leg = leg_id(LegRole.VOLUNTEER, contact.contact_id, contact.offer_token)
+    if leg in channels:
+        if leg not in session.legs:
+            session.add_recovered_leg(Leg(leg, LegRole.VOLUNTEER, LegState.DIALING, agent_id))
+            if session.state is SessionState.QUEUED:
+                session.state = SessionState.RINGING
+        if channels[leg].state == "Up":  # answered while we were away
+            engine.to_session(contact.contact_id, se.LegAnswered(leg))
+        return
+    if leg in session.legs:
+        # Not in the list, but it may only be younger than the list (originated while it
+        # was read): stop it ringing, as the contact is offered again.
+        router.hang_up_stray(leg)
+        engine.to_session(contact.contact_id, se.LegGone(leg, LOST_IN_RESTART))
+    else:
+        engine.to_acd(acd.OfferFailed(contact.contact_id, agent_id, acd.OfferFailure.ERROR))

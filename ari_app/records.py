@@ -1,17 +1,55 @@
-"""Anonymous contact records, written off the writer task.
+"""Anonymous contact records: spooled at once, written to SQL when SQL can take them.
 
-A finished contact becomes one row (``helpline.records``). Writing is blocking SQL, so it runs
-in a worker thread fed by a queue; the call path never waits for the database.
+A finished contact becomes one row (``helpline.records``). The engine calls
+:meth:`RecordQueue.submit`, which only appends to a buffer in memory: the call path never waits
+for Redis or SQL. Two background tasks move each record on, in order::
+
+    submit -> buffer (memory) -> spool (Redis list) -> SQL
+
+* the spooler appends buffered records to the spool as soon as Redis answers;
+* the writer reads the spool's head, INSERTs each record on the queue's own thread (never the
+  default pool, which the call path and logins share), and removes it from the spool only
+  after SQL committed it.
+
+Failures keep records, never drop them:
+
+* SQL unreachable: the writer retries with a capped backoff; records wait in the spool, and
+  are written in order when SQL is back. A crash or a standby takeover meanwhile loses
+  nothing: the next process (``start``) writes what the spool holds before anything new.
+* Written twice is impossible: the contact id is the primary key, and a record SQL already has
+  (a commit whose answer was lost, a push repeated after a Redis timeout, two processes
+  draining the spool during a takeover) is a :class:`DuplicateRecord`, which counts as written.
+* A record SQL refuses as invalid is moved to the dead-letter list (``RecordSpool.set_aside``)
+  and logged without its contents, so it cannot block the records behind it.
+* An unexpected error (our bug) is logged with its traceback and retried like an outage: the
+  record is kept for a fixed version rather than thrown away.
+* Redis unreachable: records wait in the buffer; at ``close`` they go straight to SQL, and only
+  what neither store takes is counted as lost in the log.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
+import time
+from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import Protocol
 
 from acd.commands import ContactFinished
-from helpline.records import ContactRecordData, DuplicateRecord, RecordError, RecordWriter
+from helpline.records import (
+    ContactRecordData,
+    DuplicateRecord,
+    InvalidRecord,
+    MemoryRecordSpool,
+    RecordError,
+    RecordSpool,
+    RecordsUnavailable,
+    SpoolUnavailable,
+    record_from_json,
+    record_to_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,40 +79,282 @@ def record_of(done: ContactFinished, line_id: str, language: str) -> ContactReco
     )
 
 
-class RecordQueue:
-    """Accepts finished contacts and writes them in order, one at a time, in a thread."""
+class RecordStore(Protocol):
+    """What the queue writes to: ``helpline.records.RecordWriter`` (blocking SQL)."""
 
-    def __init__(self, writer: RecordWriter) -> None:
+    def write(self, record: ContactRecordData) -> None:
+        """Store one record; raises the ``RecordError`` kinds the module docstring lists."""
+
+
+class _Backoff:
+    """Doubling delays from ``low`` to ``high``; back to ``low`` after a success."""
+
+    def __init__(self, low: float, high: float) -> None:
+        self._low, self._high = low, high
+        self._next = low
+
+    def next(self) -> float:
+        delay = self._next
+        self._next = min(self._high, self._next * 2)
+        return delay
+
+    def reset(self) -> None:
+        self._next = self._low
+
+
+class _Outage:
+    """Logs an outage once when it starts and once when it ends, not at every retry."""
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+        self._since: float | None = None
+
+    def down(self, exc: BaseException, pending: int) -> None:
+        if self._since is None:
+            self._since = time.monotonic()
+            log.warning(
+                "%s unreachable (%s): %d contact records kept, retrying",
+                self._what,
+                type(exc.__cause__ or exc).__name__,
+                pending,
+            )
+
+    def up(self) -> None:
+        if self._since is not None:
+            log.info("%s back after %.1f s", self._what, time.monotonic() - self._since)
+            self._since = None
+
+
+class RecordQueue:
+    """Accepts finished contacts at once and writes them to SQL in order, exactly once.
+
+    ``spool`` is where records wait for SQL: give a ``RedisRecordSpool`` in production; the
+    default keeps them in this process only (tests, tools). ``executor`` runs the blocking SQL
+    writes; the default is the queue's own single thread. Call ``submit`` from the event loop.
+    """
+
+    def __init__(
+        self,
+        writer: RecordStore,
+        spool: RecordSpool | None = None,
+        *,
+        executor: Executor | None = None,
+        retry_min_s: float = 0.5,
+        retry_max_s: float = 5.0,
+        idle_poll_s: float = 5.0,
+        close_timeout_s: float = 5.0,
+        batch: int = 64,
+    ) -> None:
         self._writer = writer
-        self._queue: asyncio.Queue[ContactRecordData | None] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
+        self._spool: RecordSpool = spool if spool is not None else MemoryRecordSpool()
+        self._own_executor = executor is None
+        self._executor: Executor = executor or ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="records"
+        )
+        self._retry_min_s, self._retry_max_s = retry_min_s, retry_max_s
+        self._idle_poll_s = idle_poll_s
+        self._close_timeout_s = close_timeout_s
+        self._batch = batch
+        self._buffer: collections.deque[ContactRecordData] = collections.deque()
+        self._spooled = 0  # the spool's length as last seen (other processes' records too)
+        self._buffered = asyncio.Event()  # the spooler has work
+        self._work = asyncio.Event()  # the writer may have work
+        self._stop = asyncio.Event()  # close() began: cut naps short
+        self._closing = False
+        self._closed = False
+        self._spooler: asyncio.Task[None] | None = None
+        self._drainer: asyncio.Task[None] | None = None
+        self._sql = _Outage("SQL")
+        self._redis = _Outage("records spool")
         self.written = 0
+        """Records confirmed in SQL by this queue (inserted, or found already there)."""
+        self.duplicates = 0
+        """Of ``written``, records SQL already had (written before, answer lost)."""
+        self.set_aside = 0
+        """Records SQL refused as invalid, moved to the dead-letter list."""
+
+    @property
+    def pending(self) -> int:
+        """Records not yet in SQL: buffered here plus spooled (by any process), as last seen."""
+        return len(self._buffer) + self._spooled
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="records")
+        """Start moving records; what a previous process left in the spool goes first."""
+        self._spooler = asyncio.create_task(self._spool_loop(), name="records-spooler")
+        self._drainer = asyncio.create_task(self._write_loop(), name="records-writer")
 
     def submit(self, done: ContactFinished, line_id: str, language: str) -> None:
-        self._queue.put_nowait(record_of(done, line_id, language))
+        """Take a finished contact's record; returns at once, never waits for Redis or SQL."""
+        if self._closed:
+            log.error("contact record submitted after close: not written")
+            return
+        self._buffer.append(record_of(done, line_id, language))
+        self._buffered.set()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._queue.put_nowait(None)
-            await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            record = await self._queue.get()
+        """Flush what can be flushed within ``close_timeout_s``; the spool keeps the rest."""
+        if self._closed:
+            return
+        self._closed = self._closing = True
+        self._stop.set()
+        self._buffered.set()
+        self._work.set()
+        tasks = [t for t in (self._spooler, self._drainer) if t is not None]
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=self._close_timeout_s)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        if self._buffer:
+            # Redis could not take them: straight to SQL is better than losing them.
             try:
-                if record is None:
+                await asyncio.wait_for(self._write_buffer_directly(), self._close_timeout_s)
+            except TimeoutError:
+                pass
+        lost = len(self._buffer)
+        if isinstance(self._spool, MemoryRecordSpool):
+            lost += len(self._spool.items)
+        if lost:
+            log.error("%d contact records could be neither spooled nor written: lost", lost)
+        elif self._spooled:
+            log.info("%d contact records left in the spool for the next start", self._spooled)
+        if self._own_executor:
+            self._executor.shutdown(wait=False)
+
+    async def _nap(self, delay: float) -> None:
+        """Sleep ``delay`` seconds, or less if the queue is closing."""
+        try:
+            await asyncio.wait_for(self._stop.wait(), delay)
+        except TimeoutError:
+            pass
+
+    async def _spool_loop(self) -> None:
+        backoff = _Backoff(self._retry_min_s, self._retry_max_s)
+        while True:
+            self._buffered.clear()
+            if not self._buffer:
+                if self._closing:
                     return
-                await asyncio.to_thread(self._writer.write, record)
-                self.written += 1
+                await self._buffered.wait()
+                continue
+            batch = [self._buffer[i] for i in range(min(len(self._buffer), self._batch))]
+            try:
+                await self._spool.push([record_to_json(rec) for rec in batch])
+            except SpoolUnavailable as exc:
+                self._redis.down(exc, self.pending)
+                if self._closing:
+                    return  # close() writes the buffer to SQL directly
+                await self._nap(backoff.next())
+                continue
+            self._redis.up()
+            backoff.reset()
+            for _ in batch:
+                self._buffer.popleft()
+            self._spooled += len(batch)
+            self._work.set()
+
+    def _spooler_done(self) -> bool:
+        return self._spooler is None or self._spooler.done()
+
+    async def _write_loop(self) -> None:
+        backoff = _Backoff(self._retry_min_s, self._retry_max_s)
+        while True:
+            self._work.clear()
+            try:
+                raws, self._spooled = await self._spool.head(self._batch)
+            except SpoolUnavailable as exc:
+                self._redis.down(exc, self.pending)
+                if self._closing:
+                    return
+                await self._nap(backoff.next())
+                continue
+            if not raws:
+                if self._closing and self._spooler_done():
+                    return
+                # Woken by the spooler; the poll finds records another process spooled.
+                try:
+                    await asyncio.wait_for(self._work.wait(), self._idle_poll_s)
+                except TimeoutError:
+                    pass
+                continue
+            if await self._write_batch(raws):
+                backoff.reset()
+            elif self._closing:
+                return  # the spool keeps the rest for the next start
+            else:
+                await self._nap(backoff.next())
+
+    async def _write_batch(self, raws: list[str]) -> bool:
+        """Write ``raws`` in order; False when an outage stopped it (the rest stays spooled)."""
+        for raw in raws:
+            try:
+                rec = record_from_json(raw)
+            except InvalidRecord as exc:
+                if not await self._move_aside(raw, exc):
+                    return False
+                continue
+            try:
+                await self._write_one(rec)
+            except RecordsUnavailable as exc:
+                self._sql.down(exc, self.pending)
+                return False
             except DuplicateRecord:
-                pass  # replayed after a restart: already stored
+                duplicate = True
             except RecordError as exc:
-                log.error("contact record refused: %s", exc)
+                self._sql.up()
+                if not await self._move_aside(raw, exc):
+                    return False
+                continue
             except Exception:
-                log.exception("contact record could not be written")
-            finally:
-                self._queue.task_done()
+                log.exception("contact record write failed unexpectedly; kept, will retry")
+                return False
+            else:
+                duplicate = False
+            self._sql.up()
+            try:
+                await self._spool.remove(raw)
+            except SpoolUnavailable as exc:
+                # In SQL but still spooled: its next write is a DuplicateRecord, so no harm.
+                self._redis.down(exc, self.pending)
+                return False
+            self._redis.up()
+            self._spooled = max(0, self._spooled - 1)
+            self.written += 1
+            if duplicate:
+                self.duplicates += 1
+        return True
+
+    async def _write_one(self, rec: ContactRecordData) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._writer.write, rec)
+
+    async def _move_aside(self, raw: str, exc: RecordError) -> bool:
+        try:
+            await self._spool.set_aside(raw)
+        except SpoolUnavailable as spool_exc:
+            self._redis.down(spool_exc, self.pending)
+            return False
+        self._spooled = max(0, self._spooled - 1)
+        self.set_aside += 1
+        # The reason names the field, never its value (helpline.records' messages are built so).
+        log.error("contact record refused and set aside for review: %s", exc)
+        return True
+
+    async def _write_buffer_directly(self) -> None:
+        while self._buffer:
+            try:
+                await self._write_one(self._buffer[0])
+            except RecordsUnavailable as exc:
+                self._sql.down(exc, self.pending)
+                return
+            except DuplicateRecord:
+                self.duplicates += 1
+            except RecordError as exc:
+                self._buffer.popleft()
+                log.error("contact record refused while closing (no spool to keep it): %s", exc)
+                continue
+            except Exception:
+                log.exception("contact record write failed unexpectedly while closing")
+                return
+            self._buffer.popleft()
+            self.written += 1

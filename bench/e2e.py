@@ -1,27 +1,35 @@
-"""End-to-end SIP benchmark: our ACD versus Asterisk's app_queue on the same Asterisk.
+"""End-to-end SIP benchmark: our ACD, Asterisk's app_queue and a minimal Stasis app (the floor)
+on the same Asterisk, with the same volunteers and the same callers.
 
 Real SIP load through a real Asterisk 22: auto-answering sipp volunteers (registered with
 digest auth) and sipp callers from the carrier address 127.0.0.2, at several call rates. The
-same calls go (a) to 116111, routed by our Stasis app (``helpline.service.serve``, in this
-process, with the HTTP API used to log the volunteers in), and (b) to a bench number that runs
-``Queue(bench)``: strategy leastrecent, the same volunteers as members, the same ring timeout,
-ringinuse=no, wrapuptime = our wrap-up. The two systems take turns at each rate.
+same calls go (a) to 116111, routed by our Stasis app (``helpline.service.serve``, as
+``helpline run`` runs it, in this process, with the HTTP API used to log the volunteers in),
+(b) to a bench number that runs ``Queue(bench)``: strategy leastrecent, the same volunteers as
+members, the same ring timeout, ringinuse=no, wrapuptime = our wrap-up, and (c) to a bench
+number that enters ``Stasis(bench-floor)``: ``bench/floor.py`` in its own process, which on
+StasisStart originates to the next free volunteer and bridges on answer (no Redis, no SQL, no
+IVR): the least any ARI design can do here. The systems take turns at each rate.
 
 The bench uses a private copy of the cached Asterisk root and its own ports (SIP 5070, ARI
-8098, API 8099), so a running ``make up`` or test Asterisk is left alone. The queue and the
-bench number are added to the *rendered* queues.conf/extensions.conf here, never to dialplan/.
+8098, API 8099), and holds the integration tests' Asterisk lock for its whole run, so it never
+runs beside a test session. The queue and the bench numbers are added to the *rendered*
+queues.conf/extensions.conf here, never to dialplan/.
 
 Measured from sipp's own message traces (microsecond timestamps, one clock): time from the
 caller's INVITE to the volunteer's INVITE (ring) and to the volunteer's 200 OK (answer). Calls
 carry no shared id across the two legs, so the k-th caller INVITE of a run is paired with the
-k-th volunteer INVITE of that run (both systems serve FIFO while volunteers are plentiful); a
-run whose counts differ is flagged and left out of the percentiles.
+k-th volunteer INVITE of that run (every system serves FIFO while volunteers are plentiful); a
+run in which a caller never rang, or whose sipp processes failed, is flagged and left out of
+the percentiles, and the failing sipp process is named with its error file (scrubbed). A caller
+who hangs up while the phone rings is lost but did ring (the phones take the CANCEL).
 
     python bench/e2e.py [--volunteers 20] [--rates 5,10,20] [--calls 150]
 
-The last lines are machine-readable: ring_p50_ms_acd, ring_p99_ms_acd, ring_p50_ms_app_queue,
-ring_p99_ms_app_queue, ring_p99_ratio (acd / app_queue) and lost_calls (never reached a
-volunteer, both systems, all rates). Needs root (chroot), sipp, Redis.
+The last lines are machine-readable: ring_p50_ms_<system> and ring_p99_ms_<system> for acd (ours),
+app_queue and floor; ring_p99_ratio (acd / app_queue), ring_p50_ratio_floor and
+ring_p99_ratio_floor (acd / floor), lost_calls_<system> and lost_calls (never reached a
+volunteer, all systems, all rates). Needs root (chroot), sipp, Redis.
 """
 
 from __future__ import annotations
@@ -31,16 +39,13 @@ import asyncio
 import contextlib
 import math
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,20 +57,37 @@ os.environ.setdefault("HELPLINE_ARGON2_PROFILE", "test")
 
 import redis  # noqa: E402
 
+from bench.acd_profile import Profile, install_profiling  # noqa: E402
+from bench.floor import FloorProcess  # noqa: E402
+from bench.rig import (  # noqa: E402
+    Callers,
+    Phone,
+    Phones,
+    PortPool,
+    RigError,
+    asterisk_lock,
+)
+from bench.traces import (  # noqa: E402
+    SipMessage,
+    first_by_call,
+    is_invite,
+    is_invite_ok,
+    parse_trace,
+    percentile,
+)
 from helpline.asterisk import DEFAULT_ROOT, AriAccess, AsteriskRuntime  # noqa: E402
 from helpline.config import HelplineConfig, parse_config  # noqa: E402
-from helpline.simulate import (  # noqa: E402
-    CallerLoad,
-    PhoneAccount,
-    PhoneBank,
-    VolunteerApi,
-    VolunteerPhone,
-)
+from helpline.simulate import CARRIER_IP, PHONE_IP, PhoneAccount, VolunteerApi  # noqa: E402
 
+REPO = Path(__file__).resolve().parent.parent
 BENCH_ROOT = DEFAULT_ROOT.with_name("bench-asterisk-root")
 BENCH_NUMBER = "999001"
 """Carrier-context number that runs Queue(bench)."""
-ACD_NUMBER = "116111"
+FLOOR_NUMBER = "999002"
+"""Carrier-context number that enters Stasis(bench-floor)."""
+FLOOR_APP = "bench-floor"
+SYSTEMS = ("acd", "app_queue", "floor")
+NUMBERS = {"acd": "116111", "app_queue": BENCH_NUMBER, "floor": FLOOR_NUMBER}
 PASSWORD = "bench-volunteer-password"
 
 CONFIG = """
@@ -128,149 +150,7 @@ class Settings:
     answer_ms: int
     ring_timeout_s: int
     wrap_up_s: int
-
-
-# ----------------------------------------------------------------------------- SIP traces
-
-
-@dataclass(frozen=True, slots=True)
-class SipMessage:
-    """One message of a sipp ``-trace_msg`` log."""
-
-    ts: float
-    sent: bool
-    first_line: str
-    call_id: str
-    cseq_method: str
-
-
-_SEPARATOR = re.compile(r"^-{20,} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\s*$")
-
-
-def parse_trace(path: Path) -> list[SipMessage]:
-    """Every message in a sipp message log, with its (local wall-clock) time as epoch seconds."""
-    out: list[SipMessage] = []
-    if not path.exists():
-        return out
-    block: list[str] = []
-    stamp: str | None = None
-
-    def flush() -> None:
-        if stamp is None or len(block) < 2:
-            return
-        sent = "sent" in block[0]
-        lines = [line for line in block[1:] if line.strip()]
-        if not lines:
-            return
-        call_id = cseq = ""
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            name = name.strip().lower()
-            if name in ("call-id", "i"):
-                call_id = value.strip()
-            elif name == "cseq":
-                cseq = value.split()[-1] if value.split() else ""
-        ts = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S.%f").timestamp()
-        out.append(SipMessage(ts, sent, lines[0].strip(), call_id, cseq))
-
-    with path.open(errors="replace") as f:
-        for raw in f:
-            line = raw.rstrip("\r\n")
-            match = _SEPARATOR.match(line)
-            if match:
-                flush()
-                stamp, block = match.group(1), []
-            elif stamp is not None:
-                block.append(line)
-    flush()
-    return out
-
-
-def first_by_call(
-    messages: Sequence[SipMessage], want: Callable[[SipMessage], bool]
-) -> dict[str, float]:
-    """Call-ID -> time of the first message matching ``want`` (retransmissions ignored)."""
-    found: dict[str, float] = {}
-    for msg in messages:
-        if want(msg) and msg.call_id not in found:
-            found[msg.call_id] = msg.ts
-    return found
-
-
-def _is_invite(msg: SipMessage) -> bool:
-    return msg.first_line.startswith("INVITE ")
-
-
-def _is_invite_ok(msg: SipMessage) -> bool:
-    return msg.first_line.startswith("SIP/2.0 200") and msg.cseq_method == "INVITE"
-
-
-def percentile(values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile; NaN for no values."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
-# ----------------------------------------------------------------------------- profiling
-
-
-@dataclass
-class Profile:
-    """Where the ACD spends a call's time before the volunteer's phone rings (this process)."""
-
-    ari_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    admit_start: list[float] = field(default_factory=list)
-    admit_ms: list[float] = field(default_factory=list)
-    offer_start: list[float] = field(default_factory=list)
-    journal_ms: list[float] = field(default_factory=list)
-    writer_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    """Time the single writer spends per input, by input type."""
-    recording: bool = False
-
-
-def install_profiling(profile: Profile) -> None:
-    """Time every ARI request, ``admit``, the originate, the Redis journal and the writer."""
-    from ari_app.app import HelplineApp
-    from ari_app.client import AriClient
-
-    def timed(cls: Any, name: str, record: Callable[[float, float, tuple[Any, ...]], None]) -> None:
-        original = getattr(cls, name)
-
-        async def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-            start = time.time()
-            t0 = time.perf_counter()
-            try:
-                return await original(self, *args, **kwargs)
-            finally:
-                if profile.recording:
-                    record(start, (time.perf_counter() - t0) * 1000, args)
-
-        setattr(cls, name, wrapper)
-
-    def ari(start: float, ms: float, args: tuple[Any, ...]) -> None:
-        method, path = args[0], list(args[1])
-        if len(path) > 1:
-            path[1] = "{id}"
-        profile.ari_ms[f"{method} /{'/'.join(path)}"].append(ms)
-
-    def admit(start: float, ms: float, args: tuple[Any, ...]) -> None:
-        profile.admit_start.append(start)
-        profile.admit_ms.append(ms)
-
-    def writer(start: float, ms: float, args: tuple[Any, ...]) -> None:
-        item = args[0]
-        kind = type(item).__name__
-        if kind == "UnknownEvent":
-            kind = f"(ignored) {getattr(item, 'type', '?')}"
-        profile.writer_ms[kind].append(ms)
-
-    timed(AriClient, "request", ari)
-    timed(HelplineApp, "_process", writer)
-    timed(HelplineApp, "admit", admit)
-    timed(HelplineApp, "_offer", lambda start, ms, args: profile.offer_start.append(start))
-    timed(HelplineApp, "_journal", lambda start, ms, args: profile.journal_ms.append(ms))
+    systems: tuple[str, ...] = SYSTEMS
 
 
 # ----------------------------------------------------------------------------- Asterisk
@@ -294,7 +174,7 @@ def bench_root() -> Path:
 
 
 def app_queue_config(s: Settings, members: Sequence[str]) -> tuple[str, str]:
-    """The queue and the bench number, appended to the rendered queues/extensions.conf."""
+    """The queue and the bench numbers, appended to the rendered queues/extensions.conf."""
     queue = (
         "\n[bench]\n"
         "strategy=leastrecent\n"
@@ -316,6 +196,9 @@ def app_queue_config(s: Settings, members: Sequence[str]) -> tuple[str, str]:
         f"exten => {BENCH_NUMBER},1,Gosub(helpline-anonymise,s,1)\n"
         " same => n,Queue(bench,r)\n"
         " same => n,Hangup()\n"
+        f"exten => {FLOOR_NUMBER},1,Gosub(helpline-anonymise,s,1)\n"
+        f" same => n,Stasis({FLOOR_APP})\n"
+        " same => n,Hangup()\n"
     )
     return queue, exten
 
@@ -324,7 +207,7 @@ def bench_config(s: Settings, work: Path) -> HelplineConfig:
     text = CONFIG.format(
         work=work,
         root=BENCH_ROOT,
-        acd_number=ACD_NUMBER,
+        acd_number=NUMBERS["acd"],
         ring_timeout=s.ring_timeout_s,
         wrap_up=s.wrap_up_s,
     )
@@ -356,6 +239,8 @@ def start_asterisk(cfg: HelplineConfig, s: Settings) -> AsteriskRuntime:
     # The app refuses to start without every prompt it may play (cached by a manifest).
     generate_prompts(runtime.root, prompt_languages(cfg), required_prompts(cfg))
     runtime.start(wait_s=60.0)
+    # ARI answers before every module has loaded: a phone registering then may be refused.
+    runtime.cli("core waitfullybooted", timeout_s=60.0)
     return runtime
 
 
@@ -388,11 +273,16 @@ class Run:
     answer_ms: list[float] = field(default_factory=list)
     caller_answered_ms: list[float] = field(default_factory=list)
     """ACD only: INVITE -> the 200 OK our app sends the caller (music on hold)."""
+    stasis_ms: list[float] = field(default_factory=list)
+    """ACD and floor: INVITE -> the app reads the caller's StasisStart from its websocket."""
+    originate_ms: list[float] = field(default_factory=list)
+    """ACD and floor: INVITE -> the app starts the originate request to the volunteer."""
+    own_ms: list[float] = field(default_factory=list)
+    """ACD and floor: the app's own time, StasisStart read -> originate request started."""
     admit_delay_ms: list[float] = field(default_factory=list)
     """ACD only: INVITE -> our writer starts ``admit`` for the call."""
-    originate_delay_ms: list[float] = field(default_factory=list)
-    """ACD only: INVITE -> our writer starts the originate to the volunteer."""
-    sipp_failed: int = 0
+    problems: list[str] = field(default_factory=list)
+    """What went wrong with this run's sipp processes (named, with their scrubbed errors)."""
     paired: bool = True
 
     @property
@@ -401,66 +291,116 @@ class Run:
 
 
 async def place(
-    s: Settings, workdir: Path, system: str, rate: float, phones: PhoneBank, profile: Profile
+    s: Settings, workdir: Path, system: str, rate: float, phones: Phones, profile: Profile
 ) -> tuple[Run, Path]:
-    number = ACD_NUMBER if system == "acd" else BENCH_NUMBER
     name = f"callers-{system}-{rate:g}"
-    load = CallerLoad(
+    load = Callers(
         "127.0.0.1:5070",
-        number,
+        NUMBERS[system],
         workdir,
+        PortPool(CARRIER_IP),
         count=s.calls,
         rate=rate,
         hold_ms=s.hold_ms,
-        trace=True,
         name=name,
     )
     run = Run(system, rate, start=time.time())
+    failed_before = phones.failed()
     profile.recording = system == "acd"
     await load.start()
     budget = s.calls / rate + s.hold_ms[1] / 1000 + s.ring_timeout_s + 30
     await load.wait(budget)
     # Every volunteer leg over (the BYE reaches the phones a moment after the caller's).
-    async with asyncio.timeout(15):
-        while phones.stats().current:
-            await asyncio.sleep(0.1)
-    await asyncio.sleep(max(1.0, s.wrap_up_s + 0.5))  # let wrap-up end before the next run
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(15):
+            while phones.in_progress():
+                await asyncio.sleep(0.1)
+    await asyncio.sleep(max(1.2, s.wrap_up_s + 0.5))  # let wrap-up end before the next run
     profile.recording = False
     run.end = time.time()
-    run.sipp_failed = load.stats().failed
+    if (problem := load.problem()) is not None:
+        run.problems.append(problem)
+    run.problems += phones.problems(failed_before)
+    if phones.in_progress():
+        run.problems.append(f"{phones.in_progress()} volunteer calls still up 15 s after the run")
+    for problem in run.problems:
+        print(f"    sipp problem: {problem}", flush=True)
     return run, load.message_log
 
 
+def _paired_ms(early: Sequence[float], late: Sequence[float]) -> list[float]:
+    """k-th of ``early`` with the k-th of ``late`` (both sorted), in ms; [] if counts differ."""
+    if len(early) != len(late):
+        return []
+    return [(b - a) * 1000 for a, b in zip(sorted(early), sorted(late), strict=True)]
+
+
 def analyse(
-    run: Run, caller_log: Path, volunteer_msgs: Sequence[SipMessage], profile: Profile
+    run: Run,
+    caller_log: Path,
+    volunteer_msgs: Sequence[SipMessage],
+    profile: Profile,
+    floor_stamps: Sequence[tuple[float, float]],
 ) -> None:
     """Fill ``run`` from the traces (volunteer messages are picked by the run's time window)."""
     caller_msgs = parse_trace(caller_log)
-    invites = first_by_call(caller_msgs, lambda m: m.sent and _is_invite(m))
-    caller_ok = first_by_call(caller_msgs, lambda m: not m.sent and _is_invite_ok(m))
+    invites = first_by_call(caller_msgs, lambda m: m.sent and is_invite(m))
+    caller_ok = first_by_call(caller_msgs, lambda m: not m.sent and is_invite_ok(m))
     window = [m for m in volunteer_msgs if run.start <= m.ts <= run.end]
-    rings = first_by_call(window, lambda m: not m.sent and _is_invite(m))
-    answers = first_by_call(window, lambda m: m.sent and _is_invite_ok(m))
+    rings = first_by_call(window, lambda m: not m.sent and is_invite(m))
+    answers = first_by_call(window, lambda m: m.sent and is_invite_ok(m))
     run.callers, run.rang, run.answered = len(invites), len(rings), len(answers)
     caller_t = sorted(invites.values())
-    ring_t = sorted(rings.values())
-    answer_t = sorted(answers.values())
-    run.paired = len(caller_t) == len(ring_t) == len(answer_t) and run.sipp_failed == 0
+    # A caller who hangs up while the volunteer's phone rings is lost but did ring: rings are
+    # paired when every caller rang, answers only when every call was answered.
+    run.paired = len(caller_t) == len(rings) and not run.problems
     if not run.paired:
         return
-    run.ring_ms = [(r - c) * 1000 for c, r in zip(caller_t, ring_t, strict=True)]
-    run.answer_ms = [(a - c) * 1000 for c, a in zip(caller_t, answer_t, strict=True)]
+    run.ring_ms = _paired_ms(caller_t, list(rings.values()))
+    run.answer_ms = _paired_ms(caller_t, list(answers.values()))
+
+    def within(t: float) -> bool:
+        return run.start <= t <= run.end
+
     if run.system == "acd":
-        run.caller_answered_ms = [(caller_ok[cid] - t) * 1000 for cid, t in invites.items()]
-        admits = sorted(t for t in profile.admit_start if run.start <= t <= run.end)
-        offers = sorted(t for t in profile.offer_start if run.start <= t <= run.end)
-        if len(admits) == len(caller_t):
-            run.admit_delay_ms = [(a - c) * 1000 for c, a in zip(caller_t, admits, strict=True)]
-        if len(offers) == len(caller_t):
-            run.originate_delay_ms = [(o - c) * 1000 for c, o in zip(caller_t, offers, strict=True)]
+        run.caller_answered_ms = [
+            (caller_ok[cid] - t) * 1000 for cid, t in invites.items() if cid in caller_ok
+        ]
+        run.admit_delay_ms = _paired_ms(caller_t, [t for t in profile.admit_start if within(t)])
+        stamps = [
+            (seen, profile.originated[channel])
+            for channel, seen in profile.stasis_seen.items()
+            if within(seen) and channel in profile.originated
+        ]
+    elif run.system == "floor":
+        stamps = [(seen, orig) for seen, orig in floor_stamps if within(seen)]
+    else:
+        return
+    run.stasis_ms = _paired_ms(caller_t, [seen for seen, _ in stamps])
+    run.originate_ms = _paired_ms(caller_t, [orig for _, orig in stamps])
+    run.own_ms = [(orig - seen) * 1000 for seen, orig in stamps]
 
 
 # ----------------------------------------------------------------------------- main
+
+
+def make_phones(s: Settings, workdir: Path) -> Phones:
+    phone_dir = workdir / "phones"
+    phone_dir.mkdir(exist_ok=True)
+    ports = PortPool(PHONE_IP)
+    return Phones(
+        [
+            Phone(
+                PhoneAccount(vid, PASSWORD),
+                "127.0.0.1:5070",
+                phone_dir,
+                ports,
+                answer_ms=s.answer_ms,
+                trace=True,
+            )
+            for vid in volunteer_ids(s)
+        ]
+    )
 
 
 async def bench(s: Settings, workdir: Path) -> list[Run]:
@@ -477,22 +417,10 @@ async def bench(s: Settings, workdir: Path) -> list[Run]:
     app = asyncio.create_task(serve(cfg, started), name="helpline-app")
     runs: list[Run] = []
     try:
-        await _wait(started.wait(), app, 30)
-        phone_dir = workdir / "phones"
-        phone_dir.mkdir()
-        phones = PhoneBank(
-            [
-                VolunteerPhone(
-                    PhoneAccount(vid, PASSWORD),
-                    "127.0.0.1:5070",
-                    phone_dir,
-                    answer_ms=s.answer_ms,
-                    trace=True,
-                )
-                for vid in volunteer_ids(s)
-            ]
-        )
-        async with phones:
+        await wait_guarded(started.wait(), app, 30)
+        phones = make_phones(s, workdir)
+        floor = FloorProcess(runtime.ari, FLOOR_APP, volunteer_ids(s), workdir)
+        async with phones, floor:
             base = f"http://{cfg.http.host}:{cfg.http.port}/api/v1"
             async with VolunteerApi(base) as api:
                 for vid in volunteer_ids(s):
@@ -501,26 +429,27 @@ async def bench(s: Settings, workdir: Path) -> list[Run]:
                 print(f"{s.volunteers} volunteers registered, logged in and ready", flush=True)
                 logs: list[tuple[Run, Path]] = []
                 for rate in s.rates:
-                    for system in ("acd", "app_queue"):
+                    for system in s.systems:
                         print(f"  {system:9} {rate:g} calls/s x {s.calls} ...", flush=True)
                         logs.append(await place(s, workdir, system, rate, phones, profile))
                 await api.logout_all()
+        floor_stamps, floor_own_us = floor.stamps()
         volunteer_msgs = sorted(
             (m for p in phones.phones for m in parse_trace(p.message_log)), key=lambda m: m.ts
         )
         for run, caller_log in logs:
-            analyse(run, caller_log, volunteer_msgs, profile)
+            analyse(run, caller_log, volunteer_msgs, profile, floor_stamps)
             runs.append(run)
     finally:
         app.cancel()
         await asyncio.gather(app, return_exceptions=True)
         await asyncio.to_thread(runtime.stop)
         clear_live_state(cfg)
-    report(s, runs, profile)
+    report(s, runs, profile, floor_own_us)
     return runs
 
 
-async def _wait(aw: Awaitable[Any], guard: asyncio.Task[Any], timeout_s: float) -> None:
+async def wait_guarded(aw: Awaitable[Any], guard: asyncio.Task[Any], timeout_s: float) -> None:
     """Await ``aw`` unless ``guard`` (the app) dies first."""
     waiter = asyncio.ensure_future(aw)
     done, _ = await asyncio.wait({waiter, guard}, timeout=timeout_s, return_when="FIRST_COMPLETED")
@@ -537,7 +466,15 @@ def _fmt(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.1f}"
 
 
-def report(s: Settings, runs: Sequence[Run], profile: Profile) -> None:
+def _p50_p99(values: Sequence[float]) -> str:
+    return f"{_fmt(percentile(values, 50)):>7} / {_fmt(percentile(values, 99))}"
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b and not math.isnan(a) and not math.isnan(b) else math.nan
+
+
+def report(s: Settings, runs: Sequence[Run], profile: Profile, floor_own_us: list[float]) -> None:
     print()
     print(
         f"e2e: {s.volunteers} auto-answer volunteers (200 OK after {s.answer_ms} ms), "
@@ -546,7 +483,8 @@ def report(s: Settings, runs: Sequence[Run], profile: Profile) -> None:
     )
     print(
         "pairing: within a run the k-th caller INVITE (sorted by time) is paired with the k-th "
-        "volunteer INVITE and 200 OK; runs whose counts differ are flagged and not pooled"
+        "volunteer INVITE (and 200 OK, when every call was answered); runs where a caller never "
+        "rang, or a sipp process failed, are flagged and not pooled"
     )
     print(
         f"{'system':10}{'rate/s':>7}{'calls':>7}{'rang':>6}{'lost':>6}"
@@ -557,55 +495,98 @@ def report(s: Settings, runs: Sequence[Run], profile: Profile) -> None:
             f"{r.system:10}{r.rate:>7g}{r.callers:>7}{r.rang:>6}{r.lost:>6}"
             f"{_fmt(percentile(r.ring_ms, 50)):>10}{_fmt(percentile(r.ring_ms, 99)):>10}"
             f"{_fmt(percentile(r.answer_ms, 50)):>9}{_fmt(percentile(r.answer_ms, 99)):>9}"
-            f"  {'yes' if r.paired else f'NO (sipp failed calls: {r.sipp_failed})'}"
+            f"  {'yes' if r.paired else 'NO (sipp problems below)' if r.problems else 'NO'}"
         )
-    acd_runs = [r for r in runs if r.system == "acd" and r.paired]
+    problems = [(r, p) for r in runs for p in r.problems]
+    for r, problem in problems:
+        print(f"sipp problem in {r.system} at {r.rate:g}/s: {problem}")
+
+    def pooled(system: str, attr: str) -> list[float]:
+        return [v for r in runs if r.system == system and r.paired for v in getattr(r, attr)]
+
     print()
-    print("ACD breakdown, ms from the caller's INVITE (p50 / p99, all paired runs):")
+    print("Breakdown, ms from the caller's INVITE (p50 / p99, all paired runs):")
+    print(f"  {'':58} {'acd (ours)':>16} {'floor':>16}")
     for label, attr in (
-        ("our writer starts admit (SIP->dialplan->Stasis->websocket)", "admit_delay_ms"),
-        ("caller gets 200 OK (ARI answer done)", "caller_answered_ms"),
-        ("our writer starts the originate", "originate_delay_ms"),
-        ("volunteer's phone gets the INVITE", "ring_ms"),
+        ("the app reads the StasisStart (SIP->dialplan->websocket)", "stasis_ms"),
+        ("the app starts the originate request", "originate_ms"),
+        ("the volunteer's phone gets the INVITE (ring)", "ring_ms"),
     ):
-        values = [v for r in acd_runs for v in getattr(r, attr)]
-        print(f"  {label:60} {_fmt(percentile(values, 50)):>7} / {_fmt(percentile(values, 99))}")
+        ours, floor = _p50_p99(pooled("acd", attr)), _p50_p99(pooled("floor", attr))
+        print(f"  {label:58} {ours:>16} {floor:>16}")
     print(
-        f"  admit() itself: p50 {_fmt(percentile(profile.admit_ms, 50))} ms, "
-        f"p99 {_fmt(percentile(profile.admit_ms, 99))} ms; Redis journal append p50 "
-        f"{_fmt(percentile(profile.journal_ms, 50))} ms"
+        f"  {'own time: StasisStart read -> originate request started':58} "
+        f"{_p50_p99(pooled('acd', 'own_ms')):>16} {_p50_p99(pooled('floor', 'own_ms')):>16}"
     )
-    calls = sum(r.callers for r in runs if r.system == "acd")
-    busy = sum(sum(v) for v in profile.writer_ms.values())
     print(
-        f"The single writer was busy {busy / max(1, calls):.1f} ms per call "
-        "(inputs by type: count, total ms, p50 ms, p99 ms):"
+        f"  (the floor's own time from its loop's clock: p50 {_fmt(percentile(floor_own_us, 50))}"
+        f" us, p99 {_fmt(percentile(floor_own_us, 99))} us)"
     )
-    for kind, values in sorted(profile.writer_ms.items(), key=lambda kv: -sum(kv[1])):
+    if pooled("acd", "admit_delay_ms"):
+        label = "acd: our writer starts admit"
+        print(f"  {label:58} {_p50_p99(pooled('acd', 'admit_delay_ms')):>16}")
+    print(
+        f"  {'acd: the caller gets 200 OK (ARI answer done)':58} "
+        f"{_p50_p99(pooled('acd', 'caller_answered_ms')):>16}"
+    )
+    if profile.missing:
+        print(f"  not profiled (the app no longer has them): {', '.join(profile.missing)}")
+    if profile.admit_ms:
         print(
-            f"  {kind:40} {len(values):>6} {sum(values):>8.0f} {_fmt(percentile(values, 50)):>7}"
-            f" {_fmt(percentile(values, 99)):>7}"
+            f"  admit() itself: p50 {_fmt(percentile(profile.admit_ms, 50))} ms, "
+            f"p99 {_fmt(percentile(profile.admit_ms, 99))} ms"
         )
+    if profile.journal_ms:
+        print(
+            f"  Redis journal append (awaited by the writer): p50 "
+            f"{_fmt(percentile(profile.journal_ms, 50))} ms, p99 "
+            f"{_fmt(percentile(profile.journal_ms, 99))} ms"
+        )
+    if profile.writer_ms:
+        calls = sum(r.callers for r in runs if r.system == "acd")
+        busy = sum(sum(v) for v in profile.writer_ms.values())
+        print(
+            f"The single writer was busy {busy / max(1, calls):.1f} ms per call "
+            "(inputs by type: count, total ms, p50 ms, p99 ms):"
+        )
+        for kind, values in sorted(profile.writer_ms.items(), key=lambda kv: -sum(kv[1])):
+            print(
+                f"  {kind:40} {len(values):>6} {sum(values):>8.0f}"
+                f" {_fmt(percentile(values, 50)):>7} {_fmt(percentile(values, 99)):>7}"
+            )
     print("ARI requests during the ACD runs (count, p50 ms, p99 ms):")
     for op, values in sorted(profile.ari_ms.items(), key=lambda kv: -sum(kv[1])):
         print(
             f"  {op:40} {len(values):>6} {_fmt(percentile(values, 50)):>7}"
             f" {_fmt(percentile(values, 99)):>7}"
         )
-    pooled = {
-        system: [v for r in runs if r.system == system and r.paired for v in r.ring_ms]
-        for system in ("acd", "app_queue")
+    ring = {system: pooled(system, "ring_ms") for system in SYSTEMS}
+    p50 = {system: percentile(values, 50) for system, values in ring.items()}
+    p99 = {system: percentile(values, 99) for system, values in ring.items()}
+    lost = {system: sum(r.lost for r in runs if r.system == system) for system in SYSTEMS}
+    figures = {
+        "ring_p99_ratio": (_ratio(p99["acd"], p99["app_queue"]), 1.3),
+        "ring_p50_ratio_floor": (_ratio(p50["acd"], p50["floor"]), 1.15),
+        "ring_p99_ratio_floor": (_ratio(p99["acd"], p99["floor"]), 1.2),
     }
-    acd_p99 = percentile(pooled["acd"], 99)
-    aq_p99 = percentile(pooled["app_queue"], 99)
-    ratio = acd_p99 / aq_p99 if aq_p99 and not math.isnan(aq_p99) else math.nan
     print()
-    print(f"ring_p50_ms_acd={percentile(pooled['acd'], 50):.1f}")
-    print(f"ring_p99_ms_acd={acd_p99:.1f}")
-    print(f"ring_p50_ms_app_queue={percentile(pooled['app_queue'], 50):.1f}")
-    print(f"ring_p99_ms_app_queue={aq_p99:.1f}")
-    print(f"ring_p99_ratio={ratio:.2f}")
-    print(f"lost_calls={sum(r.lost for r in runs)}")
+    print("Targets (ours = acd):")
+    for name, (value, target) in figures.items():
+        verdict = "-" if math.isnan(value) else "met" if value <= target else "MISSED"
+        print(f"  {name:22} {value:6.2f}  target <= {target:.2f}  {verdict}")
+    total_lost = sum(lost.values())
+    print(f"  {'lost_calls':22} {total_lost:6d}  target 0  {'met' if not total_lost else 'MISSED'}")
+    if problems:
+        print(f"  {len(problems)} sipp problems (above): those runs are not pooled")
+    print()
+    for system in SYSTEMS:
+        print(f"ring_p50_ms_{system}={p50[system]:.1f}")
+        print(f"ring_p99_ms_{system}={p99[system]:.1f}")
+    for name, (value, _) in figures.items():
+        print(f"{name}={value:.2f}")
+    for system in SYSTEMS:
+        print(f"lost_calls_{system}={lost[system]}")
+    print(f"lost_calls={total_lost}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -613,6 +594,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--volunteers", type=int, default=20)
     parser.add_argument("--rates", default="5,10,20", help="calls per second, comma-separated")
     parser.add_argument("--calls", type=int, default=150, help="calls per rate and system")
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help="of acd,app_queue,floor")
     parser.add_argument("--hold-ms", default="300,500", help="caller hold time range (ms)")
     parser.add_argument("--answer-ms", type=int, default=50, help="volunteer answer delay")
     parser.add_argument("--ring-timeout", type=int, default=10)
@@ -620,6 +602,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the traces' directory")
     args = parser.parse_args(argv)
     low, high = (int(x) for x in args.hold_ms.split(","))
+    systems = tuple(args.systems.split(","))
+    if not set(systems) <= set(SYSTEMS):
+        parser.error(f"--systems: choose from {','.join(SYSTEMS)}")
     settings = Settings(
         volunteers=args.volunteers,
         rates=tuple(float(r) for r in args.rates.split(",")),
@@ -628,20 +613,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         answer_ms=args.answer_ms,
         ring_timeout_s=args.ring_timeout,
         wrap_up_s=args.wrap_up,
+        systems=systems,
     )
     if os.geteuid() != 0:
         print("error: the chrooted Asterisk needs root", file=sys.stderr)
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="helpline-e2e-"))
     try:
-        asyncio.run(bench(settings, workdir))
+        # The whole run holds the tests' Asterisk lock: never restart Asterisk under a test.
+        with asterisk_lock():
+            runs = asyncio.run(bench(settings, workdir))
+    except RigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        args.keep = True
+        return 1
     finally:
         if args.keep:
             print(f"traces kept in {workdir}", file=sys.stderr)
         else:
             with contextlib.suppress(OSError):
                 shutil.rmtree(workdir)
-    return 0
+    return 0 if all(r.paired and not r.lost for r in runs) else 1
 
 
 if __name__ == "__main__":

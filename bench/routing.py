@@ -7,6 +7,10 @@ would) and times every ``Acd.handle`` / ``Acd.handle_timer`` call with ``perf_co
 A call that produced offers counts as that many routing decisions, each taking the call's time
 divided by its offers. Everything random is seeded, so the event sequence is identical each run.
 
+The run is played twice from the same seed: once with the plain core, timing whole calls (so
+the routing step's own stopwatch does not count against them), and once with the routing
+step timed from inside (``TimedAcd``).
+
     python bench/routing.py [--events N] [--seed S] [--profile]
 
 The last three lines are machine-readable: ``route_decision_median_us``,
@@ -112,6 +116,8 @@ class Stats:
 class TimedAcd(Acd):
     """The real core, timing its routing step: choosing the pair and issuing the offer.
 
+    Used only in the second pass; whole calls are timed on a plain ``Acd``.
+
     ``_dispatch`` is where a routing decision is made; everything else a call does (state
     bookkeeping for the event itself) is measured separately as the whole-call time.
     """
@@ -135,9 +141,9 @@ class TimedAcd(Acd):
 class World:
     """The outside world: volunteers, children and Asterisk, driven by the core's commands."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, timed_dispatch: bool = False) -> None:
         self.rng = random.Random(seed)
-        self.acd = TimedAcd(SETTINGS)
+        self.acd = TimedAcd(SETTINGS) if timed_dispatch else Acd(SETTINGS)
         self.now = 0.0
         self._schedule: list[tuple[float, int, Kind, tuple[Any, ...]]] = []
         self._seq = 0
@@ -480,11 +486,16 @@ def main(argv: list[str] | None = None) -> int:
     sim_start = world.now
     stats = Stats()
     profiler = cProfile.Profile() if args.profile else None
-    decisions: list[float] = []
-    world.acd.decision_ns = decisions
     world.run(args.events, stats, profiler)
-    world.acd.decision_ns = None
     sim_hours = (world.now - sim_start) / 3600
+    # Second pass, same seed and so the same events: the routing step timed from inside.
+    timed = World(args.seed, timed_dispatch=True)
+    timed.build()
+    timed.run(args.warmup, None, None)
+    decisions: list[float] = []
+    assert isinstance(timed.acd, TimedAcd)
+    timed.acd.decision_ns = decisions
+    timed.run(args.events, None, None)
 
     call_ns = sorted(stats.call_ns)
     offer_us = sorted(ns / 1000 for ns in stats.offer_ns)

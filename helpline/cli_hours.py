@@ -1,13 +1,17 @@
 """``helpline hours ...``: are we open, and ad-hoc closures/extra openings that apply at once.
 
-Times are local wall-clock times in ``[helpline] timezone`` ("YYYY-MM-DD HH:MM") or "now". The
-running app reads exceptions on every new call, so no restart is needed. Exit codes: 0 ok, 2 for
-a user error (bad config, time or id) with one line on stderr, 1 when the database fails.
+Times are local wall-clock times in ``[helpline] timezone`` ("YYYY-MM-DD HH:MM") or "now".
+After a change the command announces it on Redis, and every running app reloads its
+opening hours at once; no restart is needed. If Redis cannot be told, the change is still saved
+(exit 0), a warning says so, and the apps pick it up within ``[hours] refresh_s``. Exit codes:
+0 ok, 2 for a user error (bad config, time or id) with one line on stderr, 1 when the database
+fails.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +28,7 @@ from helpline.hours_store import (
     UnknownHoursException,
     UnknownLine,
 )
+from helpline.hours_view import HoursAnnouncer
 from ivr.hours import ALL_SCHEDULES, HoursException, HoursStatus, days_until
 from ivr.hours_config import CHANNELS
 
@@ -88,8 +93,20 @@ def _wrap(cmd: _Command) -> Callable[[argparse.Namespace], int]:
 
     def run(args: argparse.Namespace) -> int:
         def body(cfg: HelplineConfig, engine: Engine) -> None:
-            store = HoursExceptionStore.from_config(engine, cfg)
-            cmd(args, _Env(cfg, ZoneInfo(cfg.helpline.timezone), store, _now()))
+            # Connects only to announce; a failure is printed below, not logged as well.
+            announcer = HoursAnnouncer.from_config(cfg, log_failures=False)
+            try:
+                store = HoursExceptionStore.from_config(engine, cfg, on_change=announcer.announce)
+                cmd(args, _Env(cfg, ZoneInfo(cfg.helpline.timezone), store, _now()))
+            finally:
+                announcer.close()
+            if announcer.last_error is not None:
+                print(
+                    f"helpline hours: warning: saved, but running apps could not be told at "
+                    f"once (Redis: {announcer.last_error}); they apply it within "
+                    f"{cfg.hours.refresh_s:g} s",
+                    file=sys.stderr,
+                )
 
         user_errors = (InvalidHoursException, UnknownHoursException, UnknownLine, _UserError)
         return run_with_database("helpline hours", args.config, user_errors, body)

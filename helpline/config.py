@@ -83,6 +83,9 @@ class QueueSection(_Model):
     max_wait_s: float = Field(default=900.0, gt=0)
     max_queue_length: int = Field(default=200, ge=1)
     max_chats: int = Field(default=2, ge=1, le=10)
+    language_wait_s: float = Field(default=30.0, gt=0, allow_inf_nan=False)
+    """How long a child who chose a language waits for a speaker of it (while one is
+    available or about to be) before anyone who can take the contact gets it."""
 
 
 class AsteriskSection(_Model):
@@ -140,6 +143,13 @@ class HttpSection(_Model):
     session_ttl_s: float = Field(default=12 * 3600, gt=0)
 
 
+class HoursSection(_Model):
+    """How a running app keeps its in-memory opening-hours exceptions fresh."""
+
+    refresh_s: float = Field(default=30.0, gt=0, le=3600)
+    """Reload the exceptions from SQL this often, besides at once when a change is announced."""
+
+
 class VolunteerSeed(_Model):
     """A volunteer to create on first start (demo and tests); production adds them with the CLI."""
 
@@ -183,6 +193,7 @@ class HelplineConfig(_Model):
     http: HttpSection = HttpSection()
     volunteers: list[VolunteerSeed] = Field(default_factory=list)
     schedules: dict[str, ScheduleConfig] = Field(default_factory=default_schedules)
+    hours: HoursSection = HoursSection()
     ivr: IvrSection = IvrSection()
     log_dir: Path = Path("/var/log/helpline")
 

@@ -1,8 +1,11 @@
 """Ad-hoc closures and extra openings in SQL, and the opening-hours answer per line and channel.
 
-Staff add exceptions with ``helpline hours close/open`` or the admin API while the app runs; the
-app reads them again for every new call (``HoursService.status``), so nothing needs a restart.
-The evaluation itself is the pure ``ivr.hours.OpeningHours``.
+Staff add exceptions with ``helpline hours close/open`` or the admin API while the app runs. A
+store made with ``on_change`` calls it after every successful write; the service passes
+``helpline.hours_view.HoursAnnouncer.announce``, so every running app reloads its in-memory
+``HoursView`` at once and no call ever waits for SQL. ``HoursService`` reads the store on each
+question, for the CLI and the admin API. The evaluation itself is the pure
+``ivr.hours.OpeningHours``, per line and channel in ``LineHours``.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import builtins
 import logging
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -81,16 +84,42 @@ def _value(row: Any) -> HoursException:  # a Core Row of hours_exceptions
 
 
 class HoursExceptionStore:
-    """Adds, lists and removes closures/extra openings; validates against known schedules."""
+    """Adds, lists and removes closures/extra openings; validates against known schedules.
 
-    def __init__(self, engine: Engine, schedules: Collection[str] | None = None) -> None:
+    ``on_change`` is called (blocking, in the writing thread) after every committed add or
+    remove. It must not raise; if it does anyway the write still stands and the error is
+    logged, because the running apps' periodic refresh picks the change up regardless.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        schedules: Collection[str] | None = None,
+        *,
+        on_change: Callable[[], object] | None = None,
+    ) -> None:
         self._engine = engine
         self._schedules = frozenset(schedules) if schedules is not None else None
+        self._on_change = on_change
 
     @classmethod
-    def from_config(cls, engine: Engine, cfg: HelplineConfig) -> HoursExceptionStore:
+    def from_config(
+        cls,
+        engine: Engine,
+        cfg: HelplineConfig,
+        *,
+        on_change: Callable[[], object] | None = None,
+    ) -> HoursExceptionStore:
         """A store accepting the config's schedule names (and "*")."""
-        return cls(engine, configured_schedules(cfg))
+        return cls(engine, configured_schedules(cfg), on_change=on_change)
+
+    def _changed(self) -> None:
+        if self._on_change is None:
+            return
+        try:
+            self._on_change()
+        except Exception:
+            log.exception("announcing an opening-hours change failed; apps reload on their own")
 
     def add(
         self,
@@ -137,7 +166,9 @@ class HoursExceptionStore:
         except SQLAlchemyError as exc:
             raise HoursStoreError(f"could not store the exception: {type(exc).__name__}") from exc
         log.info("hours exception %d added: %s %s %s..%s", new_id, kind, schedule, starts, ends)
-        return self.require(new_id)
+        added = self.require(new_id)
+        self._changed()
+        return added
 
     def _known_schedule(self, schedule: str) -> bool:
         if self._schedules is not None:
@@ -193,47 +224,81 @@ class HoursExceptionStore:
         if result.rowcount == 0:
             raise UnknownHoursException(f"no hours exception {exception_id}")
         log.info("hours exception %d removed", exception_id)
+        self._changed()
         return found
 
 
-class HoursService:
-    """Config schedules plus stored exceptions: is a line open on a channel right now?
+class LineHours:
+    """The configured schedules per line and channel; pure, the exceptions are passed in."""
 
-    The schedules are parsed once; the store is read on every ``status`` call, so a closure
-    added from the CLI applies to the next call without a restart.
-    """
-
-    def __init__(self, cfg: HelplineConfig, store: HoursExceptionStore) -> None:
+    def __init__(self, cfg: HelplineConfig) -> None:
         self.cfg = cfg
-        self.store = store
         schedules: Mapping[str, ScheduleConfig] = configured_schedules(cfg)
         tz = cfg.helpline.timezone
         self._hours = {name: OpeningHours(s, tz, name) for name, s in schedules.items()}
+        self._by_line = {
+            (line.id, channel): line_schedule(line, channel)
+            for line in cfg.lines
+            for channel in CHANNELS
+        }
 
     def schedule_for(self, line_id: str, channel: str) -> str:
-        """The schedule name the line uses on ``channel``."""
+        """The schedule name the line uses on ``channel``; UnknownLine otherwise."""
+        found = self._by_line.get((line_id, channel))
+        if found is not None:
+            return found
         if channel not in CHANNELS:
             raise UnknownLine(f"channel: must be one of {', '.join(CHANNELS)}")
-        for line in self.cfg.lines:
-            if line.id == line_id:
-                return line_schedule(line, channel)
         raise UnknownLine(f"no line {line_id!r}")
 
     def hours(self, schedule: str) -> OpeningHours:
         """The evaluator for a configured schedule."""
         return self._hours[schedule]
 
+    def schedules(self) -> builtins.list[str]:
+        """Every configured schedule name."""
+        return builtins.list(self._hours)
+
+    def pairs(self) -> builtins.list[tuple[str, str]]:
+        """(line id, channel) for every line and channel, in configuration order."""
+        return builtins.list(self._by_line)
+
+    def evaluate(
+        self, line_id: str, channel: str, now: datetime, exceptions: Sequence[HoursException]
+    ) -> HoursStatus:
+        """Open at ``now`` given ``exceptions``?"""
+        return self._hours[self.schedule_for(line_id, channel)].evaluate(now, exceptions)
+
+
+class HoursService:
+    """Config schedules plus stored exceptions, read from SQL on every question (blocking).
+
+    For the CLI and the admin API, which want the store's current truth. The running app asks
+    ``helpline.hours_view.HoursView`` instead, which holds the exceptions in memory.
+    """
+
+    def __init__(self, cfg: HelplineConfig, store: HoursExceptionStore) -> None:
+        self.cfg = cfg
+        self.store = store
+        self.lines = LineHours(cfg)
+
+    def schedule_for(self, line_id: str, channel: str) -> str:
+        """The schedule name the line uses on ``channel``."""
+        return self.lines.schedule_for(line_id, channel)
+
+    def hours(self, schedule: str) -> OpeningHours:
+        """The evaluator for a configured schedule."""
+        return self.lines.hours(schedule)
+
     def status(self, line_id: str, channel: str, now: datetime) -> HoursStatus:
         """Open now? Reads the exceptions from the store (blocking: use a thread in async code)."""
-        schedule = self.schedule_for(line_id, channel)
-        return self._hours[schedule].evaluate(now, self.store.upcoming(now))
+        self.schedule_for(line_id, channel)  # UnknownLine before any I/O
+        return self.lines.evaluate(line_id, channel, now, self.store.upcoming(now))
 
     def all_statuses(self, now: datetime) -> builtins.list[tuple[str, str, HoursStatus]]:
         """(line id, channel, status) for every line and channel, with one store read."""
         exceptions = self.store.upcoming(now)
-        out: builtins.list[tuple[str, str, HoursStatus]] = []
-        for line in self.cfg.lines:
-            for channel in CHANNELS:
-                oh = self._hours[line_schedule(line, channel)]
-                out.append((line.id, channel, oh.evaluate(now, exceptions)))
-        return out
+        return [
+            (line_id, channel, self.lines.evaluate(line_id, channel, now, exceptions))
+            for line_id, channel in self.lines.pairs()
+        ]

@@ -1,21 +1,28 @@
-"""Writing finished contacts to SQL, and the small query API reports build on.
+"""Writing finished contacts to SQL, the spool that holds them meanwhile, and report queries.
 
 A record holds only what the ACD knows about a contact's journey: random id, line, language,
 timings, outcome and the volunteer who answered. Free-text fields are restricted to identifier
 shapes so a bug elsewhere cannot smuggle a caller's number or name into the table.
+
+Errors tell the caller what to do with the record: :class:`RecordsUnavailable` (the database
+is down: keep it, write it again later), :class:`DuplicateRecord` (already stored: done), any
+other :class:`RecordError` (this record will never be accepted: set it aside).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 from sqlalchemy import Engine, func, insert, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from helpline.db import StorageError
 from helpline.models import CHANNELS, OUTCOMES, ContactRecord
@@ -36,6 +43,18 @@ class InvalidRecord(RecordError):
 
 class DuplicateRecord(RecordError):
     """A record with this contact id already exists; the existing row is left untouched."""
+
+
+class RecordsUnavailable(RecordError):
+    """The database could not be reached or failed mid-write; the record is intact, retry it.
+
+    Whether the INSERT committed is unknown (the answer may be what got lost); writing it again
+    is safe: the contact id is the primary key, so a second write is a :class:`DuplicateRecord`.
+    """
+
+
+class SpoolUnavailable(RecordError):
+    """The record spool (Redis) could not be reached; what it holds is intact."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +155,8 @@ def _to_data(row: Any) -> ContactRecordData:
 class RecordWriter:
     """Writes finished contacts, one atomic INSERT each, and answers simple report queries.
 
-    Synchronous; the async app calls it through ``asyncio.to_thread``.
+    Synchronous and blocking: the app calls it on the record queue's own thread, never on a
+    pool that the call path or logins use.
     """
 
     def __init__(self, engine: Engine, line_ids: Collection[str] | None = None) -> None:
@@ -152,12 +172,20 @@ class RecordWriter:
         try:
             with self._engine.begin() as conn:
                 conn.execute(insert(ContactRecord), [values])
-        except IntegrityError as exc:
-            if self.get(rec.id) is not None:
+        except (IntegrityError, DataError) as exc:
+            try:
+                exists = self.get(rec.id) is not None
+            except SQLAlchemyError as lookup_exc:
+                raise RecordsUnavailable(
+                    f"contact {rec.id} not written: {type(lookup_exc).__name__}"
+                ) from exc
+            if exists:
                 raise DuplicateRecord(f"contact {rec.id} already recorded") from exc
             raise RecordError(f"contact {rec.id} refused by the database") from exc
         except SQLAlchemyError as exc:
-            raise RecordError(f"contact {rec.id} not written: {type(exc).__name__}") from exc
+            # Connection refused or lost, pool timeout, schema not migrated yet: the database is
+            # not ready for records; none of it says this record is bad, so it is kept and retried.
+            raise RecordsUnavailable(f"contact {rec.id} not written: {type(exc).__name__}") from exc
 
     def get(self, contact_id: str) -> ContactRecordData | None:
         """The stored record for ``contact_id``, or None."""
@@ -192,6 +220,131 @@ class RecordWriter:
             for outcome, n in conn.execute(stmt):
                 counts[outcome] = int(n)
         return counts
+
+
+_TIME_FIELDS = ("arrived_at", "ended_at", "answered_at")
+
+
+def record_to_json(rec: ContactRecordData) -> str:
+    """One record as a JSON line for the spool; times as ISO 8601 with their offset."""
+    data: dict[str, Any] = {f.name: getattr(rec, f.name) for f in fields(ContactRecordData)}
+    for name in _TIME_FIELDS:
+        if data[name] is not None:
+            data[name] = data[name].isoformat()
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+def record_from_json(raw: str | bytes) -> ContactRecordData:
+    """The record :func:`record_to_json` wrote; InvalidRecord if it is not one (nothing echoed)."""
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidRecord("spooled record: not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise InvalidRecord("spooled record: not a JSON object")
+    for name in _TIME_FIELDS:
+        value = data.get(name)
+        if value is None:
+            continue
+        try:
+            data[name] = datetime.fromisoformat(value)
+        except (TypeError, ValueError) as exc:
+            raise InvalidRecord(f"spooled record: {name} is not an ISO time") from exc
+    return ContactRecordData.from_mapping(data)
+
+
+class RecordSpool(Protocol):
+    """An ordered, shared list of JSON records waiting for SQL (oldest first).
+
+    Several processes may read it at once (a standby taking over while the old primary still
+    flushes), so a record is removed by its value, never by position: a record two processes
+    both wrote is a :class:`DuplicateRecord` for the second, and nothing else is removed.
+    Every method raises :class:`SpoolUnavailable` when the spool cannot be reached.
+    """
+
+    async def push(self, raws: Sequence[str]) -> None:
+        """Append ``raws``, in order, at the tail."""
+
+    async def head(self, n: int) -> tuple[list[str], int]:
+        """Up to ``n`` records from the head (left in place) and the spool's length."""
+
+    async def remove(self, raw: str) -> None:
+        """Remove the oldest copy of ``raw`` (no-op if another reader removed it already)."""
+
+    async def set_aside(self, raw: str) -> None:
+        """Move ``raw`` to the dead-letter list, atomically: kept for a person to look at."""
+
+
+class RedisRecordSpool:
+    """The spool as two Redis lists: ``<prefix>records:spool`` and ``<prefix>records:dead``.
+
+    Redis, not a local file: it outlives our process and is what a standby on another machine
+    reads when it takes over the lease, so the records of a crashed primary are written by its
+    successor. A record reaches Redis milliseconds after the contact ends.
+    """
+
+    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+        base = prefix.rstrip(":")
+        self._client = client
+        self.key = f"{base}:records:spool"
+        """The list of records waiting for SQL."""
+        self.dead_key = f"{base}:records:dead"
+        """Records SQL refused as invalid, moved aside so they never block the spool."""
+
+    async def push(self, raws: Sequence[str]) -> None:
+        try:
+            await self._client.rpush(self.key, *raws)
+        except (RedisError, OSError) as exc:
+            raise SpoolUnavailable("cannot append to the records spool") from exc
+
+    async def head(self, n: int) -> tuple[list[str], int]:
+        try:
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.lrange(self.key, 0, n - 1)
+                pipe.llen(self.key)
+                items, length = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise SpoolUnavailable("cannot read the records spool") from exc
+        return [i.decode() if isinstance(i, bytes) else i for i in items], int(length)
+
+    async def remove(self, raw: str) -> None:
+        try:
+            await self._client.lrem(self.key, 1, raw)
+        except (RedisError, OSError) as exc:
+            raise SpoolUnavailable("cannot remove from the records spool") from exc
+
+    async def set_aside(self, raw: str) -> None:
+        try:
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.rpush(self.dead_key, raw)
+                pipe.lrem(self.key, 1, raw)
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise SpoolUnavailable("cannot set a record aside") from exc
+
+
+class MemoryRecordSpool:
+    """The spool in this process only: lost with it. For tests and Redis-less tools."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+        """Records waiting for SQL, oldest first."""
+        self.dead: list[str] = []
+        """Records set aside."""
+
+    async def push(self, raws: Sequence[str]) -> None:
+        self.items.extend(raws)
+
+    async def head(self, n: int) -> tuple[list[str], int]:
+        return self.items[:n], len(self.items)
+
+    async def remove(self, raw: str) -> None:
+        if raw in self.items:
+            self.items.remove(raw)
+
+    async def set_aside(self, raw: str) -> None:
+        self.dead.append(raw)
+        await self.remove(raw)
 
 
 def _from_any(data: Mapping[str, Any]) -> ContactRecordData:

@@ -19,12 +19,14 @@ from ari_app.app import HelplineApp
 from ari_app.client import AriClient
 from ari_app.gateway import AppGateway
 from ari_app.records import RecordQueue
+from helpline import pools
 from helpline.config import HelplineConfig
 from helpline.db import make_engine, migrate
-from helpline.hours_store import HoursExceptionStore, HoursService
+from helpline.hours_store import HoursExceptionStore
+from helpline.hours_view import HoursAnnouncer, HoursView
 from helpline.lease import new_holder_id
 from helpline.livestate import LiveStateStore, recover_acd
-from helpline.records import RecordWriter
+from helpline.records import RecordWriter, RedisRecordSpool
 from helpline.volunteers import VolunteerDirectory
 from helpline.web.app import create_app, start_site
 from helpline.web.auth import RedisSessionStore
@@ -45,6 +47,7 @@ def acd_settings(cfg: HelplineConfig) -> AcdSettings:
         max_wait_s=q.max_wait_s,
         max_queue_length=q.max_queue_length,
         max_chats=q.max_chats,
+        language_wait_s=q.language_wait_s,
     )
 
 
@@ -82,18 +85,26 @@ async def serve(cfg: HelplineConfig, started: asyncio.Event | None = None) -> No
     await asyncio.to_thread(migrate, engine)
     directory = VolunteerDirectory.from_config(engine, cfg)
     await asyncio.to_thread(directory.seed_from_config, cfg)
-    records = RecordQueue(RecordWriter(engine, line_ids=[line.id for line in cfg.lines]))
-    hours_store = HoursExceptionStore.from_config(engine, cfg)
-    hours = HoursService(cfg, hours_store)
-
-    async def hours_now(line_id: str, now: datetime) -> HoursStatus:
-        # Read on every call, so a closure set from the CLI or API applies at once.
-        return await asyncio.to_thread(hours.status, line_id, "phone", now)
-
     redis = aioredis.from_url(cfg.redis.url)
+    # Finished contacts go to a spool in Redis first, so an SQL outage loses none of them.
+    records = RecordQueue(
+        RecordWriter(engine, line_ids=[line.id for line in cfg.lines]),
+        RedisRecordSpool(redis, cfg.redis.prefix),
+        executor=pools.executor("records"),
+    )
+    # Changes made through the admin API are announced on Redis, like the CLI's.
+    announcer = HoursAnnouncer.from_config(cfg)
+    hours_store = HoursExceptionStore.from_config(engine, cfg, on_change=announcer.announce)
+    hours_view = HoursView(cfg, hours_store, redis_client=redis)
+
+    def hours_now(line_id: str, now: datetime) -> HoursStatus:
+        return hours_view.status(line_id, "phone", now)  # memory only: no I/O on the writer
+
     store = LiveStateStore(redis, cfg.redis.prefix.rstrip(":") + ":acd", new_holder_id())
     lease = store.lease(cfg.redis.lease_s)
     try:
+        # Before the lease, so a standby takes over with the hours already loaded.
+        await hours_view.start()
         if not await lease.acquire():
             log.info("another process serves the queue; standing by for its lease")
             await lease.acquire_wait()
@@ -130,7 +141,10 @@ async def serve(cfg: HelplineConfig, started: asyncio.Event | None = None) -> No
                 await runner.cleanup()
                 await records.close()
     finally:
+        await hours_view.close()
         with contextlib.suppress(Exception):
             await lease.release()
         await redis.aclose()
+        announcer.close()
         engine.dispose()
+        pools.shutdown()  # last: the record writer has drained

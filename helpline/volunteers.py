@@ -282,7 +282,9 @@ class VolunteerDirectory:
         """True if the volunteer exists, is enabled and the password matches.
 
         Unknown and disabled ids still cost one argon2 verification, so timing does not reveal
-        which ids exist; argon2's comparison itself is constant-time.
+        which ids exist; argon2's comparison itself is constant-time. Blocking and slow by
+        design: async callers run it on ``helpline.pools``' ``login`` pool, never on a pool
+        the call path uses.
         """
         with self._engine.connect() as conn:
             row = conn.execute(

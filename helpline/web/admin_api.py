@@ -12,6 +12,7 @@ import logging
 from aiohttp import web
 
 import acd
+from helpline import pools
 from helpline.volunteers import MAX_PASSWORD_LEN
 from helpline.web.auth import require_admin
 from helpline.web.body import read_json
@@ -53,8 +54,8 @@ async def add_volunteer(request: web.Request) -> web.Response:
     languages = body.string_list("languages")
     password = body.string("password", max_len=MAX_PASSWORD_LEN)
     young = body.opt_bool("young", False)
-    info = await asyncio.to_thread(
-        c.directory.add, volunteer_id, name, location, skills, languages, password, young
+    info = await pools.run_in(
+        "login", c.directory.add, volunteer_id, name, location, skills, languages, password, young
     )
     return web.json_response({"volunteer": volunteer_json(info)}, status=201)
 
@@ -100,7 +101,7 @@ async def set_password(request: web.Request) -> web.Response:
     body = await read_json(request)
     body.only({"password"})
     password = body.string("password", max_len=MAX_PASSWORD_LEN)
-    await asyncio.to_thread(c.directory.set_password, request.match_info["id"], password)
+    await pools.run_in("login", c.directory.set_password, request.match_info["id"], password)
     return web.json_response({"ok": True})
 
 

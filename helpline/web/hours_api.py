@@ -3,6 +3,11 @@
 Mounted with ``install(app, store)`` (only when ``[http] admin_token`` is configured); every
 request needs ``Authorization: Bearer <admin_token>``. Times in requests are ISO 8601 with an
 offset ("2025-06-02T15:00+02:00" or "...Z"), or "now"; responses give UTC ISO 8601.
+
+Reads and writes go to SQL on asyncio's default pool (nothing on the call path uses it). A
+change is announced to every running app by the store's ``on_change`` hook (the service builds
+the store with ``HoursAnnouncer.announce``), in the same worker thread after the commit; a
+failed announcement is logged and does not fail the request.
 """
 
 from __future__ import annotations

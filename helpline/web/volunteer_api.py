@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 import acd
+from helpline import pools
 from helpline.volunteers import MAX_PASSWORD_LEN, VolunteerInfo
 from helpline.web.auth import Session, new_token, require_session, token_hash
 from helpline.web.body import read_json
@@ -77,8 +78,9 @@ async def create_session(request: web.Request) -> web.Response:
     if location is not None and location not in c.location_ids:
         raise BadRequest("location: not a configured location", code="invalid_field")
 
-    # argon2 is deliberately slow: keep it off the event loop.
-    if not await asyncio.to_thread(c.directory.verify_password, volunteer_id, password):
+    # argon2 is deliberately slow: keep it off the event loop, on the bounded login pool, so a
+    # flood of logins queues there and never delays a thread anything else waits for.
+    if not await pools.run_in("login", c.directory.verify_password, volunteer_id, password):
         log.info("login refused from %s", request.remote)
         raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")
     info = await asyncio.to_thread(c.directory.get, volunteer_id)

@@ -19,7 +19,8 @@ from ari_app.gateway import AppGateway
 from ari_app.records import RecordQueue
 from helpline.config import HelplineConfig
 from helpline.db import make_engine, migrate
-from helpline.hours_store import HoursExceptionStore, HoursService
+from helpline.hours_store import HoursExceptionStore
+from helpline.hours_view import HoursAnnouncer, HoursView
 from helpline.lease import new_holder_id
 from helpline.livestate import LiveStateStore, recover_acd
 from helpline.records import RecordWriter
@@ -70,12 +71,8 @@ async def running_app(
     cfg = cfg or asterisk.cfg  # type: ignore[attr-defined]
     engine = make_engine(f"sqlite:///{tmp_path / 'records.db'}")
     migrate(engine)
-    hours_store = HoursExceptionStore.from_config(engine, cfg)
-    service = HoursService(cfg, hours_store)
-
-    async def hours(line_id: str, now: datetime) -> HoursStatus:
-        return await asyncio.to_thread(service.status, line_id, "phone", now)
-
+    announcer = HoursAnnouncer.from_config(cfg)
+    hours_store = HoursExceptionStore.from_config(engine, cfg, on_change=announcer.announce)
     writer = RecordWriter(engine, line_ids=[line.id for line in cfg.lines])
     records = RecordQueue(writer)
     redis = aioredis.from_url("redis://127.0.0.1:6379/0")
@@ -86,7 +83,14 @@ async def running_app(
     snapshot, journal = await store.load()
     core = recover_acd(snapshot, journal, settings, acd.strategy_by_name("longest_idle"))
     ast = cfg.asterisk
-    async with AriClient(ast.ari_url, ast.ari_user, ast.ari_password, ast.app) as ari:
+    async with (
+        HoursView.running(cfg, hours_store, redis) as hours_view,
+        AriClient(ast.ari_url, ast.ari_user, ast.ari_password, ast.app) as ari,
+    ):
+
+        def hours(line_id: str, now: datetime) -> HoursStatus:
+            return hours_view.status(line_id, "phone", now)
+
         app = HelplineApp(cfg, ari, core, store=store, records=records, hours=hours)
         records.start()
         task = asyncio.create_task(app.run())
@@ -98,6 +102,8 @@ async def running_app(
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
             await records.close()
+            await hours_view.close()  # before the Redis client it listens on
             await redis.delete(*store.keys)
             await redis.aclose()
+            announcer.close()
             engine.dispose()

@@ -102,8 +102,12 @@ class Script:
         skills: frozenset[str] = frozenset(),
         language: str | None = None,
         priority: int = 0,
+        prefer: dict[str, float] | None = None,
+        escalate: dict[str, float] | None = None,
     ) -> list[Command]:
-        return self.feed(ContactArrived(contact_id, channel, skills, language, priority), now)
+        return self.feed(
+            ContactArrived(contact_id, channel, skills, language, priority, prefer, escalate), now
+        )
 
     def states(self, agent_id: str) -> list[AgentState]:
         """The volunteer's states in the order they were announced."""

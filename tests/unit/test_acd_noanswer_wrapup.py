@@ -12,6 +12,7 @@ from acd import (
     ConnectContact,
     ContactEnded,
     OfferAccepted,
+    OfferContact,
     OfferFailed,
     OfferFailure,
     Outcome,
@@ -57,12 +58,24 @@ def test_ring_timeout_withdraws_and_offers_the_next_volunteer():
     assert s.states("a1") == [A.PAUSED, A.AVAILABLE, A.OFFERED, A.AVAILABLE]
 
 
-def test_late_timer_call_fires_at_the_deadline_time():
+def test_late_timer_call_fires_at_the_deadline_time_and_the_next_offer_rings_from_now():
     s = two_volunteers()
     s.arrive("c1", 10)
     out = s.timer(33.0)
-    assert out[1] == changed("a1", A.AVAILABLE, 30)
-    assert s.acd.contact("c1").offer_deadline == 50.0
+    assert out[1] == changed("a1", A.AVAILABLE, 30)  # the ring-out happened at its deadline
+    assert out[3] == changed("a2", A.OFFERED, 33)  # the new phone rings from when it is rung
+    assert s.acd.contact("c1").offer_deadline == 53.0
+
+
+def test_an_outage_of_several_ring_periods_makes_one_offer_not_a_chain():
+    s = two_volunteers()
+    s.arrive("c1", 10)  # rings for a1 until 30
+    out = s.timer(100.0)  # the app was away for 70 s
+    offers = [c for c in out if isinstance(c, OfferContact)]
+    assert offers == [offer("c1", "a2")]
+    assert s.acd.agent("a1").no_answer_streak == 1
+    assert s.acd.agent("a2").no_answer_streak == 0
+    assert s.acd.contact("c1").offer_deadline == 120.0
 
 
 def test_the_volunteer_who_let_it_ring_goes_to_the_back():

@@ -4,6 +4,9 @@ Whatever the order of logins, pauses, arrivals, answers, hang-ups and timeouts:
 - a contact is never offered to two volunteers at once, and a volunteer never has two offers;
 - every contact ends exactly once, answered, abandoned or overflowed;
 - no free volunteer stays idle while a contact they could take waits;
+- no contact waits longer than its relaxation time while a volunteer who could take it
+  (without the relaxed requirements) is free, and a preference is kept only while a volunteer
+  who meets it is available, ringing or in wrap-up;
 - fairness: each offer goes to the best waiting contact the volunteer could take, and to the
   best-ranked volunteer who could take it;
 - the core only ever raises its own named errors, and a raised error changes nothing;
@@ -49,7 +52,7 @@ from acd import (
     WrapUpEnded,
     strategy_by_name,
 )
-from acd.model import Agent, Contact
+from acd.model import Agent, Contact, contact_requirements
 
 AGENT_IDS = [f"v{i}" for i in range(6)]
 SKILL_SETS = [
@@ -61,8 +64,15 @@ SKILL_SETS = [
 LANGUAGE_SETS = [frozenset({"nl"}), frozenset({"nl", "en"}), frozenset({"en"})]
 # Timeouts whose fractions never coincide with each other on a half-second event grid.
 SETTINGS = AcdSettings(
-    ring_timeout_s=7.3, wrap_up_s=11.7, max_wait_s=61.1, max_no_answer=2, max_queue_length=5
+    ring_timeout_s=7.3,
+    wrap_up_s=11.7,
+    max_wait_s=61.1,
+    max_no_answer=2,
+    max_queue_length=5,
+    language_wait_s=17.9,
 )
+PEER_ESCALATION_S = 23.3
+RELAX_MODES = ["default", "required", "short", "escalate_peer"]
 
 
 class FairnessCheckingAcd(Acd):
@@ -115,6 +125,8 @@ class AcdMachine(RuleBasedStateMachine):
         self.pending_offer_by_contact: dict[str, str] = {}
         self.pending_offer_by_agent: dict[str, str] = {}
         self.log: list[tuple[object, float]] = []
+        self.relaxing: dict[str, tuple[float, dict[str, float], frozenset[str]]] = {}
+        """Per contact: arrival time, each relaxing requirement's wait, the preferred ones."""
 
     # -- feeding the core
 
@@ -187,6 +199,19 @@ class AcdMachine(RuleBasedStateMachine):
     def logout(self, agent):
         self.feed(AgentLoggedOut(agent))
 
+    # Rules aimed at volunteers who are logged in, so that contacts wait for a speaker who
+    # is ringing or wrapping up, and that speaker then steps away.
+    @precondition(lambda self: self.logged_in())
+    @rule(data=st.data())
+    def someone_gets_ready(self, data):
+        self.feed(AgentReady(data.draw(st.sampled_from(self.logged_in()))))
+
+    @precondition(lambda self: self.logged_in())
+    @rule(data=st.data(), leave=st.booleans())
+    def someone_steps_away(self, data, leave):
+        agent = data.draw(st.sampled_from(self.logged_in()))
+        self.feed(AgentLoggedOut(agent) if leave else AgentPaused(agent))
+
     @rule(agent=st.sampled_from(AGENT_IDS), reachable=st.booleans())
     def reachability(self, agent, reachable):
         self.feed(AgentReachability(agent, reachable))
@@ -200,15 +225,25 @@ class AcdMachine(RuleBasedStateMachine):
         peer=st.booleans(),
         language=st.sampled_from([None, "nl", "en"]),
         priority=st.integers(0, 2),
+        mode=st.sampled_from(RELAX_MODES),
     )
-    def arrive(self, channel, peer, language, priority):
+    def arrive(self, channel, peer, language, priority, mode="default"):
         self.next_contact += 1
         cid = f"c{self.next_contact}"
         self.arrived.add(cid)
         skills = frozenset({"peer_chat"}) if peer and channel is Channel.CHAT else frozenset()
         before = self.acd.waiting_count(channel)
         overflowed_before = sum(1 for v in self.finished.values() if v == "overflowed")
-        self.feed(ContactArrived(cid, channel, skills, language, priority))
+        lang = {} if language is None else {"language": SETTINGS.language_wait_s}
+        prefer, escalate = {
+            "default": (None, None),
+            "required": ({}, None),
+            "short": ({"language": 3.1} if language else {}, None),
+            "escalate_peer": (None, {"peer_chat": PEER_ESCALATION_S} if skills else None),
+        }[mode]
+        waits = {**(escalate or {}), **(lang if prefer is None else prefer)}
+        self.relaxing[cid] = (self.now, waits, frozenset(lang if prefer is None else prefer))
+        self.feed(ContactArrived(cid, channel, skills, language, priority, prefer, escalate))
         # An arrival that must wait is admitted only while its channel's queue has room;
         # a contact put back after a failed offer keeps its place even past the limit.
         held = {c.contact_id: c for c in self.acd.contacts()}
@@ -287,6 +322,47 @@ class AcdMachine(RuleBasedStateMachine):
                 )
 
     @invariant()
+    def no_contact_waits_past_its_relaxation_while_someone_could_take_it(self):
+        free = [(a, a.capabilities()) for a in self.acd.agents()]
+        for contact in self.acd.contacts():
+            if contact.state is not ContactState.QUEUED:
+                continue
+            arrived, waits, _preferred = self.relaxing[contact.contact_id]
+            due = {name for name, wait in waits.items() if arrived + wait <= self.now}
+            needed = contact_requirements(
+                contact.channel,
+                contact.skills - due,
+                None if "language" in due else contact.language,
+            )
+            for agent, caps in free:
+                assert caps is None or not needed <= caps, (
+                    f"{contact.contact_id} waits past its relaxation while {agent.agent_id} is free"
+                )
+
+    @invariant()
+    def a_preference_holds_only_while_someone_who_meets_it_may_soon_be_free(self):
+        soon = []
+        for agent in self.acd.agents():
+            if agent.pending_pause is not None or agent.pending_logout:
+                continue
+            if agent.state in (AgentState.AVAILABLE, AgentState.OFFERED, AgentState.WRAP_UP):
+                soon.append(agent.caps_any if agent.phone_reachable else agent.caps_chat)
+            elif (
+                agent.state is AgentState.BUSY
+                and len(agent.contacts) < agent.max_chats
+                and not agent.in_call()
+            ):
+                soon.append(agent.caps_chat)
+        for contact in self.acd.contacts():
+            if contact.state is ContactState.CONNECTED:
+                continue
+            _arrived, _waits, preferred = self.relaxing[contact.contact_id]
+            if preferred - contact.relaxed:
+                assert any(contact.requires <= caps for caps in soon), (
+                    f"{contact.contact_id} keeps a preference nobody may soon meet"
+                )
+
+    @invariant()
     def every_contact_is_held_or_finished_once(self):
         held = {c.contact_id for c in self.acd.contacts()}
         assert held.isdisjoint(self.finished)
@@ -347,4 +423,24 @@ def test_strategies_keep_the_invariants(strategy):
         machine.arrive(Channel.CHAT, False, "nl", 1)
     machine.fair_offers()
     machine.no_idle_volunteer_while_a_takeable_contact_waits()
+    machine.teardown()
+
+
+def test_relaxation_invariants_are_not_vacuous():
+    """A preference held while its speaker rings elsewhere, then dropped when they pause."""
+    machine = AcdMachine()
+    machine.login("v0", frozenset({"phone"}), frozenset({"en"}), 1, True)
+    machine.ready("v0")
+    machine.arrive(Channel.PHONE, False, None, 0)  # c1 rings at v0
+    machine.login("v1", frozenset({"phone"}), frozenset({"nl"}), 1, True)
+    machine.ready("v1")
+    machine.arrive(Channel.PHONE, False, "en", 0, "default")  # c2 waits for v0
+    assert machine.acd.contact("c2").state is ContactState.QUEUED
+    machine.no_contact_waits_past_its_relaxation_while_someone_could_take_it()
+    machine.a_preference_holds_only_while_someone_who_meets_it_may_soon_be_free()
+    machine.pause("v0", "break")
+    assert machine.pending_offer_by_agent["v1"] == "c1"  # c1 first: it waited longer
+    machine.advance(SETTINGS.language_wait_s)
+    machine.a_preference_holds_only_while_someone_who_meets_it_may_soon_be_free()
+    assert machine.acd.contact("c2").relaxed == {"language"}
     machine.teardown()

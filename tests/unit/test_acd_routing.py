@@ -202,19 +202,20 @@ def test_normal_chat_not_to_a_peer_only_volunteer():
     ]
 
 
-def test_language_only_to_speakers_and_none_to_anyone():
+def test_required_language_only_to_speakers_and_none_to_anyone():
     s = Script()
     s.login("dutch", 0, languages=frozenset({"nl"}))
     s.login("bilingual", 1, languages=frozenset({"nl", "en"}))
-    assert s.arrive("en1", 2, language="en")[0] == offer("en1", "bilingual")
+    assert s.arrive("en1", 2, language="en", prefer={})[0] == offer("en1", "bilingual")
     s.feed(OfferAccepted("en1", "bilingual"), 3)
-    assert s.arrive("en2", 4, language="en") == []  # the only English speaker is busy
+    # The only English speaker is busy and the language is required, not preferred.
+    assert s.arrive("en2", 4, language="en", prefer={}) == []
     assert s.arrive("any", 5)[0] == offer("any", "dutch")
 
 
 def test_contact_nobody_free_can_take_does_not_block_the_queue():
     s = Script()
-    s.arrive("en1", 1, language="en")
+    s.arrive("en1", 1, language="en", prefer={})
     s.arrive("any", 2)
     s.login("dutch", 3)
     assert offered_to(s, "any") == "dutch"

@@ -19,6 +19,7 @@ from acd import (
     ContactEnded,
     InvalidEvent,
     OfferAccepted,
+    OfferContact,
     OfferFailed,
     OfferFailure,
     OverflowContact,
@@ -30,6 +31,9 @@ from acd.events import EVENT_TYPES
 from acd.serde import event_from_dict, event_to_dict
 from tests.unit.acd_helpers import BOTH, CHAT, NL, PHONE, Script, via_json
 
+EN = frozenset({"en"})
+PEER = frozenset({"peer_chat"})
+
 EVERY_EVENT = [
     AgentLoggedIn("a1", "loc1", BOTH, frozenset({"nl", "en"}), max_chats=3, phone_reachable=False),
     AgentLoggedIn("a2", "loc2", frozenset(), frozenset()),
@@ -40,6 +44,9 @@ EVERY_EVENT = [
     WrapUpEnded("a1"),
     ContactArrived("c1", CHAT, frozenset({"peer_chat"}), "en", 3),
     ContactArrived("c2", PHONE),
+    ContactArrived(
+        "c3", CHAT, PEER, "en", 0, prefer={"language": 30.0}, escalate={"peer_chat": 120}
+    ),
     OfferAccepted("c1", "a1"),
     OfferFailed("c1", "a1", OfferFailure.UNREACHABLE),
     ContactEnded("c1"),
@@ -65,6 +72,8 @@ def test_event_dict_is_plain_and_stable():
         "skills": ["a", "x"],
         "language": "en",
         "priority": 2,
+        "prefer": None,
+        "escalate": None,
     }
 
 
@@ -179,6 +188,40 @@ STEPS: list[tuple[float, Any]] = [
 ]
 
 
+# Preferences relaxing in every way: at once, by a speaker leaving, by the deadline (also
+# while ringing), by an escalation deadline, and a speaker coming back in time.
+RELAX_STEPS: list[tuple[float, Any]] = [
+    (0, AgentLoggedIn("en1", "loc1", BOTH, EN)),
+    (0, AgentReady("en1")),
+    (0, ContactArrived("p0", PHONE)),  # rings at en1
+    (1, AgentLoggedIn("nl1", "loc1", BOTH, NL)),
+    (1, AgentReady("nl1")),
+    (1, ContactArrived("p1", PHONE)),  # to nl1
+    (2, OfferAccepted("p0", "en1")),
+    (2, OfferAccepted("p1", "nl1")),
+    (3, ContactArrived("e1", PHONE, language="en")),  # nobody soon: relaxed at once
+    (4, ContactEnded("p0")),  # en1 wraps up until 34; e1 goes to nobody (nl1 busy)
+    (5, ContactArrived("e2", PHONE, language="en")),  # waits for en1 until 35
+    (6, ContactArrived("e3", CHAT, PEER, "en", escalate={"peer_chat": 50})),
+    (7, ContactArrived("e4", PHONE, language="nl", prefer={"language": 12})),
+    (10, ContactEnded("p1")),  # nl1 wraps up until 40
+    (11, WrapUpEnded("nl1")),  # nl1 takes e1 (relaxed, longest waiting)
+    (12, OfferAccepted("e1", "nl1")),
+    (19, None),  # e4's preference relaxes at 19 (nl1 busy, none free)
+    (20, AgentReachability("en1", False)),  # e2's last speaker unreachable: relaxed
+    (21, AgentReachability("en1", True)),
+    (22, WrapUpEnded("en1")),  # takes e2
+    (42, None),  # e2 rings out
+    (56, None),  # e3's escalation
+    (60, AgentPaused("en1")),
+    (70, ContactEnded("e1")),
+    (100, None),
+    (101, AgentLoggedIn("nl2", "loc2", frozenset({"phone"}), NL)),
+    (101, AgentReady("nl2")),  # takes e4, relaxed at 19
+    (130, None),
+]
+
+
 def run(acd: Acd, steps: list[tuple[float, Any]]) -> list[Any]:
     """Feed the steps; return each step's commands and the next deadline after it."""
     trace = []
@@ -203,6 +246,37 @@ def test_restored_snapshot_behaves_identically_at_every_cut(strategy):
         assert restored.next_deadline() == live.next_deadline(), f"cut {cut}"
         assert via_json(restored.snapshot()) == data, f"cut {cut}"
         assert run(restored, STEPS[cut:]) == full[cut:], f"cut {cut}"
+
+
+def test_relaxations_restore_identically_at_every_cut():
+    full = run(Acd(SETTINGS), RELAX_STEPS)
+    flat = [c for out, _ in full for c in out]
+    offered = {c.contact_id for c in flat if isinstance(c, OfferContact)}
+    assert {"e1", "e2", "e4"} <= offered  # the script relaxes what it claims to
+    for cut in range(len(RELAX_STEPS) + 1):
+        live = Acd(SETTINGS)
+        run(live, RELAX_STEPS[:cut])
+        data = via_json(live.snapshot())
+        restored = Acd.from_snapshot(data, SETTINGS)
+        assert restored.next_deadline() == live.next_deadline(), f"cut {cut}"
+        assert via_json(restored.snapshot()) == data, f"cut {cut}"
+        assert run(restored, RELAX_STEPS[cut:]) == full[cut:], f"cut {cut}"
+
+
+def test_journal_replay_gives_the_same_relaxation_state():
+    live = Acd(SETTINGS)
+    journal = []
+    for now, event in RELAX_STEPS[:14]:
+        live.handle_timer(now) if event is None else live.handle(event, now)
+        journal.append((now, None if event is None else event_to_dict(event)))
+    replayed = Acd(SETTINGS)
+    for now, data in json.loads(json.dumps(journal)):
+        if data is None:
+            replayed.handle_timer(now)
+        else:
+            replayed.handle(event_from_dict(data), now)
+    assert replayed.snapshot() == live.snapshot()
+    assert replayed.next_deadline() == live.next_deadline()
 
 
 def test_snapshot_keeps_pending_deadlines():
@@ -268,6 +342,9 @@ def good_snapshot() -> dict[str, Any]:
         (lambda d: d["agents"][0].update(mood="good"), "unknown fields.*mood"),
         (lambda d: d["contacts"][0].update(state="abandoned"), "terminal state"),
         (lambda d: d["contacts"][0].update(channel="fax"), "snapshot.contacts.channel"),
+        (lambda d: d["contacts"][0].update(relaxed=["language"]), "do not match"),
+        (lambda d: d["contacts"][0].update(relax_early=["language"]), "do not match"),
+        (lambda d: d["contacts"][0].update(relax_at={"language": "soon"}), "relax_at.language"),
     ],
 )
 def test_bad_snapshots_are_refused(mutate, names):
@@ -300,3 +377,13 @@ def test_snapshot_with_a_dangling_agent_reference_is_refused():
     data["agents"] = []
     with pytest.raises(InvalidEvent, match="a1"):
         Acd.from_snapshot(data, SETTINGS)
+
+
+def test_a_record_without_fields_can_be_made():
+    from acd.record import record
+
+    @record
+    class Nothing:
+        """No fields at all (a bare signal, like the engine's Tick)."""
+
+    assert Nothing() == Nothing()

@@ -185,8 +185,11 @@ def cli(tmp_path, monkeypatch, capsys):
     from tests.unit.web_support import CONFIG
 
     path = tmp_path / "helpline.toml"
+    # Nothing listens on port 1: announcements fail at once, and unit tests touch no Redis.
     path.write_text(
-        CONFIG.format(admin="") + f'\n[database]\nurl = "sqlite:///{tmp_path}/cli.db"\n'
+        CONFIG.format(admin="")
+        + f'\n[database]\nurl = "sqlite:///{tmp_path}/cli.db"\n'
+        + '\n[redis]\nurl = "redis://127.0.0.1:1/0"\n'
     )
     assert "helpline.cli_hours" in cli_main._SUBCOMMAND_MODULES
     clock = {"now": NOW}
@@ -232,6 +235,19 @@ def test_cli_status_close_list_remove(cli):
     assert "OPEN until 22:00 (schedule)" in out  # the extra opening extends the day
 
 
+def test_cli_change_is_saved_and_reported_when_redis_cannot_be_told(cli):
+    code, out, err = cli("close", "--from", "now", "--until", "2025-06-02 15:00",
+                         "--reason", "power cut")  # fmt: skip
+    assert code == 0 and out.startswith("closed all schedules")
+    assert err.strip() == (
+        "helpline hours: warning: saved, but running apps could not be told at once "
+        "(Redis: ConnectionError); they apply it within 30 s"
+    )
+    assert "CLOSED" in cli("status", "--channel", "phone")[1]
+    code, out, err = cli("list")
+    assert code == 0 and err == ""  # reading announces nothing
+
+
 def test_cli_status_when_closed_says_when_we_reopen(cli):
     cli.clock["now"] = local("2025-04-25 21:00")  # Friday evening; Saturday is Koningsdag
     code, out, _ = cli("status", "--channel", "phone")
@@ -266,3 +282,44 @@ def test_cli_bad_config_exits_2(cli, tmp_path):
     (tmp_path / "helpline.toml").write_text("lines = 1\n")
     code, _, err = cli("list")
     assert code == 2 and "helpline hours: " in err and "lines" in err
+
+
+# -- announcing changes ---------------------------------------------------------------------
+
+
+def test_store_announces_each_committed_change_and_nothing_else(engine):
+    announced = []
+    store = HoursExceptionStore(engine, {"default"}, on_change=lambda: announced.append(1))
+    added = store.add("*", NOW, NOW + timedelta(hours=1), "closed", "x", now=NOW)
+    assert len(announced) == 1
+    with pytest.raises(InvalidHoursException):
+        store.add("*", NOW, NOW - timedelta(hours=1), "closed", "x", now=NOW)
+    store.list(now=NOW)
+    assert len(announced) == 1  # refused writes and reads announce nothing
+    store.remove(added.id)
+    assert len(announced) == 2
+    with pytest.raises(UnknownHoursException):
+        store.remove(added.id)
+    assert len(announced) == 2
+
+
+def test_a_failing_announcement_never_undoes_or_fails_the_write(engine, caplog):
+    def broken() -> None:
+        raise RuntimeError("announcer bug")
+
+    store = HoursExceptionStore(engine, {"default"}, on_change=broken)
+    added = store.add("*", NOW, NOW + timedelta(hours=1), "closed", "x", now=NOW)
+    assert store.list(now=NOW) == [added]
+    assert "announcing an opening-hours change failed" in caplog.text
+
+
+def test_announcer_reports_an_unreachable_redis_without_raising(caplog):
+    from helpline.hours_view import HoursAnnouncer
+
+    announcer = HoursAnnouncer("redis://127.0.0.1:1/0", "t:hours-changed", timeout_s=0.5)
+    try:
+        assert announcer.announce() is False
+        assert announcer.last_error == "ConnectionError"
+    finally:
+        announcer.close()
+    assert "could not announce an opening-hours change" in caplog.text

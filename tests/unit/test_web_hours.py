@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -34,7 +35,13 @@ async def _env(tmp_path, admin_token):
     cfg = make_config(admin_token)
     engine = db.make_engine(f"sqlite:///{tmp_path}/web.db")
     db.migrate(engine)
-    store = HoursExceptionStore.from_config(engine, cfg)
+    announced: list[str] = []  # the service passes HoursAnnouncer.announce here
+
+    def announce() -> None:
+        announced.append(threading.current_thread().name)
+
+    store = HoursExceptionStore.from_config(engine, cfg, on_change=announce)
+    store.announced = announced  # type: ignore[attr-defined]
     app = create_app(
         cfg, VolunteerDirectory.from_config(engine, cfg), FakeGateway(), MemorySessionStore()
     )
@@ -116,6 +123,9 @@ async def test_close_then_status_then_remove(env):
     resp = await env.client.delete(path, headers=ADMIN)
     assert resp.status == 404 and (await resp.json())["error"] == "not_found"
     assert env.store.list(now=NOW) == []
+    # Both changes were announced, from the worker thread that wrote them, never the loop's.
+    assert len(env.store.announced) == 2
+    assert threading.current_thread().name not in env.store.announced
 
 
 async def test_extra_opening_for_one_schedule(env):
