@@ -108,9 +108,10 @@ ami_user = "helpline-evening"
 ami_password = "evening-ami-secret"
 sip_realm = "helpline"
 trunk_addresses = ["127.0.0.2"]
-# Two RTP ports per channel, two channels per call: room for 1000 calls at once.
-rtp_start = 24000
-rtp_end = 27999
+# Two RTP ports per channel, two channels per call: room for 750 calls at once (below the
+# phones' sipp ports, 16000-19999, and clear of the test and bench RTP ranges).
+rtp_start = 13000
+rtp_end = 15999
 [database]
 url = "sqlite:///{work}/evening.db"
 [redis]
