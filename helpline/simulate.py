@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -205,9 +206,24 @@ async def spawn_on_free_ports(
     raise NoFreePorts(f"{name}: no free block of {PORT_BLOCK} UDP ports after {tries} tries")
 
 
+_SIPP_EVENT = re.compile(r"^\d{4}-\d\d-\d\d\s+\d\d:\d\d:\d\d\.\d+\s+[\d.]+: (.*)$")
+"""An event line of sipp's error file (a SIP message it quotes follows on further lines)."""
+
+
+def sipp_errors(path: Path, count: int = 3) -> str:
+    """sipp's own last ``count`` sentences from its error file (e.g. "Aborting call on
+    unexpected message ... received 'SIP/2.0 401 Unauthorized"), without the quoted messages."""
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    events = [m.group(1)[:300] for m in map(_SIPP_EVENT.match, lines) if m]
+    return "\n".join(events[-count:])
+
+
 def sipp_failure(name: str, what: str, code: int | None, workdir: Path) -> SippFailed:
     """A SippFailed that quotes sipp's own error file and the end of its output."""
-    errors = output_tail(workdir / f"{name}-errors.log")
+    errors = sipp_errors(workdir / f"{name}-errors.log")
     output = output_tail(workdir / f"{name}.out", 4)
     detail = "\n".join(part for part in (errors, output) if part)
     exit_text = "still running" if code is None else f"sipp exit {code}"

@@ -13,6 +13,7 @@ from helpline.simulate import (
     PortBlocks,
     SimulationError,
     bind_failed,
+    sipp_errors,
 )
 
 
@@ -84,3 +85,18 @@ def test_rings_pair_in_order_and_a_caller_never_rung_does_not_shift_the_rest():
     pairs = pair_rings(callers, phones, window_s=0.5)
     assert [c for c, _ in pairs] == [0.0, 2.0, 3.0]
     assert [p - c for c, p in pairs] == pytest.approx([0.010, 0.012, 0.009])
+
+
+def test_sipps_own_sentences_are_taken_from_its_error_file_without_the_quoted_messages(tmp_path):
+    path = tmp_path / "errors.log"
+    path.write_text(
+        "The following events occurred:\n"
+        "2026-12-02\t13:10:01.5\t1796216001.5: Aborting call on unexpected message for "
+        "Call-Id '1-2@127.0.0.1': while expecting '200' (index 9), received 'SIP/2.0 401 "
+        "Unauthorized\nVia: SIP/2.0/UDP 127.0.0.1:16000\nFrom: <sip:sim-01@127.0.0.1>\n\n"
+    )
+    assert sipp_errors(path) == (
+        "Aborting call on unexpected message for Call-Id '1-2@127.0.0.1': while expecting "
+        "'200' (index 9), received 'SIP/2.0 401 Unauthorized"
+    )
+    assert sipp_errors(tmp_path / "missing.log") == ""
