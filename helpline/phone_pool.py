@@ -159,8 +159,9 @@ class PhoneGroup:
             "-inf", str(self._accounts_file),
             "-m", str(len(self.accounts)),
             "-r", f"{self.register_rate:g}",
-            # Registrations stay open (they refresh) and answered calls come on top: no cap.
-            "-l", "1000000",
+            # Registrations stay open (they refresh) and answered calls come on top. A cap far
+            # above the open-file limit makes sipp warn in the error file that it may exceed it.
+            "-l", str(len(self.accounts) + 5000),
             "-i", PHONE_IP,
             "-p", str(base),
             "-mp", str(base + MEDIA_OFFSET),
