@@ -1,9 +1,10 @@
 """``helpline simulate``: simulated volunteers and callers against the running system.
 
 Creates volunteers ``sim-01``.. (SQL directory, first configured location), renders and
-installs Asterisk's config so their SIP accounts exist, starts one auto-answering sipp phone
-each, logs them in and makes them ready through the HTTP API, then places calls from the
-carrier at a fixed rate with random hold times. A line of progress each second; at the end a
+installs Asterisk's config so their SIP accounts exist, registers an auto-answering sipp phone
+for each (a :class:`~helpline.phone_pool.PhonePool`: a few sipp processes serve them all), logs
+them in and makes them ready through the HTTP API, then places calls from the carrier at a
+fixed rate with random hold times. A line of progress each second; at the end a
 summary computed from our own contact records in SQL. The volunteers are logged out, their
 phones stopped and their accounts left disabled.
 """
@@ -18,8 +19,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,16 +28,16 @@ from typing import Any
 from helpline.asterisk import AsteriskError
 from helpline.config import ConfigError, HelplineConfig, load_config
 from helpline.db import StorageError
-from helpline.simulate import (
-    CallerLoad,
-    PhoneAccount,
-    PhoneBank,
-    SimulationError,
-    VolunteerApi,
-    VolunteerPhone,
-)
+from helpline.phone_pool import PhonePool
+from helpline.simulate import CallerLoad, PhoneAccount, SimulationError, VolunteerApi
 
 Printer = Callable[[str], None]
+
+MAX_VOLUNTEERS = 999
+PHONES_PER_PROCESS = 50
+"""Accounts per sipp process: 99 volunteers are two processes."""
+API_CONCURRENCY = 8
+"""HTTP requests in flight at once (a login verifies an Argon2 hash)."""
 
 
 class SystemNotUp(SimulationError):
@@ -75,6 +76,10 @@ class SimulationSummary:
     mean_wait_s: float | None
     """Over every recorded contact: time to answer, or to hang-up / overflow."""
     max_wait_s: float | None
+    phones_registered: int = 0
+    """Simulated phones whose REGISTER Asterisk accepted."""
+    phones_answered: int = 0
+    """Calls the simulated phones answered (from their own logs)."""
 
 
 def sim_ids(count: int) -> list[str]:
@@ -171,12 +176,32 @@ def outcome_summary(
     )
 
 
+async def _for_each(ids: list[str], action: Callable[[str], Awaitable[None]]) -> None:
+    """``action`` for every volunteer, a few at a time."""
+    limit = asyncio.Semaphore(API_CONCURRENCY)
+
+    async def one(vid: str) -> None:
+        async with limit:
+            await action(vid)
+
+    await asyncio.gather(*(one(vid) for vid in ids))
+
+
+async def _log_in_all(api: VolunteerApi, ids: list[str], passwords: dict[str, str]) -> None:
+    async def log_in(vid: str) -> None:
+        await api.login(vid, passwords[vid])
+        await api.ready(vid)
+
+    await _for_each(ids, log_in)
+
+
 async def _volunteers_step(api: VolunteerApi, ids: list[str], plan: SimulationPlan,
                            wrap_seen: dict[str, float]) -> dict[str, int]:  # fmt: skip
     """Poll each volunteer's state; end wrap-ups older than ``plan.wrap_up_s``."""
     states: dict[str, int] = {}
     now = time.monotonic()
-    for vid in ids:
+
+    async def step(vid: str) -> None:
         try:
             state = await api.agent_state(vid) or "logged_out"
         except SimulationError:
@@ -184,13 +209,15 @@ async def _volunteers_step(api: VolunteerApi, ids: list[str], plan: SimulationPl
         states[state] = states.get(state, 0) + 1
         if state != "wrap_up":
             wrap_seen.pop(vid, None)
-            continue
+            return
         since = wrap_seen.setdefault(vid, now)
         if now - since >= plan.wrap_up_s:
             try:
                 await api.end_wrap_up(vid)
             except SimulationError:
                 pass  # the ACD's own timer ended it meanwhile
+
+    await _for_each(ids, step)
     return states
 
 
@@ -201,8 +228,13 @@ async def run_simulation(
     out: Printer = print,
     install: Callable[[HelplineConfig], None] = install_accounts,
     record_timeout_s: float = 15.0,
+    on_ready: Callable[[], Awaitable[None]] | None = None,
 ) -> SimulationSummary:
-    """The whole simulation; raises SystemNotUp / SimulationError on a clean failure."""
+    """The whole simulation; raises SystemNotUp / SimulationError on a clean failure.
+
+    ``on_ready`` is awaited once every phone is registered and every volunteer ready, before
+    the first call (tests look at Asterisk then).
+    """
     await asyncio.to_thread(check_system_up, cfg)
     ids = sim_ids(plan.volunteers)
     passwords = await asyncio.to_thread(prepare_volunteers, cfg, ids)
@@ -210,7 +242,9 @@ async def run_simulation(
         await asyncio.to_thread(install, cfg)
         out(f"{len(ids)} simulated volunteers: {ids[0]}..{ids[-1]} at {cfg.locations[0].id}")
         with tempfile.TemporaryDirectory(prefix="helpline-sim-") as tmp:
-            return await _simulate(cfg, plan, ids, passwords, Path(tmp), out, record_timeout_s)
+            return await _simulate(
+                cfg, plan, ids, passwords, Path(tmp), out, record_timeout_s, on_ready
+            )
     finally:
         await asyncio.to_thread(disable_volunteers, cfg, ids)
         try:
@@ -227,22 +261,27 @@ async def _simulate(
     workdir: Path,
     out: Printer,
     record_timeout_s: float,
+    on_ready: Callable[[], Awaitable[None]] | None,
 ) -> SimulationSummary:
     sip = f"{cfg.asterisk.bind}:{cfg.asterisk.sip_port}"
-    phones = PhoneBank(
-        [
-            VolunteerPhone(PhoneAccount(vid, passwords[vid]), sip, workdir,
-                           answer_ms=int(plan.answer_s * 1000))
-            for vid in ids
-        ]
-    )  # fmt: skip
+    phones = PhonePool(
+        [PhoneAccount(vid, passwords[vid]) for vid in ids],
+        sip,
+        workdir,
+        per_process=PHONES_PER_PROCESS,
+        answer_ms=int(plan.answer_s * 1000),
+    )
     base = f"http://{cfg.http.host}:{cfg.http.port}/api/v1"
     async with phones, VolunteerApi(base, cfg.http.admin_token) as api:
         try:
-            for vid in ids:
-                await api.login(vid, passwords[vid])
-                await api.ready(vid)
-            out(f"phones registered, volunteers logged in and ready; placing {plan.calls} calls")
+            registered = phones.counts().registered
+            await _log_in_all(api, ids, passwords)
+            if on_ready is not None:
+                await on_ready()
+            out(
+                f"{registered} phones registered ({len(phones.groups)} sipp processes), "
+                f"volunteers logged in and ready; placing {plan.calls} calls"
+            )
             since = datetime.now(UTC) - timedelta(seconds=1)
             callers = CallerLoad(
                 sip,
@@ -259,8 +298,9 @@ async def _simulate(
             wrap_seen: dict[str, float] = {}
             while callers.running and time.monotonic() < deadline:
                 await asyncio.sleep(1.0)
+                phones.check_alive()
                 states = await _volunteers_step(api, ids, plan, wrap_seen)
-                placed, answered = callers.stats().created, phones.stats().created
+                placed, answered = callers.stats().created, phones.counts().answered
                 waiting = await _waiting(api, callers, phones)
                 volunteers = ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
                 out(
@@ -272,17 +312,19 @@ async def _simulate(
         finally:
             await api.logout_all()
     summary = await _await_records(cfg, since, placed, record_timeout_s)
+    counts = phones.counts()
+    summary = replace(summary, phones_registered=counts.registered, phones_answered=counts.answered)
     print_summary(summary, out)
     return summary
 
 
-async def _waiting(api: VolunteerApi, callers: CallerLoad, phones: PhoneBank) -> int:
+async def _waiting(api: VolunteerApi, callers: CallerLoad, phones: PhonePool) -> int:
     try:
         waiting = await api.waiting()
     except SimulationError:
         waiting = None
     if waiting is None:  # no admin token: callers in a call minus volunteers in one
-        waiting = max(0, callers.stats().current - phones.stats().current)
+        waiting = max(0, callers.stats().current - phones.counts().talking)
     return waiting
 
 
@@ -307,6 +349,7 @@ def print_summary(s: SimulationSummary, out: Printer) -> None:
 
     out("")
     out(f"calls placed: {s.placed}; contact records: {s.records}")
+    out(f"  phones registered: {s.phones_registered}; calls they answered: {s.phones_answered}")
     out(f"  answered:   {s.answered}")
     out(f"  abandoned:  {s.abandoned}")
     out(f"  overflowed: {s.overflowed}")
@@ -320,7 +363,9 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "simulate", help="simulated volunteers (sipp phones) and callers against the running system"
     )
-    p.add_argument("--volunteers", type=int, default=5, help="phones to simulate (1-99)")
+    p.add_argument(
+        "--volunteers", type=int, default=5, help=f"phones to simulate (1-{MAX_VOLUNTEERS})"
+    )
     p.add_argument("--calls-per-minute", type=float, default=30.0)
     p.add_argument("--minutes", type=float, default=1.0)
     p.add_argument("--hold", default="10,40", help="caller hold time range in seconds: MIN,MAX")
@@ -340,8 +385,15 @@ def _simulate_command(args: argparse.Namespace) -> int:
     except ValueError:
         print("error: --hold takes MIN,MAX in seconds, e.g. 10,40", file=sys.stderr)
         return 2
-    if not 1 <= args.volunteers <= 99 or args.calls_per_minute <= 0 or args.minutes <= 0:
-        print("error: need 1-99 volunteers and a positive rate and duration", file=sys.stderr)
+    if (
+        not 1 <= args.volunteers <= MAX_VOLUNTEERS
+        or args.calls_per_minute <= 0
+        or args.minutes <= 0
+    ):
+        print(
+            f"error: need 1-{MAX_VOLUNTEERS} volunteers and a positive rate and duration",
+            file=sys.stderr,
+        )
         return 2
     plan = SimulationPlan(
         volunteers=args.volunteers,
