@@ -33,6 +33,12 @@ _EVENTS_WE_USE = (
     "EndpointStateChange",
 )
 
+UNAVAILABLE_RETRIES = 2
+"""Further attempts of an effect whose connection to Asterisk broke (``unavailable``)."""
+
+UNAVAILABLE_RETRY_S = 0.1
+"""Pause before such an attempt."""
+
 SNAPSHOT_RETRY_S = 0.5
 """Pause between attempts to read Asterisk's lists after a (re)connection."""
 
@@ -96,14 +102,23 @@ class AriEffector:
         await self._lanes.idle()
 
     async def _run(self, effect: c.Effect) -> None:
-        try:
-            await self._execute(effect)
-        except AriError as exc:
-            kind = outcome_kind(exc)
-            if kind != "not_found":
-                log.warning("%s failed: %s", type(effect).__name__, exc)
-        else:
-            kind = "done"
+        for attempt in range(1 + UNAVAILABLE_RETRIES):
+            try:
+                await self._execute(effect)
+            except AriError as exc:
+                kind = outcome_kind(exc)
+                if kind == "conflict" and attempt and isinstance(effect, c.Originate):
+                    kind = "done"  # the first attempt reached Asterisk after all
+                    break
+                if kind == "unavailable" and attempt < UNAVAILABLE_RETRIES:
+                    # The connection broke (not a slow Asterisk): a new one usually works.
+                    await asyncio.sleep(UNAVAILABLE_RETRY_S)
+                    continue
+                if kind != "not_found":
+                    log.warning("%s failed: %s", type(effect).__name__, exc)
+            else:
+                kind = "done"
+            break
         self._report(EffectOutcome(effect.contact_id, effect, kind))
 
     async def _execute(self, effect: c.Effect) -> None:

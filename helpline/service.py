@@ -138,17 +138,17 @@ async def serve(cfg: HelplineConfig, started: asyncio.Event | None = None) -> No
             serving.append(app)
             gateway.attach(AppGateway(app))
             records.start()
-            if started is not None:
-                started.set()
+            tasks = [
+                asyncio.create_task(app.run(), name="stasis-app"),
+                asyncio.create_task(lease.keep(), name="lease"),
+            ]
+            signal = asyncio.create_task(_set_when_ready(app, started))
             try:
-                tasks = [
-                    asyncio.create_task(app.run(), name="stasis-app"),
-                    asyncio.create_task(lease.keep(), name="lease"),
-                ]
                 done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
                     task.result()  # re-raise LeaseLost or a crash
             finally:
+                signal.cancel()
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
@@ -163,3 +163,10 @@ async def serve(cfg: HelplineConfig, started: asyncio.Event | None = None) -> No
         announcer.close()
         engine.dispose()
         pools.shutdown()  # last: the record writer has drained
+
+
+async def _set_when_ready(app: HelplineApp, started: asyncio.Event | None) -> None:
+    """``started`` means ready to take calls: connected to Asterisk and reconciled."""
+    await app.reconciled.wait()
+    if started is not None:
+        started.set()

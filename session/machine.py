@@ -109,6 +109,8 @@ class ContactSession:
         """We answered the caller's channel (only once there is something to hear)."""
         self.caller_gone = False
         self.record_written = False
+        self.hold_retries = 0
+        """Times the holding bridge was set up again after a failure."""
         self.hold = hold_bridge_id(contact_id)
         self.talk = talk_bridge_id(contact_id)
 
@@ -326,6 +328,24 @@ class ContactSession:
             # The caller's channel is gone: the same as its hang-up, which may never reach
             # us if it happened while we were reconnecting.
             self._caller_left(now, out)
+        elif self._holding_failed(failed, ev.kind):
+            # A waiting child must never sit in silence outside its holding bridge (the
+            # bridge could not be made, e.g. the connection to Asterisk broke): once more.
+            self.hold_retries += 1
+            out.append(c.CreateBridge(self.contact_id, self.hold, "holding"))
+            out.append(c.AddToBridge(self.contact_id, self.hold, (self.caller_channel,)))
+            out.append(c.StartMoh(self.contact_id, True, self.hold))
+
+    def _holding_failed(self, failed: object, kind: str) -> bool:
+        if self.caller_gone or self.hold_retries >= 1 or kind == "conflict":
+            return False
+        if self.state not in (SessionState.QUEUED, SessionState.RINGING):
+            return False
+        if isinstance(failed, c.CreateBridge):
+            return failed.bridge_id == self.hold
+        if isinstance(failed, c.AddToBridge):
+            return failed.bridge_id == self.hold and self.caller_channel in failed.channel_ids
+        return False
 
     # ------------------------------------------------------------------ the IVR
 
@@ -422,11 +442,9 @@ class ContactSession:
 
 
 def _touches(command: object, channel_id: str) -> bool:
-    if isinstance(command, c.Answer):
-        return command.channel_id == channel_id
-    if isinstance(command, c.AddToBridge):
-        return channel_id in command.channel_ids
-    return False
+    # Only a 404 on the channel's own resource says the channel is gone; adding it to a bridge
+    # answers 404 for a missing *bridge* (a missing channel is a 422).
+    return isinstance(command, c.Answer) and command.channel_id == channel_id
 
 
 def is_our_leg(channel_id: str) -> bool:

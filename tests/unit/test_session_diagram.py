@@ -36,3 +36,10 @@ def test_python_dash_m_prints_a_mermaid_block():
     ).stdout
     assert "```mermaid\nstateDiagram-v2\n    [*] --> ivr\n" in out
     assert out.rstrip().endswith("```")
+
+
+def test_the_readme_shows_the_generated_session_diagram():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert session_diagram() in readme

@@ -365,15 +365,32 @@ def test_duplicate_caller_gone_events_are_idempotent():
     assert s.history == [S.IVR, S.QUEUED, S.RINGING, S.TALKING, S.ENDING]
 
 
-@pytest.mark.parametrize(
-    "failed",
-    [c.Answer(CID, CALLER), c.AddToBridge(CID, HOLD, (CALLER,))],
-    ids=["answer", "add-to-bridge"],
-)
-def test_caller_channel_not_found_is_the_callers_hang_up(failed):
+def test_caller_channel_not_found_is_the_callers_hang_up():
     s = SessionScript().queued()
+    failed = c.Answer(CID, CALLER)
     assert s.feed(e.EffectFailed(failed, "not_found"), 1.0) == [c.ToAcd(acd.ContactEnded(CID))]
     assert s.session.caller_gone and s.state is S.ENDING
+
+
+@pytest.mark.parametrize(
+    ("failed", "kind"),
+    [
+        (c.AddToBridge(CID, HOLD, (CALLER,)), "not_found"),  # 404: the bridge is missing
+        (c.CreateBridge(CID, HOLD, "holding"), "unavailable"),
+        (c.AddToBridge(CID, HOLD, (CALLER,)), "timeout"),
+    ],
+    ids=["bridge-missing", "create-failed", "add-timed-out"],
+)
+def test_a_waiting_child_whose_holding_bridge_failed_is_held_again_once(failed, kind):
+    s = SessionScript().queued()
+    again = [
+        c.CreateBridge(CID, HOLD, "holding"),
+        c.AddToBridge(CID, HOLD, (CALLER,)),
+        c.StartMoh(CID, True, HOLD),
+    ]
+    assert s.feed(e.EffectFailed(failed, kind), 1.0) == again
+    assert s.feed(e.EffectFailed(failed, kind), 2.0) == []  # once, never a loop
+    assert s.state is S.QUEUED and not s.session.caller_gone
 
 
 def test_not_found_in_the_ivr_closes_at_once():
