@@ -35,6 +35,7 @@ from helpline.simulate import (
     SippStats,
     read_stats,
 )
+from helpline.together import StartedTogether
 
 RINGING_XML = Path(__file__).resolve().parent / "sipp" / "volunteer_uas_ringing.xml"
 """The volunteer scenario that also takes a CANCEL while ringing (ANSWER_MS filled in here)."""
@@ -312,25 +313,12 @@ class Phone:
             await self.register(expires=0, timeout_s=3.0)
 
 
-class Phones:
+class Phones(StartedTogether["Phone"]):
     """Phones started and stopped together (an async context manager)."""
 
-    def __init__(self, phones: Sequence[Phone]) -> None:
-        self.phones = list(phones)
-
-    async def __aenter__(self) -> Phones:
-        results = await asyncio.gather(*(p.start() for p in self.phones), return_exceptions=True)
-        errors = [r for r in results if isinstance(r, BaseException)]
-        if errors:
-            await self.stop()
-            raise errors[0]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    async def stop(self) -> None:
-        await asyncio.gather(*(p.stop() for p in self.phones), return_exceptions=True)
+    @property
+    def phones(self) -> list[Phone]:
+        return self.members
 
     def in_progress(self) -> int:
         return sum(p.stats().current for p in self.phones)

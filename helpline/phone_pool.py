@@ -32,6 +32,7 @@ from helpline.simulate import (
     spawn_sipp,
     stop_sipp,
 )
+from helpline.together import StartedTogether
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +243,7 @@ class PhoneGroup:
             log.debug("%s: unregistering did not finish", self.name)
 
 
-class PhonePool:
+class PhonePool(StartedTogether["PhoneGroup"]):
     """Volunteer phones for ``accounts``, ``per_process`` accounts per sipp process.
 
     An async context manager: on entry every account is registered (SippFailed names the
@@ -260,25 +261,15 @@ class PhonePool:
         register_rate: float = 50.0,
     ) -> None:
         chunks = [accounts[i : i + per_process] for i in range(0, len(accounts), per_process)]
-        self.groups = [
+        super().__init__([
             PhoneGroup(chunk, asterisk, workdir, f"phones-{n:02d}", answer_ms=answer_ms,
                        register_rate=register_rate)
             for n, chunk in enumerate(chunks, 1)
-        ]  # fmt: skip
+        ])  # fmt: skip
 
-    async def __aenter__(self) -> PhonePool:
-        results = await asyncio.gather(*(g.start() for g in self.groups), return_exceptions=True)
-        errors = [r for r in results if isinstance(r, BaseException)]
-        if errors:
-            await self.stop()
-            raise errors[0]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    async def stop(self) -> None:
-        await asyncio.gather(*(g.stop() for g in self.groups), return_exceptions=True)
+    @property
+    def groups(self) -> list[PhoneGroup]:
+        return self.members
 
     @property
     def pids(self) -> list[int]:

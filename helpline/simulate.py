@@ -382,37 +382,6 @@ class _PortBusy(SimulationError):
     """sipp could not bind a port of its block (internal: the caller takes the next block)."""
 
 
-class PhoneBank:
-    """Several volunteer phones started and stopped together (an async context manager)."""
-
-    def __init__(self, phones: Sequence[VolunteerPhone]) -> None:
-        self.phones = list(phones)
-
-    async def __aenter__(self) -> PhoneBank:
-        results = await asyncio.gather(*(p.start() for p in self.phones), return_exceptions=True)
-        errors = [r for r in results if isinstance(r, BaseException)]
-        if errors:
-            await self.stop()
-            raise errors[0]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    async def stop(self) -> None:
-        await asyncio.gather(*(p.stop() for p in self.phones), return_exceptions=True)
-
-    def stats(self) -> SippStats:
-        """Counters summed over the phones."""
-        all_stats = [p.stats() for p in self.phones]
-        return SippStats(
-            created=sum(s.created for s in all_stats),
-            current=sum(s.current for s in all_stats),
-            succeeded=sum(s.succeeded for s in all_stats),
-            failed=sum(s.failed for s in all_stats),
-        )
-
-
 class CallerLoad:
     """Callers from the carrier: ``count`` calls to ``number``, ``rate`` per ``period_ms``.
 
