@@ -67,6 +67,8 @@ ANNOUNCE_TIMEOUT_S = 1.0
 EVALUATION_FAILED = "evaluation_failed"
 """The ``reason`` of the open-by-default answer given when evaluating a schedule failed."""
 _MESSAGE = b"changed"
+CLOSE_WAIT_S = 2.0
+"""How long ``close`` waits for a load in progress to give its connection back."""
 
 
 def hours_channel(prefix: str) -> str:
@@ -389,6 +391,12 @@ class HoursView:
             # Again after a while if a library swallowed the first request.
             _, pending = await asyncio.wait(pending, timeout=1.0)
         await asyncio.gather(*tasks, return_exceptions=True)  # retrieve their outcomes
+        loading = self._loading
+        if loading is not None and not loading.done():
+            # Let a load in progress give its database connection back before the owner
+            # disposes the engine (a connection still out then is never closed properly).
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(loading), CLOSE_WAIT_S)
 
     @classmethod
     @contextlib.asynccontextmanager
