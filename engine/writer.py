@@ -116,8 +116,6 @@ class Engine:
         self.snapshot_every = snapshot_every
         self.sessions: dict[str, ContactSession] = {}
         self.waits = WaitEstimator()
-        self.agent_listeners: list[Callable[[cmd.AgentStateChanged], None]] = []
-        """Called with every volunteer state change."""
         self.acd_observers: list[Callable[[acd.Event | None, list[cmd.Command]], None]] = []
         """Called after each journaled step of the core with its input (None for deadlines)
         and its commands: the live state bus listens here. Must not block."""
@@ -334,8 +332,6 @@ class Engine:
                 self._finished(command)
             elif isinstance(command, cmd.AgentStateChanged):
                 log.info("volunteer %s is %s", command.agent_id, command.state.value)
-                for listener in self.agent_listeners:
-                    listener(command)
 
     def _observe(self, event: acd.Event | None, commands: list[cmd.Command]) -> None:
         for observer in self.acd_observers:

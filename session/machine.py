@@ -25,7 +25,7 @@ from ivr.prompts import media_uri
 from session import commands as c
 from session import events as e
 from session.errors import SessionError
-from session.ids import LegRole, hold_bridge_id, leg_id, parse_leg_id, talk_bridge_id
+from session.ids import LegRole, hold_bridge_id, leg_id, talk_bridge_id
 from session.states import LegState, SessionState, SessionTrigger, next_session_state
 
 log = logging.getLogger(__name__)
@@ -445,11 +445,6 @@ def _touches(command: object, channel_id: str) -> bool:
     # Only a 404 on the channel's own resource says the channel is gone; adding it to a bridge
     # answers 404 for a missing *bridge* (a missing channel is a 422).
     return isinstance(command, c.Answer) and command.channel_id == channel_id
-
-
-def is_our_leg(channel_id: str) -> bool:
-    """Whether a channel is a leg we dialled (``vol-``, ``ptn-``, ``sup-``)."""
-    return parse_leg_id(channel_id) is not None
 
 
 _HANDLERS: dict[type, Callable[[ContactSession, Any, float, Commands], None]] = {
