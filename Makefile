@@ -37,6 +37,7 @@ down: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 types: venv
 	$(VENV)/bin/mypy

@@ -17,11 +17,13 @@ A dropped requirement moves the contact to the bucket without it, so routing sta
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from acd import commands as cmd
 from acd import events as ev
+from acd import serde
 from acd.errors import (
     DuplicateContact,
     IllegalTransition,
@@ -31,7 +33,7 @@ from acd.errors import (
     UnknownContact,
 )
 from acd.index import agents_index, contacts_index
-from acd.model import Agent, Contact, contact_requirements
+from acd.model import AcdState, Agent, Contact, contact_requirements
 from acd.relax import Prospects, relaxations
 from acd.settings import AcdSettings
 from acd.states import (
@@ -45,7 +47,7 @@ from acd.states import (
     next_agent_state,
     next_contact_state,
 )
-from acd.strategy import LongestIdle, RoutingStrategy
+from acd.strategy import LongestIdle, RoutingStrategy, strategy_by_name
 from acd.timers import Deadlines, TimerKind
 
 Commands = list[cmd.Command]
@@ -638,11 +640,37 @@ class Acd:
 
     # ------------------------------------------------------------------ persistence
 
+    def export_state(self) -> AcdState:
+        """A detached copy of the whole live state (``acd.serde`` makes it JSON)."""
+        return AcdState(
+            strategy=self.strategy.name,
+            seq=self._seq,
+            now=self._now if self._now != float("-inf") else None,
+            agents=tuple(
+                dataclasses.replace(a, contacts=dict(a.contacts)) for a in self._agents.values()
+            ),
+            contacts=tuple(
+                dataclasses.replace(c, relax_at=dict(c.relax_at)) for c in self._contacts.values()
+            ),
+        )
+
+    @classmethod
+    def restore(
+        cls,
+        state: AcdState,
+        settings: AcdSettings | None = None,
+        strategy: RoutingStrategy | None = None,
+    ) -> Acd:
+        """A distributor that behaves exactly as the one ``state`` was exported from.
+
+        ``state`` must be consistent (``acd.serde.state_from_dict`` checks a stored one)."""
+        acd = cls(settings, strategy or strategy_by_name(state.strategy))
+        acd._load(state)
+        return acd
+
     def snapshot(self) -> dict[str, Any]:
         """The whole live state as plain JSON-able data (see ``acd.serde``)."""
-        from acd.serde import snapshot_of
-
-        return snapshot_of(self)
+        return serde.state_to_dict(self.export_state())
 
     @classmethod
     def from_snapshot(
@@ -651,15 +679,15 @@ class Acd:
         settings: AcdSettings | None = None,
         strategy: RoutingStrategy | None = None,
     ) -> Acd:
-        """Rebuild a distributor that behaves exactly as the one that took the snapshot."""
-        from acd.serde import recorded_strategy, restore_into
+        """Rebuild a distributor from ``snapshot()``'s output; ``InvalidEvent`` if it is bad."""
+        return cls.restore(serde.state_from_dict(data), settings, strategy)
 
-        acd = cls(settings, strategy or recorded_strategy(data))
-        restore_into(acd, data)
-        return acd
-
-    def _restore(self, agents: list[Agent], contacts: list[Contact], seq: int, now: float) -> None:
-        """Load state and rebuild every index and deadline from it (used by ``acd.serde``)."""
+    def _load(self, state: AcdState) -> None:
+        """Take ``state`` and rebuild every index and deadline from it."""
+        agents = [dataclasses.replace(a, contacts=dict(a.contacts)) for a in state.agents]
+        contacts = [dataclasses.replace(c, relax_at=dict(c.relax_at)) for c in state.contacts]
+        seq = state.seq
+        now = float("-inf") if state.now is None else state.now
         self._seq = seq
         self._now = now
         self._agents = {a.agent_id: a for a in agents}

@@ -168,3 +168,21 @@ class Contact:
             self.skills - relaxed,
             None if LANGUAGE in relaxed else self.language,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class AcdState:
+    """Everything a distributor knows, detached from it: what ``Acd.export_state`` gives and
+    ``Acd.restore`` takes. ``acd.serde`` turns it into JSON and back without reaching into
+    the distributor."""
+
+    strategy: str
+    """Name of the routing strategy (see ``acd.strategy``)."""
+    seq: int
+    """Arrival counter: the next contact's tie-break number follows it."""
+    now: float | None
+    """The latest time the distributor was given (None before the first event)."""
+    agents: tuple[Agent, ...]
+    """Logged-in volunteers (copies: changing them does not change the distributor)."""
+    contacts: tuple[Contact, ...]
+    """Contacts it holds (copies)."""

@@ -14,12 +14,9 @@ from typing import Any
 
 from acd import events as ev
 from acd.errors import InvalidEvent, UnknownStrategy
-from acd.model import LANGUAGE, Agent, Contact
+from acd.model import LANGUAGE, AcdState, Agent, Contact
 from acd.states import AgentState, ContactState
 from acd.strategy import RoutingStrategy, strategy_by_name
-
-if typing.TYPE_CHECKING:
-    from acd.core import Acd
 
 SNAPSHOT_VERSION = 1
 
@@ -111,14 +108,15 @@ def event_from_dict(data: Any) -> ev.Event:
     return event
 
 
-def snapshot_of(acd: Acd) -> dict[str, Any]:
+def state_to_dict(state: AcdState) -> dict[str, Any]:
+    """A distributor's exported state as JSON-able data (``Acd.snapshot``)."""
     return {
         "version": SNAPSHOT_VERSION,
-        "strategy": acd.strategy.name,
-        "seq": acd._seq,
-        "now": acd._now if acd._now != float("-inf") else None,
-        "agents": [_to_dict(a) for a in acd.agents()],
-        "contacts": [_to_dict(c) for c in acd.contacts()],
+        "strategy": state.strategy,
+        "seq": state.seq,
+        "now": state.now,
+        "agents": [_to_dict(a) for a in state.agents],
+        "contacts": [_to_dict(c) for c in state.contacts],
     }
 
 
@@ -165,8 +163,9 @@ def _check_version(data: Any) -> None:
         raise InvalidEvent(f"snapshot: unsupported version {version!r}")
 
 
-def restore_into(acd: Acd, data: Any) -> None:
-    _check_version(data)
+def state_from_dict(data: Any) -> AcdState:
+    """The inverse of ``state_to_dict``, checked: ``InvalidEvent`` names what is wrong."""
+    strategy = recorded_strategy(data).name
     agents = [_from_dict(Agent, a, "snapshot.agents") for a in _list(data, "agents")]
     contacts = [_from_dict(Contact, c, "snapshot.contacts") for c in _list(data, "contacts")]
     for contact in contacts:
@@ -188,8 +187,8 @@ def restore_into(acd: Acd, data: Any) -> None:
     _check_references(agents, contacts)
     seq = _decode("snapshot.seq", int, data.get("seq"))
     now = data.get("now")
-    clock = float("-inf") if now is None else _decode("snapshot.now", float, now)
-    acd._restore(agents, contacts, seq, clock)
+    clock = None if now is None else _decode("snapshot.now", float, now)
+    return AcdState(strategy, seq, clock, tuple(agents), tuple(contacts))
 
 
 def _list(data: dict[str, Any], key: str) -> list[Any]:

@@ -16,11 +16,11 @@ from collections.abc import Callable
 import acd
 from ari_app.client import AriClient
 from ari_app.effector import AriEffector
-from ari_app.records import RecordQueue
 from ari_app.router import AriRouter, HoursLookup
 from ari_app.websocket import AriEventStream, Backoff
+from config.settings import HelplineConfig
 from engine import Engine, Journal
-from helpline.config import HelplineConfig
+from storage.record_queue import RecordQueue
 
 
 class HelplineApp:

@@ -14,21 +14,42 @@ Runs inside the engine's step; what it decides goes through the engine like any 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import acd
 from acd.model import Contact
 from ari_app.effector import AsteriskSnapshot
 from ari_app.models import Channel
+from config.settings import HelplineConfig, Line
 from dialplan.pjsip import CARRIER
+from engine import Engine
 from ivr import flow
 from session import events as se
 from session.ids import LegRole, leg_id, parse_bridge_id, parse_leg_id
 from session.machine import ContactSession, Leg
 from session.states import LegState, SessionState
 
-if TYPE_CHECKING:
-    from ari_app.router import AriRouter
+
+class RouterPort(Protocol):
+    """What reconciliation needs of the router (``ari_app.router.AriRouter`` is one).
+
+    A Protocol, not the router class: the router calls ``reconcile``, so importing it back
+    here would make a circle."""
+
+    cfg: HelplineConfig
+    engine: Engine
+    phones: dict[str, bool]
+
+    def admit(self, channel_id: str, line: Line) -> None: ...
+
+    def presented_as(self, line: Line) -> str: ...
+
+    def phone_seen(self, agent_id: str, online: bool) -> None: ...
+
+    def hang_up_stray(self, channel_id: str) -> None: ...
+
+    def delete_stray_bridge(self, bridge_id: str) -> None: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +63,7 @@ _SESSION_STATE = {
 }
 
 
-def reconcile(router: AriRouter, snap: AsteriskSnapshot, gone: set[str]) -> None:
+def reconcile(router: RouterPort, snap: AsteriskSnapshot, gone: set[str]) -> None:
     engine = router.engine
     channels = {c.id: c for c in snap.channels if c.id not in gone}
     contacts = {c.contact_id: c for c in engine.acd.contacts()}
@@ -116,7 +137,7 @@ def reconcile(router: AriRouter, snap: AsteriskSnapshot, gone: set[str]) -> None
         router.phone_seen(volunteer.agent_id, online.get(volunteer.agent_id, False))
 
 
-def _recover_caller(router: AriRouter, contact: Contact, caller: Channel) -> None:
+def _recover_caller(router: RouterPort, contact: Contact, caller: Channel) -> None:
     """A caller found in one of our bridges after a restart of ours: rebuild its session."""
     engine = router.engine
     line = router.cfg.line_for_number(caller.exten or "") or router.cfg.lines[0]
@@ -142,7 +163,7 @@ def _recover_caller(router: AriRouter, contact: Contact, caller: Channel) -> Non
 
 
 def _check_offer(
-    router: AriRouter,
+    router: RouterPort,
     session: ContactSession,
     contact: Contact,
     channels: dict[str, Channel],

@@ -27,10 +27,11 @@ from ari_app.ari_events import (
     StasisStart,
 )
 from ari_app.effector import AriEffector, AsteriskSnapshot, EndpointSeen
+from ari_app.reconcile import reconcile
 from ari_app.websocket import Connected, Disconnected
+from config.settings import HelplineConfig, Line
 from dialplan import stasis_args
 from engine import Engine
-from helpline.config import HelplineConfig, Line
 from ivr import flow
 from ivr.hours import HoursStatus
 from session import commands as sc
@@ -119,8 +120,6 @@ class AriRouter:
             log.warning("ARI events lost (%s); will reconcile on reconnect", item.reason)
             engine.mark_unreconciled()
         elif isinstance(item, AsteriskSnapshot):
-            from ari_app.reconcile import reconcile
-
             reconcile(self, item, self._gone_while_away)
             self._gone_while_away.clear()
             engine.mark_reconciled()

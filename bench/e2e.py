@@ -75,9 +75,9 @@ from bench.traces import (  # noqa: E402
     parse_trace,
     percentile,
 )
-from helpline.asterisk import DEFAULT_ROOT, AriAccess, AsteriskRuntime  # noqa: E402
-from helpline.config import HelplineConfig, parse_config  # noqa: E402
-from helpline.simulate import CARRIER_IP, PHONE_IP, PhoneAccount, VolunteerApi  # noqa: E402
+from config.settings import HelplineConfig, parse_config  # noqa: E402
+from runtime.asterisk import DEFAULT_ROOT, AriAccess, AsteriskRuntime  # noqa: E402
+from runtime.simulate import CARRIER_IP, PHONE_IP, PhoneAccount, VolunteerApi  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH_ROOT = DEFAULT_ROOT.with_name("bench-asterisk-root")
@@ -226,7 +226,7 @@ def volunteer_ids(s: Settings) -> list[str]:
 def start_asterisk(cfg: HelplineConfig, s: Settings) -> AsteriskRuntime:
     from helpline.cli_asterisk import render_for, runtime_for
     from helpline.service import prepare_database, prompt_languages, required_prompts
-    from ivr.prompts import generate_prompts
+    from runtime.prompts import generate_prompts
 
     prepare_database(cfg)  # creates the bench volunteers, so render_for gives their accounts
     files = render_for(cfg)

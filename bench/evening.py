@@ -1,7 +1,7 @@
 """A busy evening at scale: 600 registered volunteers, 20 calls/s, ~200 calls in progress.
 
 Real SIP through the real (chrooted) Asterisk 22 and our app run as a subprocess
-(``helpline run``, as in production): a :class:`~helpline.phone_pool.PhonePool` registers the
+(``helpline run``, as in production): a :class:`~runtime.phone_pool.PhonePool` registers the
 volunteers' phones (a few sipp processes, each serving many accounts: one injection file of
 accounts, one port) and answers every INVITE after ``--answer-ms``; the volunteers exist in SQL
 and in the rendered pjsip.conf and are logged in and made ready through the HTTP API. Callers
@@ -55,10 +55,10 @@ os.environ.setdefault("HELPLINE_ARGON2_PROFILE", "test")
 
 import redis  # noqa: E402
 
-from helpline.asterisk import DEFAULT_ROOT, AsteriskRuntime  # noqa: E402
-from helpline.config import HelplineConfig, parse_config  # noqa: E402
-from helpline.phone_pool import EventLog, PhonePool, SipEvent, pair_rings  # noqa: E402
-from helpline.simulate import (  # noqa: E402
+from config.settings import HelplineConfig, parse_config  # noqa: E402
+from runtime.asterisk import DEFAULT_ROOT, AsteriskRuntime  # noqa: E402
+from runtime.phone_pool import EventLog, PhonePool, SipEvent, pair_rings  # noqa: E402
+from runtime.simulate import (  # noqa: E402
     CallerLoad,
     PhoneAccount,
     VolunteerApi,
@@ -268,10 +268,10 @@ def volunteer_ids(s: Settings) -> list[str]:
 def prepare(cfg: HelplineConfig, ids: Sequence[str], password: str) -> AsteriskRuntime:
     """Volunteers in SQL, their accounts in the rendered config, Asterisk (re)started."""
     from helpline.cli_asterisk import render_for, runtime_for
-    from helpline.db import make_engine
     from helpline.service import prepare_database, prompt_languages, required_prompts
-    from helpline.volunteers import VolunteerDirectory
-    from ivr.prompts import generate_prompts
+    from runtime.prompts import generate_prompts
+    from storage.db import make_engine
+    from storage.volunteers import VolunteerDirectory
 
     prepare_database(cfg)
     engine = make_engine(cfg.database.url)

@@ -53,8 +53,8 @@ from bench.e2e import (  # noqa: E402
 )
 from bench.rig import Callers, Phones, PortPool, RigError, asterisk_lock  # noqa: E402
 from bench.traces import SipMessage, is_invite, is_invite_ok, parse_trace  # noqa: E402
-from helpline.config import HelplineConfig  # noqa: E402
-from helpline.simulate import CARRIER_IP, VolunteerApi  # noqa: E402
+from config.settings import HelplineConfig  # noqa: E402
+from runtime.simulate import CARRIER_IP, VolunteerApi  # noqa: E402
 from tests.integration.ari_proxy import AriProxy  # noqa: E402
 
 ANSWER = r"/ari/channels/[^/]+/answer"

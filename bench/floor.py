@@ -31,7 +31,7 @@ from typing import Any
 
 import aiohttp
 
-from helpline.asterisk import AriAccess
+from runtime.asterisk import AriAccess
 
 REPO = Path(__file__).resolve().parent.parent
 

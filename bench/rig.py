@@ -1,7 +1,7 @@
 """The benches' rig: the shared Asterisk lock, UDP ports that stay ours, and sipp processes
 (volunteer phones and carrier callers) that say which one failed and why.
 
-Why not ``helpline.simulate``'s phones as they are: they pick ports with a bind-and-release of
+Why not ``runtime.simulate``'s phones as they are: they pick ports with a bind-and-release of
 port 0, so the kernel may hand the same ephemeral port to two phones, or to anything else on
 the machine, before sipp binds it; sipp then exits 254 with "Unable to bind main socket" in a
 log nobody asked for, and its screen output ends in "Test Terminated" and nothing else. Here
@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from helpline.simulate import (
+from runtime.simulate import (
     CALLER_XML,
     CARRIER_IP,
     PHONE_IP,
@@ -35,7 +35,7 @@ from helpline.simulate import (
     SippStats,
     read_stats,
 )
-from helpline.together import StartedTogether
+from runtime.together import StartedTogether
 
 RINGING_XML = Path(__file__).resolve().parent / "sipp" / "volunteer_uas_ringing.xml"
 """The volunteer scenario that also takes a CANCEL while ringing (ANSWER_MS filled in here)."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from config.settings import AsteriskSection
 from dialplan.values import conf_value
-from helpline.config import AsteriskSection
 
 HEADER = "; Rendered by helpline (dialplan.render); do not edit, re-render.\n"
 

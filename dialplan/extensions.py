@@ -12,12 +12,12 @@ cannot take the call right now, to call again in a minute, and 112 in danger.
 
 from __future__ import annotations
 
+from config.settings import HelplineConfig
 from dialplan import stasis_args
 from dialplan.pjsip import CARRIER, VOLUNTEER_CONTEXT
 from dialplan.values import conf_value
-from helpline.config import HelplineConfig
+from ivr.media import SUBDIR
 from ivr.prompt_texts import UNAVAILABLE
-from ivr.prompts import SUBDIR
 
 ANONYMISE = "helpline-anonymise"
 """Subroutine context that wipes every caller-identifying party on the channel."""

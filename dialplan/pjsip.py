@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from config.settings import AsteriskSection
 from dialplan.errors import RenderError
 from dialplan.sip import VolunteerSip
 from dialplan.values import conf_value
-from helpline.config import AsteriskSection
 
 CARRIER = "carrier"
 """Endpoint name (and dialplan context) of the carrier trunk."""

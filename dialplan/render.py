@@ -1,18 +1,18 @@
 """``render_asterisk_config``: the whole Asterisk configuration from our TOML config.
 
 Asterisk's files are always rendered, never hand-edited: what Asterisk loads is exactly this
-dict (``helpline.asterisk.AsteriskRuntime.install_config`` moves Debian's samples away).
+dict (``runtime.asterisk.AsteriskRuntime.install_config`` moves Debian's samples away).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from config.settings import HelplineConfig
 from dialplan import base
 from dialplan.extensions import render_extensions
 from dialplan.pjsip import render_pjsip
 from dialplan.sip import VolunteerSip
-from helpline.config import HelplineConfig
 
 
 def render_asterisk_config(

@@ -53,7 +53,7 @@ def fill_config(template: Path = TEMPLATE, target: Path = FILLED) -> Path:
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds secrets
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(filled)
-    from helpline.config import ConfigError, load_config
+    from config.settings import ConfigError, load_config
 
     try:
         load_config(target)
@@ -98,8 +98,8 @@ def hold_tune(seconds: float = 8.0, rate: int = 8000) -> bytes:
 def init() -> None:
     """Migrate and seed the database, then render everything Asterisk reads."""
     config = fill_config()
+    from config.settings import load_config
     from helpline.cli_asterisk import render_for
-    from helpline.config import load_config
     from helpline.service import prepare_database
 
     cfg = load_config(config)
@@ -112,7 +112,7 @@ def init() -> None:
         write_private(ASTERISK_MOH, {"helpline-tune.wav": hold_tune()})
     print(f"rendered {len(files)} Asterisk files into {ASTERISK_ETC}")
     from helpline.service import prompt_languages, required_prompts
-    from ivr.prompts import generate_prompts
+    from runtime.prompts import generate_prompts
 
     # Prompts go into the shared volume laid out like an Asterisk root (asterisk.root in the
     # config points there); a helpline's own recordings at the same names are kept.

@@ -46,7 +46,7 @@ _RACES = (acd.StaleOffer, acd.UnknownContact, acd.UnknownAgent)
 
 
 class Journal(Protocol):
-    """The write-ahead journal (``helpline.livestate.LiveStateStore`` is one)."""
+    """The write-ahead journal (``storage.journal.LiveStateStore`` is one)."""
 
     @property
     def seq(self) -> int: ...

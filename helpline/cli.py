@@ -7,20 +7,27 @@ wires them together, so adding a subcommand never touches the others.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
-# Modules that contribute subcommands. A module that is missing (a capability not built yet)
-# is skipped so the CLI still works.
+from helpline import (
+    cli_asterisk,
+    cli_hours,
+    cli_prompts,
+    cli_run,
+    cli_simulate,
+    cli_volunteer,
+)
+
+# Modules that contribute subcommands, imported plainly: a missing one is an error, not a
+# silently absent command.
 _SUBCOMMAND_MODULES = (
-    "helpline.cli_asterisk",
-    "helpline.cli_volunteer",
-    "helpline.cli_config",
-    "helpline.cli_run",
-    "helpline.cli_simulate",
-    "helpline.cli_hours",
-    "helpline.cli_prompts",
+    cli_asterisk,
+    cli_volunteer,
+    cli_run,
+    cli_simulate,
+    cli_hours,
+    cli_prompts,
 )
 
 
@@ -33,13 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="TOML configuration (default: $HELPLINE_CONFIG, else the shipped example)",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in _SUBCOMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
+    for module in _SUBCOMMAND_MODULES:
         module.register(sub)
     return parser
 

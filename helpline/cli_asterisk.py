@@ -6,10 +6,10 @@ import argparse
 import sys
 from typing import Any
 
+from config.settings import HelplineConfig
 from dialplan import VolunteerSip, render_asterisk_config, sip_ha1
-from helpline.asterisk import AriAccess, AsteriskError, AsteriskRuntime
 from helpline.cli_support import config_or_report
-from helpline.config import HelplineConfig
+from runtime.asterisk import AriAccess, AsteriskError, AsteriskRuntime
 
 
 def register(subparsers: Any) -> None:
@@ -81,8 +81,8 @@ def volunteer_accounts(cfg: HelplineConfig) -> list[VolunteerSip]:
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    from helpline.db import make_engine
-    from helpline.volunteers import VolunteerDirectory
+    from storage.db import make_engine
+    from storage.volunteers import VolunteerDirectory
 
     try:
         engine = make_engine(cfg.database.url)

@@ -19,18 +19,18 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
+from config.settings import HelplineConfig
 from helpline.cli_support import run_with_database
-from helpline.config import HelplineConfig
-from helpline.hours_store import (
+from ivr.hours import ALL_SCHEDULES, HoursException, HoursStatus, days_until
+from ivr.hours_config import CHANNELS
+from storage.hours_store import (
     HoursExceptionStore,
     HoursService,
     InvalidHoursException,
     UnknownHoursException,
     UnknownLine,
 )
-from helpline.hours_view import HoursAnnouncer
-from ivr.hours import ALL_SCHEDULES, HoursException, HoursStatus, days_until
-from ivr.hours_config import CHANNELS
+from storage.hours_view import HoursAnnouncer
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 

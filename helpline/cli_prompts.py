@@ -12,12 +12,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from config.settings import HelplineConfig
 from helpline.cli_support import config_or_report
-from helpline.config import HelplineConfig
 from ivr.flow import required_prompt_ids
 from ivr.ivr_config import IvrSection, LineMenu
 from ivr.prompt_texts import LANGUAGES, IvrError
-from ivr.prompts import MissingPrompt, check_prompts, generate_prompts, sounds_dir
+from runtime.prompts import MissingPrompt, check_prompts, generate_prompts, sounds_dir
 
 
 def register(subparsers: Any) -> None:

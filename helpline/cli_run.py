@@ -19,8 +19,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from config.settings import HelplineConfig, config_path
 from helpline.cli_support import config_or_report
-from helpline.config import HelplineConfig, config_path
 
 RUN_DIR = Path("/var/lib/helpline/run")
 
@@ -94,10 +94,10 @@ def _up(args: argparse.Namespace) -> int:
     cfg = config_or_report(args)
     if cfg is None:
         return 2
-    from helpline.asterisk import AsteriskError
     from helpline.cli_asterisk import render_for, runtime_for
     from helpline.service import prepare_database, prompt_languages, required_prompts
-    from ivr.prompts import PromptError, generate_prompts
+    from runtime.asterisk import AsteriskError
+    from runtime.prompts import PromptError, generate_prompts
 
     created = prepare_database(cfg)
     if created:
@@ -175,8 +175,8 @@ def _print_hours(cfg: HelplineConfig) -> None:
     from datetime import UTC, datetime, timedelta
     from zoneinfo import ZoneInfo
 
-    from helpline.db import make_engine
-    from helpline.hours_store import HoursExceptionStore, HoursService
+    from storage.db import make_engine
+    from storage.hours_store import HoursExceptionStore, HoursService
 
     engine = make_engine(cfg.database.url)
     try:

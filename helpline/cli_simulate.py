@@ -2,7 +2,7 @@
 
 Creates volunteers ``sim-01``.. (SQL directory, first configured location), renders and
 installs Asterisk's config so their SIP accounts exist, registers an auto-answering sipp phone
-for each (a :class:`~helpline.phone_pool.PhonePool`: a few sipp processes serve them all), logs
+for each (a :class:`~runtime.phone_pool.PhonePool`: a few sipp processes serve them all), logs
 them in and makes them ready through the HTTP API, then places calls from the carrier at a
 fixed rate with random hold times. A line of progress each second; at the end a
 summary computed from our own contact records in SQL. The volunteers are logged out, their
@@ -25,11 +25,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from helpline.asterisk import AsteriskError
-from helpline.config import ConfigError, HelplineConfig, load_config
-from helpline.db import StorageError
-from helpline.phone_pool import PhonePool
-from helpline.simulate import CallerLoad, PhoneAccount, SimulationError, VolunteerApi
+from config.settings import ConfigError, HelplineConfig, load_config
+from runtime.asterisk import AsteriskError
+from runtime.phone_pool import PhonePool
+from runtime.simulate import CallerLoad, PhoneAccount, SimulationError, VolunteerApi
+from storage.db import StorageError
 
 Printer = Callable[[str], None]
 
@@ -103,8 +103,8 @@ def check_system_up(cfg: HelplineConfig) -> None:
 
 def prepare_volunteers(cfg: HelplineConfig, ids: list[str]) -> dict[str, str]:
     """Create or re-enable the sim volunteers with fresh passwords; returns id -> password."""
-    from helpline.db import make_engine
-    from helpline.volunteers import VolunteerDirectory
+    from storage.db import make_engine
+    from storage.volunteers import VolunteerDirectory
 
     engine = make_engine(cfg.database.url)
     try:
@@ -127,8 +127,8 @@ def prepare_volunteers(cfg: HelplineConfig, ids: list[str]) -> dict[str, str]:
 
 
 def disable_volunteers(cfg: HelplineConfig, ids: list[str]) -> None:
-    from helpline.db import make_engine
-    from helpline.volunteers import UnknownVolunteer, VolunteerDirectory
+    from storage.db import make_engine
+    from storage.volunteers import UnknownVolunteer, VolunteerDirectory
 
     engine = make_engine(cfg.database.url)
     try:
@@ -155,8 +155,8 @@ def outcome_summary(
     cfg: HelplineConfig, since: datetime, until: datetime, placed: int
 ) -> SimulationSummary:
     """Counts and waits of the contacts that arrived in [since, until), from SQL."""
-    from helpline.db import make_engine
-    from helpline.records import RecordWriter
+    from storage.db import make_engine
+    from storage.records import RecordWriter
 
     engine = make_engine(cfg.database.url)
     try:

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from helpline.config import ConfigError, HelplineConfig, load_config
-from helpline.db import StorageError, make_engine, migrate
+from config.settings import ConfigError, HelplineConfig, load_config
+from storage.db import StorageError, make_engine, migrate
 
 
 def config_or_report(args: argparse.Namespace) -> HelplineConfig | None:

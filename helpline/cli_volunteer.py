@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy import Engine
 
+from config.settings import HelplineConfig
 from helpline.cli_support import run_with_database
-from helpline.config import HelplineConfig
-from helpline.volunteers import (
+from storage.volunteers import (
     VolunteerDirectory,
     VolunteerError,
     VolunteerExists,
@@ -81,8 +81,8 @@ def _wrap(cmd: _Command) -> Callable[[argparse.Namespace], int]:
 
 def _reload_phones(cfg: HelplineConfig) -> None:
     """Give Asterisk the changed SIP accounts when it runs here with this configuration."""
-    from helpline.asterisk import AsteriskError
     from helpline.cli_asterisk import render_for, runtime_for
+    from runtime.asterisk import AsteriskError
 
     runtime = runtime_for(cfg)
     try:

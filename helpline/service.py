@@ -18,24 +18,24 @@ from aiohttp import web
 from acd import AcdSettings, strategy_by_name
 from ari_app.app import HelplineApp
 from ari_app.client import AriClient
-from ari_app.gateway import AppGateway
-from ari_app.records import RecordQueue
-from helpline import pools
-from helpline.config import HelplineConfig
-from helpline.db import make_engine, migrate
-from helpline.hours_store import HoursExceptionStore
-from helpline.hours_view import HoursAnnouncer, HoursView
-from helpline.lease import new_holder_id
-from helpline.livestate import LiveStateStore, recover_acd
-from helpline.records import RecordWriter, RedisRecordSpool
-from helpline.volunteers import VolunteerDirectory
-from helpline.web.app import create_app, start_site
-from helpline.web.auth import RedisSessionStore
-from helpline.web.gateway import StandbyGateway
-from helpline.web.health import ReadinessChecks
+from config.settings import HelplineConfig
+from helpline.gateway import AppGateway
 from ivr.flow import required_prompt_ids
 from ivr.hours import HoursStatus
-from ivr.prompts import check_prompts
+from runtime.prompts import check_prompts
+from storage import pools
+from storage.db import make_engine, migrate
+from storage.hours_store import HoursExceptionStore
+from storage.hours_view import HoursAnnouncer, HoursView
+from storage.journal import LiveStateStore, recover_acd
+from storage.lease import new_holder_id
+from storage.record_queue import RecordQueue
+from storage.records import RecordWriter, RedisRecordSpool
+from storage.volunteers import VolunteerDirectory
+from web.app import create_app, start_site
+from web.auth import RedisSessionStore
+from web.gateway import StandbyGateway
+from web.health import ReadinessChecks
 
 log = logging.getLogger(__name__)
 

@@ -136,7 +136,7 @@ class Play:
     playback_id: str
     """Ours; ``PromptFinished`` must carry it."""
     prompts: tuple[str, ...]
-    """Prompt ids; ``ivr.prompts.media_uri`` turns each into a ``sound:`` URI."""
+    """Prompt ids; ``runtime.prompts.media_uri`` turns each into a ``sound:`` URI."""
     language: str
     """Sound language (ARI ``lang``)."""
 

@@ -1,6 +1,6 @@
 """Configuration of what a caller hears: the ``[ivr]`` section and a line's optional menu.
 
-The lead wires these into ``helpline.config``: ``HelplineConfig.ivr: IvrSection`` and
+The lead wires these into ``config.settings``: ``HelplineConfig.ivr: IvrSection`` and
 ``Line.menu: LineMenu | None``. Like the rest of the configuration the models are frozen and
 refuse unknown keys, so a typo in the TOML file is an error that names the key.
 """

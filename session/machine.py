@@ -20,8 +20,8 @@ from typing import Any
 import acd
 from acd.events import OfferFailure
 from ivr import flow
+from ivr.media import media_uri
 from ivr.prompt_texts import IvrError
-from ivr.prompts import media_uri
 from session import commands as c
 from session import events as e
 from session.errors import SessionError

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from helpline.records import ContactRecordData
+from storage.records import ContactRecordData
 
 T0 = datetime(2024, 3, 1, 14, 0, tzinfo=UTC)
 

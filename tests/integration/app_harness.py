@@ -15,16 +15,16 @@ import redis.asyncio as aioredis
 import acd
 from ari_app.app import HelplineApp
 from ari_app.client import AriClient
-from ari_app.gateway import AppGateway
-from ari_app.records import RecordQueue
-from helpline.config import HelplineConfig
-from helpline.db import make_engine, migrate
-from helpline.hours_store import HoursExceptionStore
-from helpline.hours_view import HoursAnnouncer, HoursView
-from helpline.lease import new_holder_id
-from helpline.livestate import LiveStateStore, recover_acd
-from helpline.records import RecordWriter
+from config.settings import HelplineConfig
+from helpline.gateway import AppGateway
 from ivr.hours import HoursStatus
+from storage.db import make_engine, migrate
+from storage.hours_store import HoursExceptionStore
+from storage.hours_view import HoursAnnouncer, HoursView
+from storage.journal import LiveStateStore, recover_acd
+from storage.lease import new_holder_id
+from storage.record_queue import RecordQueue
+from storage.records import RecordWriter
 
 FAST = acd.AcdSettings(ring_timeout_s=4.0, wrap_up_s=2.0, max_no_answer=3, max_wait_s=120.0)
 

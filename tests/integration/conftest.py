@@ -21,12 +21,12 @@ from pathlib import Path
 
 import pytest
 
+from config.settings import HelplineConfig, parse_config
 from dialplan import VolunteerSip, render_asterisk_config, sip_ha1
-from helpline.asterisk import AriAccess, AsteriskError, AsteriskRuntime, AsteriskSetupError
-from helpline.config import HelplineConfig, parse_config
 from helpline.service import prompt_languages, required_prompts
 from ivr.ivr_config import IvrSection
-from ivr.prompts import generate_prompts
+from runtime.asterisk import AriAccess, AsteriskError, AsteriskRuntime, AsteriskSetupError
+from runtime.prompts import generate_prompts
 from tests.integration.redis_support import redis  # noqa: F401 (a shared fixture)
 
 TEST_CONFIG = """

@@ -12,7 +12,7 @@ import pytest
 from psycopg import sql
 from sqlalchemy import Engine
 
-from helpline import db
+from storage import db
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 

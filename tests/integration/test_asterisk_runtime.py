@@ -7,8 +7,8 @@ import wave
 
 import pytest
 
-from helpline import asterisk as asterisk_mod
-from helpline.asterisk import AriAccess, AsteriskCliError, AsteriskRuntime, AsteriskSetupError
+from runtime import asterisk as asterisk_mod
+from runtime.asterisk import AriAccess, AsteriskCliError, AsteriskRuntime, AsteriskSetupError
 
 pytestmark = pytest.mark.integration
 

@@ -12,9 +12,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, delete, insert
 from sqlalchemy.exc import IntegrityError
 
-from helpline import db
-from helpline.hours_store import HoursExceptionRow, HoursExceptionStore, HoursService
-from helpline.models import Base
+from storage import db
+from storage.hours_store import HoursExceptionRow, HoursExceptionStore, HoursService
+from storage.models import Base
 from tests.integration.databases import BACKENDS, migrated_backend, throwaway_postgres
 from tests.unit.web_support import make_config
 

@@ -21,14 +21,14 @@ import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import Engine
 
-from helpline.config import HelplineConfig, load_config
-from helpline.hours_store import HoursExceptionStore
-from helpline.hours_view import HoursAnnouncer, HoursView
-from helpline.volunteers import VolunteerDirectory
-from helpline.web import MemorySessionStore, create_app
+from config.settings import HelplineConfig, load_config
+from storage.hours_store import HoursExceptionStore
+from storage.hours_view import HoursAnnouncer, HoursView
+from storage.volunteers import VolunteerDirectory
 from tests.integration.databases import BACKENDS, migrated_backend, throwaway_postgres
 from tests.integration.redis_support import REDIS_URL
 from tests.unit.web_support import ADMIN_TOKEN, CONFIG, FakeGateway
+from web import MemorySessionStore, create_app
 
 pytestmark = pytest.mark.integration
 

@@ -17,14 +17,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import acd
-from helpline.config import HelplineConfig
-from helpline.web.app import create_app, start_site
-from helpline.web.auth import MemorySessionStore
+from config.settings import HelplineConfig
 from ivr.hours_config import ScheduleConfig
 from ivr.ivr_config import IvrSection
 from tests.integration.app_harness import running_app
 from tests.integration.audio import VOLUNTEER_TONE_HZ
 from tests.integration.phones import AutoAnswer, CallerPhone, CallFailed, VolunteerPhone
+from web.app import create_app, start_site
+from web.auth import MemorySessionStore
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -110,8 +110,8 @@ async def test_closure_through_the_api_applies_to_the_next_call_and_waiting_call
     http = asterisk.cfg.http.model_copy(update={"port": port, "admin_token": ADMIN})
     cfg = _with(asterisk.cfg, http=http)
     async with running_app(asterisk, tmp_path, cfg=cfg) as run:
-        from helpline.db import make_engine
-        from helpline.volunteers import VolunteerDirectory
+        from storage.db import make_engine
+        from storage.volunteers import VolunteerDirectory
 
         engine = make_engine(f"sqlite:///{tmp_path / 'records.db'}")
         web = create_app(

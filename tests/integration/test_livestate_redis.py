@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from helpline.lease import LeaderLease, LeaseLost
-from helpline.livestate import (
+from storage.journal import (
     CorruptJournal,
     CorruptSnapshot,
     JournalConflict,
@@ -21,6 +20,7 @@ from helpline.livestate import (
     NotLoaded,
     UnsupportedFormat,
 )
+from storage.lease import LeaderLease, LeaseLost
 from tests.integration.redis_support import wait_for
 
 pytestmark = pytest.mark.integration
@@ -354,7 +354,7 @@ async def test_second_process_rebuilds_the_same_acd(redis: aioredis.Redis, prefi
     ev = pytest.importorskip("acd.events")
     cmd = pytest.importorskip("acd.commands")
     settings_mod = pytest.importorskip("acd.settings")
-    from helpline.livestate import recover_acd
+    from storage.journal import recover_acd
 
     settings = settings_mod.AcdSettings(ring_timeout_s=10, wrap_up_s=5, max_no_answer=2)
 

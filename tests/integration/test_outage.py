@@ -25,7 +25,7 @@ import pytest
 from ari_app.client import AriClient, basic_auth_header
 from ari_app.errors import AriError
 from ivr.prompt_texts import UNAVAILABLE
-from ivr.prompts import sounds_dir
+from runtime.prompts import sounds_dir
 from tests.integration.app_harness import running_app
 from tests.integration.audio import VOLUNTEER_TONE_HZ, analyse
 from tests.integration.phones import (

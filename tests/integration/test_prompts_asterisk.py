@@ -14,7 +14,8 @@ import pytest
 
 from ari_app.ari_events import ChannelDtmfReceived, PlaybackFinished, StasisEnd, StasisStart
 from ari_app.errors import AriError
-from ivr.prompts import check_prompts, generate_prompts, media_uri
+from ivr.media import media_uri
+from runtime.prompts import check_prompts, generate_prompts
 from tests.integration.phones import CallerPhone
 from tests.integration.test_phones_harness import TinyApp, tiny_app
 

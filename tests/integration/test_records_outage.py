@@ -19,10 +19,10 @@ import redis.asyncio as aioredis
 from sqlalchemy import Engine, func, select
 
 from acd import Channel, ContactFinished, Outcome
-from ari_app.records import RecordQueue, record_of
-from helpline import db
-from helpline.models import ContactRecord
-from helpline.records import RecordWriter, RedisRecordSpool, record_to_json
+from storage import db
+from storage.models import ContactRecord
+from storage.record_queue import RecordQueue, record_of
+from storage.records import RecordWriter, RedisRecordSpool, record_to_json
 from tests.integration.private_postgres import PrivatePostgres, private_postgres
 from tests.integration.redis_support import wait_for
 
@@ -92,7 +92,7 @@ async def test_postgresql_stopped_mid_stream_and_started_loses_and_doubles_nothi
             submitted.append(done.contact_id)
             await asyncio.sleep(every_s)
 
-    with caplog.at_level(logging.INFO, logger="ari_app.records"):
+    with caplog.at_level(logging.INFO, logger="storage.record_queue"):
         # Contacts keep ending while PostgreSQL goes away under the writer.
         stream = asyncio.create_task(contacts_end(120, 0.005))
         await asyncio.sleep(0.2)

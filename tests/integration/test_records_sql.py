@@ -13,11 +13,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, delete, func, inspect, select
 
-from helpline import db
-from helpline.config import parse_config
-from helpline.models import Base, ContactRecord, Volunteer
-from helpline.records import ContactRecordData, DuplicateRecord, InvalidRecord, RecordWriter
-from helpline.volunteers import (
+from config.settings import parse_config
+from storage import db
+from storage.models import Base, ContactRecord, Volunteer
+from storage.records import ContactRecordData, DuplicateRecord, InvalidRecord, RecordWriter
+from storage.volunteers import (
     ARGON2_PROFILE_ENV,
     UnknownVolunteer,
     VolunteerDirectory,

@@ -26,8 +26,8 @@ import pytest
 
 import acd
 from ari_app.client import AriClient
-from helpline.db import make_engine
-from helpline.records import RecordWriter
+from storage.db import make_engine
+from storage.records import RecordWriter
 from tests.integration.app_harness import running_app
 from tests.integration.audio import VOLUNTEER_TONE_HZ
 from tests.integration.conftest import TEST_CONFIG, TEST_VOLUNTEERS

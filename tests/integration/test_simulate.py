@@ -16,15 +16,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis.asyncio as aioredis
 
+from config.settings import HelplineConfig, parse_config
 from dialplan import VolunteerSip, render_asterisk_config, sip_ha1
-from helpline import simulate
 from helpline.cli_asterisk import volunteer_accounts
 from helpline.cli_simulate import SimulationPlan, SystemNotUp, run_simulation
-from helpline.config import HelplineConfig, parse_config
-from helpline.db import make_engine
-from helpline.phone_pool import PhoneGroup
-from helpline.records import RecordWriter
-from helpline.simulate import (
+from runtime import simulate
+from runtime.phone_pool import PhoneGroup
+from runtime.simulate import (
     MEDIA_OFFSET,
     PORT_BLOCK,
     SIPP_PORTS,
@@ -34,7 +32,9 @@ from helpline.simulate import (
     free_udp_port,
     sipp_errors,
 )
-from helpline.volunteers import VolunteerDirectory
+from storage.db import make_engine
+from storage.records import RecordWriter
+from storage.volunteers import VolunteerDirectory
 from tests.integration.conftest import TEST_CONFIG, TEST_VOLUNTEERS
 
 pytestmark = [

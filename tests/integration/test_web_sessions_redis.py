@@ -9,11 +9,11 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 
-from helpline import db
-from helpline.volunteers import VolunteerDirectory
-from helpline.web import RedisSessionStore, Session, SessionStoreError, create_app, token_hash
+from storage import db
+from storage.volunteers import VolunteerDirectory
 from tests.integration.redis_support import REDIS_URL, wait_for
 from tests.unit.web_support import PASSWORD, FakeGateway, make_config
+from web import RedisSessionStore, Session, SessionStoreError, create_app, token_hash
 
 pytestmark = pytest.mark.integration
 

@@ -22,7 +22,7 @@ from ari_app.ari_events import parse_event
 from ari_app.client import AriClient
 from ari_app.router import HoursLookup
 from ari_app.websocket import Connected
-from helpline.config import HelplineConfig, parse_config
+from config.settings import HelplineConfig, parse_config
 from session.ids import LegRole, leg_id
 from tests.unit import fake_ari
 from tests.unit.fake_ari import FakeAri, channel_json

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from helpline.config import ConfigError, parse_config
+from config.settings import ConfigError, parse_config
 from helpline.service import acd_settings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "kindertelefoon.toml"

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from config.settings import HelplineConfig, parse_config
 from dialplan import RenderError, VolunteerSip, render_asterisk_config, sip_ha1, stasis_args
 from dialplan.base import MODULES
-from helpline.config import HelplineConfig, parse_config
 
 CONFIG = """
 [[lines]]

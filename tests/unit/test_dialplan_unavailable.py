@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from config.settings import HelplineConfig, parse_config
 from dialplan import render_asterisk_config
 from dialplan.extensions import UNAVAILABLE_CONTEXT
-from helpline.config import HelplineConfig, parse_config
 from ivr.flow import required_prompt_ids
 from ivr.ivr_config import IvrSection
 from ivr.prompt_texts import LANGUAGES, UNAVAILABLE, prompt_text

@@ -14,9 +14,9 @@ import acd
 from acd import AgentState, ContactState
 from ari_app.app import HelplineApp
 from ari_app.client import AriClient
-from ari_app.gateway import AppGateway
 from engine import EngineStopped, Lanes
 from engine.writer import Engine
+from helpline.gateway import AppGateway
 from session.states import SessionState
 from tests.unit import fake_ari
 from tests.unit.ari_support import (

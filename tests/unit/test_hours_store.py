@@ -9,15 +9,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import inspect
 
-from helpline import db
-from helpline.hours_store import (
+from ivr.hours_config import ScheduleConfig
+from storage import db
+from storage.hours_store import (
     HoursExceptionStore,
     HoursService,
     InvalidHoursException,
     UnknownHoursException,
     UnknownLine,
 )
-from ivr.hours_config import ScheduleConfig
 from tests.unit.web_support import make_config
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -191,7 +191,7 @@ def cli(tmp_path, monkeypatch, capsys):
         + f'\n[database]\nurl = "sqlite:///{tmp_path}/cli.db"\n'
         + '\n[redis]\nurl = "redis://127.0.0.1:1/0"\n'
     )
-    assert "helpline.cli_hours" in cli_main._SUBCOMMAND_MODULES
+    assert cli_hours in cli_main._SUBCOMMAND_MODULES
     clock = {"now": NOW}
     monkeypatch.setattr(cli_hours, "_now", lambda: clock["now"])
 
@@ -314,7 +314,7 @@ def test_a_failing_announcement_never_undoes_or_fails_the_write(engine, caplog):
 
 
 def test_announcer_reports_an_unreachable_redis_without_raising(caplog):
-    from helpline.hours_view import HoursAnnouncer
+    from storage.hours_view import HoursAnnouncer
 
     announcer = HoursAnnouncer("redis://127.0.0.1:1/0", "t:hours-changed", timeout_s=0.5)
     try:

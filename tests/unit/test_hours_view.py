@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpline.hours_store import UnknownLine
-from helpline.hours_view import EVALUATION_FAILED, HoursView, hours_channel
 from ivr.hours import HoursException
+from storage.hours_store import UnknownLine
+from storage.hours_view import EVALUATION_FAILED, HoursView, hours_channel
 from tests.unit.web_support import make_config
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -124,7 +124,7 @@ async def test_with_the_store_down_from_the_start_the_weekly_schedule_applies(ca
 
 
 async def test_an_outage_keeps_the_last_known_exceptions_and_is_logged_once(caplog):
-    caplog.set_level(logging.INFO, logger="helpline.hours_view")
+    caplog.set_level(logging.INFO, logger="storage.hours_view")
     store = FakeStore(closure())
     view = view_of(store)
     assert await view.refresh()

@@ -13,6 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from ivr.ivr_config import IvrSection, LineMenu
+from ivr.media import media_uri
 from ivr.prompt_texts import (
     LANGUAGES,
     PROMPT_IDS,
@@ -23,12 +24,11 @@ from ivr.prompt_texts import (
     prompt_text,
     wait_prompt,
 )
-from ivr.prompts import (
+from runtime.prompts import (
     MANIFEST,
     MissingPrompt,
     check_prompts,
     generate_prompts,
-    media_uri,
     sounds_dir,
 )
 
@@ -161,7 +161,7 @@ def test_ours_is_regenerated_when_its_text_changed(tmp_path: Path, monkeypatch):
     target = sounds_dir(tmp_path, "en") / "goodbye.wav"
     manifest_path = target.parent / MANIFEST
     before = json.loads(manifest_path.read_text())["files"]["goodbye.wav"]
-    monkeypatch.setattr("ivr.prompts.SYNTH_VERSION", "changed")  # as if the text had changed
+    monkeypatch.setattr("runtime.prompts.SYNTH_VERSION", "changed")  # as if the text had changed
     report = generate_prompts(tmp_path, ["en"], ["goodbye"])
     assert report.generated == [target] and report.unchanged == []
     after = json.loads(manifest_path.read_text())["files"]["goodbye.wav"]

@@ -8,8 +8,8 @@ import pytest
 
 import acd
 from acd.serde import event_to_dict
-from helpline.lease import LeaderLease
-from helpline.livestate import JournalEntry, LiveStateStore, RecoveryError, recover, recover_acd
+from storage.journal import JournalEntry, LiveStateStore, RecoveryError, recover, recover_acd
+from storage.lease import LeaderLease
 
 
 class Counter:
@@ -116,7 +116,7 @@ def test_a_tolerated_refusal_is_skipped_counted_and_logged_by_index_and_type_onl
         JournalEntry({"kind": "b", "n": 2}, 3.0),
     ]
     skipped: list[int] = []
-    with caplog.at_level("WARNING", logger="helpline.livestate"):
+    with caplog.at_level("WARNING", logger="storage.journal"):
         machine = recover(None, journal, restore, decode, tolerate=(ValueError,), skipped=skipped)
     assert machine.log == [["a", 1, 1.0], ["b", 2, 3.0]]
     assert skipped == [1]

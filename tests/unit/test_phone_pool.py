@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from helpline.phone_pool import EventLog, SipEvent, pair_rings, parse_events, write_accounts
-from helpline.simulate import (
+from runtime.phone_pool import EventLog, SipEvent, pair_rings, parse_events, write_accounts
+from runtime.simulate import (
     MEDIA_OFFSET,
     PORT_BLOCK,
     SIPP_PORTS,

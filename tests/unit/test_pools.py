@@ -6,10 +6,10 @@ import asyncio
 import threading
 import time
 
-from helpline import pools
-from helpline.hours_view import HoursView
-from helpline.pools import Pools
-from helpline.volunteers import VolunteerDirectory
+from storage import pools
+from storage.hours_view import HoursView
+from storage.pools import Pools
+from storage.volunteers import VolunteerDirectory
 from tests.unit.test_hours_view import NOW, FakeStore, closure
 from tests.unit.web_support import PASSWORD, make_config, web_env
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 from acd import Channel, ContactFinished, OfferFailure, Outcome
-from ari_app.records import record_of
+from storage.record_queue import record_of
 
 CID = str(uuid.UUID(int=7))
 

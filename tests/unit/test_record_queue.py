@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from acd import Channel, ContactFinished, Outcome
-from ari_app.records import RecordQueue, record_of
-from helpline.records import (
+from storage.record_queue import RecordQueue, record_of
+from storage.records import (
     ContactRecordData,
     DuplicateRecord,
     InvalidRecord,
@@ -163,7 +163,7 @@ async def test_sql_down_keeps_records_and_writes_them_once_in_order_when_back(ca
     queue = RecordQueue(writer, **FAST)
     queue.start()
     done = [finished(i) for i in range(10)]
-    with caplog.at_level(logging.INFO, logger="ari_app.records"):
+    with caplog.at_level(logging.INFO, logger="storage.record_queue"):
         for d in done:
             queue.submit(d, "116111", "nl")
         await until(lambda: len(writer.attempts) >= 6)
@@ -230,7 +230,7 @@ async def test_an_invalid_record_is_set_aside_and_does_not_block_the_rest(caplog
     spool = MemoryRecordSpool()
     queue = RecordQueue(writer, spool, **FAST)
     queue.start()
-    with caplog.at_level(logging.ERROR, logger="ari_app.records"):
+    with caplog.at_level(logging.ERROR, logger="storage.record_queue"):
         queue.submit(bad, "116111", "nl")
         queue.submit(good, "116111", "nl")
         await until(lambda: queue.written == 1 and queue.set_aside == 1)
@@ -343,7 +343,7 @@ async def test_close_with_sql_down_and_no_durable_spool_logs_the_loss(caplog):
     queue.start()
     queue.submit(finished(), "116111", "nl")
     await until(lambda: len(writer.attempts) >= 1)
-    with caplog.at_level(logging.ERROR, logger="ari_app.records"):
+    with caplog.at_level(logging.ERROR, logger="storage.record_queue"):
         await queue.close()
     assert any("1 contact records" in r.getMessage() for r in caplog.records)
 
@@ -354,7 +354,7 @@ async def test_an_unexpected_error_keeps_the_record_and_retries(caplog):
     queue = RecordQueue(writer, **FAST)
     queue.start()
     done = finished()
-    with caplog.at_level(logging.ERROR, logger="ari_app.records"):
+    with caplog.at_level(logging.ERROR, logger="storage.record_queue"):
         queue.submit(done, "116111", "nl")
         await until(lambda: queue.written == 1)
     assert writer.order == [done.contact_id] and len(writer.attempts) == 3
@@ -394,7 +394,7 @@ async def test_submit_after_close_is_refused_loudly(caplog):
     queue = RecordQueue(writer, **FAST)
     queue.start()
     await queue.close()
-    with caplog.at_level(logging.ERROR, logger="ari_app.records"):
+    with caplog.at_level(logging.ERROR, logger="storage.record_queue"):
         queue.submit(finished(), "116111", "nl")
     assert any("after close" in r.getMessage() for r in caplog.records)
     assert queue.pending == 0

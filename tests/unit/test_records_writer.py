@@ -10,9 +10,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import Engine, func, select
 
-from helpline import db
-from helpline.models import ContactRecord
-from helpline.records import (
+from storage import db
+from storage.models import ContactRecord
+from storage.records import (
     DuplicateRecord,
     InvalidRecord,
     MemoryRecordSpool,
@@ -63,12 +63,12 @@ def test_migrations_ship_with_the_package():
 
     from setuptools import find_packages
 
-    import helpline
+    import storage
 
-    assert db.MIGRATIONS_DIR.parent == Path(helpline.__file__).resolve().parent
-    root = Path(helpline.__file__).resolve().parent.parent
-    found = find_packages(str(root), include=["helpline*"])
-    assert {"helpline.migrations", "helpline.migrations.versions"} <= set(found)
+    assert db.MIGRATIONS_DIR.parent == Path(storage.__file__).resolve().parent
+    root = Path(storage.__file__).resolve().parent.parent
+    found = find_packages(str(root), include=["storage*"])
+    assert {"storage.migrations", "storage.migrations.versions"} <= set(found)
     assert (db.MIGRATIONS_DIR / "script.py.mako").is_file()
 
 

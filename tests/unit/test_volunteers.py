@@ -10,10 +10,11 @@ import pytest
 from argon2 import PasswordHasher, profiles
 from sqlalchemy import Engine, select
 
-from helpline import cli, db
-from helpline.config import parse_config
-from helpline.models import Volunteer
-from helpline.volunteers import (
+from config.settings import parse_config
+from helpline import cli
+from storage import db
+from storage.models import Volunteer
+from storage.volunteers import (
     ARGON2_PROFILE_ENV,
     InvalidVolunteer,
     UnknownVolunteer,

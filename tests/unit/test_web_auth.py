@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from helpline.web import MemorySessionStore, Session, new_token, token_hash
+from web import MemorySessionStore, Session, new_token, token_hash
 
 
 def test_tokens_are_long_random_and_stored_as_sha256():

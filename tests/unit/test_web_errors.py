@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from helpline.web.body import MAX_BODY_BYTES
 from tests.unit.web_support import PASSWORD, WebEnv, web_env
+from web.body import MAX_BODY_BYTES
 
 
 @pytest.fixture
@@ -124,7 +124,7 @@ async def test_unexpected_errors_are_a_generic_500_logged_without_the_body(env: 
         )
     assert resp.status == 500
     assert await resp.json() == {"error": "internal_error", "message": "internal error"}
-    logged = [r for r in caplog.records if r.name == "helpline.web.errors"]
+    logged = [r for r in caplog.records if r.name == "web.errors"]
     assert len(logged) == 1
     assert "/api/v1/me/pause" in logged[0].getMessage()
     assert "meeting" not in caplog.text  # the body is not logged

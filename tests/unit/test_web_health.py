@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from helpline import db
-from helpline.volunteers import VolunteerDirectory
-from helpline.web import MemorySessionStore, ReadinessChecks, create_app
+from storage import db
+from storage.volunteers import VolunteerDirectory
 from tests.unit.web_support import FakeGateway, make_config, web_env
+from web import MemorySessionStore, ReadinessChecks, create_app
 
 
 class Switch:
@@ -120,7 +120,7 @@ async def test_a_check_that_raises_counts_as_not_ready(tmp_path, caplog):
         return True
 
     readiness = ReadinessChecks(ari_connected=broken, lease_held=lambda: True, redis_ping=ping)
-    caplog.set_level(logging.ERROR, logger="helpline.web.health")
+    caplog.set_level(logging.ERROR, logger="web.health")
     assert await readiness.checks() == {"ari": False, "redis": True, "lease": True}
     assert "readiness check 'ari' failed" in caplog.text
 

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from helpline import db
-from helpline.hours_store import HoursExceptionStore
-from helpline.volunteers import VolunteerDirectory
-from helpline.web import MemorySessionStore, create_app, hours_api
+from storage import db
+from storage.hours_store import HoursExceptionStore
+from storage.volunteers import VolunteerDirectory
 from tests.unit.web_support import ADMIN_TOKEN, FakeGateway, make_config
+from web import MemorySessionStore, create_app, hours_api
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 NOW = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)  # Monday 12:00 in Amsterdam

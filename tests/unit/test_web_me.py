@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import acd
-from helpline.web import PAUSE_REASONS
 from tests.unit.web_support import WebEnv, web_env
+from web import PAUSE_REASONS
 
 
 @pytest.fixture

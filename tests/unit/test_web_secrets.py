@@ -6,7 +6,7 @@ import logging
 
 from sqlalchemy import select
 
-from helpline.models import Volunteer
+from storage.models import Volunteer
 from tests.unit.web_support import ADMIN_TOKEN, PASSWORD, web_env
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import acd
-from helpline.web import token_hash
 from tests.unit.web_support import PASSWORD, WebEnv, web_env
+from web import token_hash
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 
 import acd
-from helpline import db
-from helpline.config import HelplineConfig, parse_config
-from helpline.volunteers import VolunteerDirectory
-from helpline.web import MemorySessionStore, create_app
+from config.settings import HelplineConfig, parse_config
+from storage import db
+from storage.volunteers import VolunteerDirectory
+from web import MemorySessionStore, create_app
 
 ADMIN_TOKEN = "admin-token-for-tests-0123456789"
 PASSWORD = "correct horse battery"

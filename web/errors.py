@@ -2,7 +2,7 @@
 
 Every error response is ``{"error": "<code>", "message": "..."}``. Handlers raise ``ApiError``
 (or let ACD/volunteer errors through); ``error_middleware`` maps everything at the boundary,
-so neither ``acd`` nor ``helpline.volunteers`` ever knows about HTTP.
+so neither ``acd`` nor ``storage.volunteers`` ever knows about HTTP.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 import acd
-from helpline.volunteers import InvalidVolunteer, UnknownVolunteer, VolunteerExists
+from storage.volunteers import InvalidVolunteer, UnknownVolunteer, VolunteerExists
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ def map_exception(exc: BaseException) -> web.Response | None:
     if isinstance(exc, UnknownVolunteer):
         return _json_error(404, "unknown_volunteer", "no such volunteer")
     if isinstance(exc, InvalidVolunteer):
-        # Its messages name the field and never contain the password (helpline.volunteers).
+        # Its messages name the field and never contain the password (storage.volunteers).
         return _json_error(400, "invalid_volunteer", str(exc))
     if isinstance(exc, web.HTTPException):
         # aiohttp's own 404/405/413...: same shape as ours.

@@ -24,8 +24,8 @@ from redis.exceptions import RedisError
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
-from helpline.db import StorageError
-from helpline.models import CHANNELS, OUTCOMES, ContactRecord
+from storage.db import StorageError
+from storage.models import CHANNELS, OUTCOMES, ContactRecord
 
 _IDENTIFIER = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")

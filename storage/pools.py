@@ -7,7 +7,7 @@ blocking work therefore gets its own small pool here:
 - ``login``: argon2 password checks and hashing (deliberately slow, ~64 MiB each);
   2 threads, so a login flood costs at most two cores' worth of hashing and bounded memory.
 - ``records``: the contact-record writer; 1 thread, so records are written in order.
-- ``hours``: loading opening-hours exceptions for ``helpline.hours_view``; 1 thread.
+- ``hours``: loading opening-hours exceptions for ``storage.hours_view``; 1 thread.
 
 Nothing the call path awaits runs on any of them. A pool is created on first use and
 ``shutdown()`` ends them all (a later use creates a fresh one, so a restarted service or the

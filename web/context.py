@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from helpline.config import HelplineConfig
-from helpline.volunteers import VolunteerDirectory, VolunteerInfo
-from helpline.web.auth import SessionStore
-from helpline.web.gateway import AcdGateway
+from config.settings import HelplineConfig
+from storage.volunteers import VolunteerDirectory, VolunteerInfo
+from web.auth import SessionStore
+from web.gateway import AcdGateway
 
 
 @dataclass(frozen=True, slots=True)

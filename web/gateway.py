@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 import acd
-from helpline.web.errors import AcdUnavailable
+from web.errors import AcdUnavailable
 
 
 class AcdGateway(Protocol):

@@ -7,7 +7,7 @@ replaces the journal entries it covers. A restarted or standby process rebuilds 
 
 Keys under ``prefix``::
 
-    {prefix}:lease     holder id of the leader (see helpline.lease)
+    {prefix}:lease     holder id of the leader (see storage.lease)
     {prefix}:journal   list of JSON entries  {"v":1,"seq":n,"now":t,"event":{...}|null}
     {prefix}:seq       seq of the last journaled entry (absolute, never reset)
     {prefix}:snapshot  JSON  {"v":1,"seq":n,"acd":{...}}: state after entries 1..n
@@ -31,7 +31,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from helpline.lease import (
+from storage.lease import (
     LeaderLease,
     LeaseLost,
     LiveStateError,

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpline.simulate import (
+from runtime.simulate import (
     MEDIA_OFFSET,
     PHONE_IP,
     SIPP_DIR,
@@ -32,7 +32,7 @@ from helpline.simulate import (
     spawn_sipp,
     stop_sipp,
 )
-from helpline.together import StartedTogether
+from runtime.together import StartedTogether
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 
 class AppGateway:
-    """Implements ``helpline.web.gateway.AcdGateway`` on top of a running ``HelplineApp``."""
+    """Implements ``web.gateway.AcdGateway`` on top of a running ``HelplineApp``."""
 
     def __init__(self, app: HelplineApp) -> None:
         self._app = app

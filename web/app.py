@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from helpline.config import HelplineConfig, HttpSection
-from helpline.hours_store import HoursExceptionStore
-from helpline.volunteers import VolunteerDirectory
-from helpline.web import admin_api, health, hours_api, volunteer_api
-from helpline.web.auth import SessionStore
-from helpline.web.body import MAX_BODY_BYTES
-from helpline.web.context import CTX, WebContext
-from helpline.web.errors import error_middleware
-from helpline.web.gateway import AcdGateway
-from helpline.web.health import AlwaysReady, Readiness
+from config.settings import HelplineConfig, HttpSection
+from storage.hours_store import HoursExceptionStore
+from storage.volunteers import VolunteerDirectory
+from web import admin_api, health, hours_api, volunteer_api
+from web.auth import SessionStore
+from web.body import MAX_BODY_BYTES
+from web.context import CTX, WebContext
+from web.errors import error_middleware
+from web.gateway import AcdGateway
+from web.health import AlwaysReady, Readiness
 
 
 def create_app(
@@ -31,7 +31,7 @@ def create_app(
     """The API application. The admin routes exist only when an admin token is configured.
 
     ``readiness`` feeds ``/healthz/ready`` (and ``/healthz``); without it the app counts as
-    always ready (see :mod:`helpline.web.health`).
+    always ready (see :mod:`web.health`).
     """
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
     app[CTX] = WebContext(cfg=cfg, directory=directory, gateway=gateway, sessions=sessions)

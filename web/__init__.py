@@ -4,8 +4,8 @@
 the ``AcdGateway`` Protocol. HTTP status codes exist only in this package.
 """
 
-from helpline.web.app import create_app, start_site
-from helpline.web.auth import (
+from web.app import create_app, start_site
+from web.auth import (
     MemorySessionStore,
     RedisSessionStore,
     Session,
@@ -13,10 +13,10 @@ from helpline.web.auth import (
     new_token,
     token_hash,
 )
-from helpline.web.errors import ApiError, SessionStoreError, WebError
-from helpline.web.gateway import AcdGateway
-from helpline.web.health import AlwaysReady, Readiness, ReadinessChecks
-from helpline.web.volunteer_api import PAUSE_REASONS
+from web.errors import ApiError, SessionStoreError, WebError
+from web.gateway import AcdGateway
+from web.health import AlwaysReady, Readiness, ReadinessChecks
+from web.volunteer_api import PAUSE_REASONS
 
 __all__ = [
     "PAUSE_REASONS",

@@ -32,10 +32,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from ivr.media import SUBDIR
 from ivr.prompt_texts import PROMPT_IDS, IvrError, PromptText, prompt_text
 
-SUBDIR = "helpline"
-"""Our directory inside each language's sound directory."""
 MANIFEST = ".generated.json"
 """Name of the manifest of generated files in :data:`SUBDIR`."""
 SOUND_EXTENSIONS = ("wav", "WAV", "gsm", "ulaw", "alaw", "sln", "sln16", "g722", "g729", "mp3")
@@ -69,11 +68,6 @@ class MissingPrompt(PromptError):
 
 class PromptGenerationError(PromptError):
     """espeak-ng or sox is missing or failed; the message says which prompt and why."""
-
-
-def media_uri(prompt_id: str) -> str:
-    """The ARI media URI of a prompt: ``sound:helpline/<id>`` (language from the channel)."""
-    return f"sound:{SUBDIR}/{prompt_id}"
 
 
 def sounds_dir(root: Path | str, language: str) -> Path:

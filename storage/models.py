@@ -128,7 +128,7 @@ MAX_HOURS_REASON_LEN = 200
 
 
 class HoursExceptionRow(Base):
-    """One ad-hoc closure or extra opening of the line (see helpline.hours_store)."""
+    """One ad-hoc closure or extra opening of the line (see storage.hours_store)."""
 
     __tablename__ = "hours_exceptions"
 

@@ -2,7 +2,7 @@
 
 Staff add exceptions with ``helpline hours close/open`` or the admin API while the app runs. A
 store made with ``on_change`` calls it after every successful write; the service passes
-``helpline.hours_view.HoursAnnouncer.announce``, so every running app reloads its in-memory
+``storage.hours_view.HoursAnnouncer.announce``, so every running app reloads its in-memory
 ``HoursView`` at once and no call ever waits for SQL. ``HoursService`` reads the store on each
 question, for the CLI and the admin API. The evaluation itself is the pure
 ``ivr.hours.OpeningHours``, per line and channel in ``LineHours``.
@@ -20,11 +20,11 @@ from typing import Any, cast
 from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from helpline.config import HelplineConfig
-from helpline.db import StorageError
-from helpline.models import MAX_HOURS_REASON_LEN, HoursExceptionRow
+from config.settings import HelplineConfig
 from ivr.hours import ALL_SCHEDULES, ExceptionKind, HoursException, HoursStatus, OpeningHours
 from ivr.hours_config import CHANNELS, ScheduleConfig, configured_schedules, line_schedule
+from storage.db import StorageError
+from storage.models import MAX_HOURS_REASON_LEN, HoursExceptionRow
 
 log = logging.getLogger(__name__)
 
@@ -274,7 +274,7 @@ class HoursService:
     """Config schedules plus stored exceptions, read from SQL on every question (blocking).
 
     For the CLI and the admin API, which want the store's current truth. The running app asks
-    ``helpline.hours_view.HoursView`` instead, which holds the exceptions in memory.
+    ``storage.hours_view.HoursView`` instead, which holds the exceptions in memory.
     """
 
     def __init__(self, cfg: HelplineConfig, store: HoursExceptionStore) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from helpline.web.errors import BadRequest, BodyTooLarge
+from web.errors import BadRequest, BodyTooLarge
 
 MAX_BODY_BYTES = 16 * 1024
 

@@ -19,17 +19,17 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from helpline.hours_store import (
+from ivr.hours import ALL_SCHEDULES, HoursException, HoursStatus
+from storage.hours_store import (
     HoursExceptionStore,
     HoursService,
     InvalidHoursException,
     UnknownHoursException,
 )
-from helpline.web.auth import require_admin
-from helpline.web.body import read_json
-from helpline.web.context import CTX, ctx
-from helpline.web.errors import BadRequest, NotFound
-from ivr.hours import ALL_SCHEDULES, HoursException, HoursStatus
+from web.auth import require_admin
+from web.body import read_json
+from web.context import CTX, ctx
+from web.errors import BadRequest, NotFound
 
 routes = web.RouteTableDef()
 

@@ -22,9 +22,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from helpline.config import KNOWN_SKILLS, HelplineConfig
-from helpline.db import StorageError
-from helpline.models import Volunteer
+from config.settings import KNOWN_SKILLS, HelplineConfig
+from storage.db import StorageError
+from storage.models import Volunteer
 
 log = logging.getLogger(__name__)
 
@@ -283,7 +283,7 @@ class VolunteerDirectory:
 
         Unknown and disabled ids still cost one argon2 verification, so timing does not reveal
         which ids exist; argon2's comparison itself is constant-time. Blocking and slow by
-        design: async callers run it on ``helpline.pools``' ``login`` pool, never on a pool
+        design: async callers run it on ``storage.pools``' ``login`` pool, never on a pool
         the call path uses.
         """
         with self._engine.connect() as conn:

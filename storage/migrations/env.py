@@ -1,12 +1,12 @@
-"""Alembic environment: runs on the connection helpline.db.migrate() hands over."""
+"""Alembic environment: runs on the connection storage.db.migrate() hands over."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import Connection
 
-from helpline.db import make_engine
-from helpline.models import Base
+from storage.db import make_engine
+from storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -33,7 +33,7 @@ def run_migrations_online() -> None:
         "sqlalchemy.url"
     )
     if not url:
-        raise RuntimeError("pass -x url=... or use helpline.db.migrate()")
+        raise RuntimeError("pass -x url=... or use storage.db.migrate()")
     engine = make_engine(url)
     try:
         with engine.begin() as conn:

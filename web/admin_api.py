@@ -12,11 +12,11 @@ import logging
 from aiohttp import web
 
 import acd
-from helpline import pools
-from helpline.volunteers import MAX_PASSWORD_LEN
-from helpline.web.auth import require_admin
-from helpline.web.body import read_json
-from helpline.web.context import WebContext, ctx, volunteer_json
+from storage import pools
+from storage.volunteers import MAX_PASSWORD_LEN
+from web.auth import require_admin
+from web.body import read_json
+from web.context import WebContext, ctx, volunteer_json
 
 log = logging.getLogger(__name__)
 

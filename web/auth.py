@@ -21,7 +21,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from helpline.web.errors import SessionStoreError, Unauthorized
+from web.errors import SessionStoreError, Unauthorized
 
 TOKEN_BYTES = 32
 

@@ -4,7 +4,7 @@ The lease is one key holding the holder's id with a millisecond TTL. Taking it i
 renewing and releasing are Lua scripts that act only while the value is still ours, so a process
 that stalled past its TTL can never extend or delete a lease someone else now holds. The lease
 alone is not a fence (a paused process does not know it lost it); the journal writes in
-:mod:`helpline.livestate` re-check the lease value inside Redis for that.
+:mod:`storage.journal` re-check the lease value inside Redis for that.
 """
 
 from __future__ import annotations

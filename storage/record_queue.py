@@ -1,6 +1,6 @@
 """Anonymous contact records: spooled at once, written to SQL when SQL can take them.
 
-A finished contact becomes one row (``helpline.records``). The engine calls
+A finished contact becomes one row (``storage.records``). The engine calls
 :meth:`RecordQueue.submit`, which only appends to a buffer in memory: the call path never waits
 for Redis or SQL. Two background tasks move each record on, in order::
 
@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from acd.commands import ContactFinished
-from helpline.records import (
+from storage.records import (
     ContactRecordData,
     DuplicateRecord,
     InvalidRecord,
@@ -80,7 +80,7 @@ def record_of(done: ContactFinished, line_id: str, language: str) -> ContactReco
 
 
 class RecordStore(Protocol):
-    """What the queue writes to: ``helpline.records.RecordWriter`` (blocking SQL)."""
+    """What the queue writes to: ``storage.records.RecordWriter`` (blocking SQL)."""
 
     def write(self, record: ContactRecordData) -> None:
         """Store one record; raises the ``RecordError`` kinds the module docstring lists."""
@@ -336,7 +336,7 @@ class RecordQueue:
             return False
         self._spooled = max(0, self._spooled - 1)
         self.set_aside += 1
-        # The reason names the field, never its value (helpline.records' messages are built so).
+        # The reason names the field, never its value (storage.records' messages are built so).
         log.error("contact record refused and set aside for review: %s", exc)
         return True
 

@@ -2,7 +2,7 @@
 
 The weekly schedules come from the configuration; the ad-hoc closures and extra openings are
 loaded from ``HoursExceptionStore`` on the view's own thread (the ``hours`` pool of
-``helpline.pools``, never asyncio's default pool that logins once filled):
+``storage.pools``, never asyncio's default pool that logins once filled):
 
 - at start (waiting a few seconds at most for the first answer),
 - every ``[hours] refresh_s`` (30 s by default; every few seconds while the store fails),
@@ -45,10 +45,10 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
-from helpline import pools
-from helpline.config import HelplineConfig
-from helpline.hours_store import LineHours
+from config.settings import HelplineConfig
 from ivr.hours import HoursException, HoursStatus
+from storage import pools
+from storage.hours_store import LineHours
 
 log = logging.getLogger(__name__)
 

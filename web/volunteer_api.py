@@ -15,12 +15,12 @@ from typing import Any
 from aiohttp import web
 
 import acd
-from helpline import pools
-from helpline.volunteers import MAX_PASSWORD_LEN, VolunteerInfo
-from helpline.web.auth import Session, new_token, require_session, token_hash
-from helpline.web.body import read_json
-from helpline.web.context import WebContext, ctx, volunteer_json
-from helpline.web.errors import BadRequest, Unauthorized
+from storage import pools
+from storage.volunteers import MAX_PASSWORD_LEN, VolunteerInfo
+from web.auth import Session, new_token, require_session, token_hash
+from web.body import read_json
+from web.context import WebContext, ctx, volunteer_json
+from web.errors import BadRequest, Unauthorized
 
 log = logging.getLogger(__name__)
 

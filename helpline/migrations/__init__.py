@@ -1,1 +1,0 @@
-"""Alembic migrations for helpline's SQL schema; run via helpline.db.migrate()."""

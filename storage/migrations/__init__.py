@@ -1,0 +1,1 @@
+"""Alembic migrations for helpline's SQL schema; run via storage.db.migrate()."""
