@@ -18,9 +18,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /src
 COPY pyproject.toml README.md* ./
 COPY acd ./acd
-COPY ari_app ./ari_app
 COPY ivr ./ivr
+COPY session ./session
+COPY config ./config
+COPY storage ./storage
+COPY engine ./engine
 COPY dialplan ./dialplan
+COPY ari_app ./ari_app
+COPY web ./web
+COPY runtime ./runtime
 COPY softphone ./softphone
 COPY reports ./reports
 COPY helpline ./helpline
