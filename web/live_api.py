@@ -1,0 +1,109 @@
+"""``GET /api/v1/live``: the live state bus over a WebSocket.
+
+A signed-in client opens the socket (optionally with ``?after=<seq>``, the last number it saw)
+and receives, as JSON text frames:
+
+- ``{"type": "snapshot", "seq": n, "agents": [...], "contacts": [...], "queue": {...}}`` first,
+  and again whenever it fell behind or the queue was taken over by another process;
+- then ``{"type": "delta", "seq": n, "kind": "agent"|"contact"|"queue", "id": ..., "data":
+  {...} | null}`` for every change it may see, in order (``data: null``: gone from its view).
+
+A supervisor sees everything; a volunteer sees their own record, the contacts offered to or
+held by them, and the queue figures. Messages carry ``at``, the server's Unix time when the
+change was published. The socket is closed with 4401 when the session ends or the account is
+disabled; what the client sends is ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aiohttp import WSCloseCode, web
+
+from live import Scope
+from web.errors import BadRequest
+from web.live_hub import LiveHub, Subscription
+from web.volunteer_api import Caller, authenticate
+
+log = logging.getLogger(__name__)
+
+routes = web.RouteTableDef()
+
+RECHECK_S = 30.0
+"""How often an open socket re-checks its session and account."""
+
+SEND_TIMEOUT_S = 10.0
+"""A client that takes longer than this to accept one frame is disconnected."""
+
+SESSION_ENDED = 4401
+"""Close code: the session is gone (logged out, expired, account disabled)."""
+
+MAX_SEQ_DIGITS = 18
+
+
+def scope_of(caller: Caller) -> Scope:
+    """Supervisors see everything, volunteers themselves."""
+    if caller.volunteer.role == "supervisor":
+        return Scope.supervisor()
+    return Scope.volunteer(caller.volunteer.id)
+
+
+def _after(request: web.Request) -> int | None:
+    raw = request.query.get("after")
+    if raw is None:
+        return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > MAX_SEQ_DIGITS:
+        raise BadRequest("after: expected the seq of the last message seen (digits)")
+    return int(raw)
+
+
+@routes.get("/api/v1/live")
+async def live(request: web.Request) -> web.StreamResponse:
+    caller = await authenticate(request)  # before the upgrade: a 401 is plain JSON
+    after = _after(request)
+    hub = caller.ctx.gateway.live_hub()  # 503 while this process stands by
+    ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=4096)
+    await ws.prepare(request)
+    sub = hub.subscribe(scope_of(caller), after)
+    sender = asyncio.create_task(_send(ws, hub, sub, caller), name="live-send")
+    try:
+        async for _ in ws:
+            pass  # nothing is expected from the client; reading keeps pings answered
+    finally:
+        hub.unsubscribe(sub)
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sender
+    return ws
+
+
+async def _send(ws: web.WebSocketResponse, hub: LiveHub, sub: Subscription, caller: Caller) -> None:
+    try:
+        while not ws.closed:
+            try:
+                batch = await asyncio.wait_for(hub.next_batch(sub), RECHECK_S)
+            except TimeoutError:
+                if not await _still_signed_in(caller):
+                    await ws.close(code=SESSION_ENDED, message=b"session ended")
+                    return
+                continue
+            for text in batch:
+                await asyncio.wait_for(ws.send_str(text), SEND_TIMEOUT_S)
+    except TimeoutError:
+        log.info("live client too slow; disconnected (%d overflows)", sub.overflows)
+        await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow")
+    except ConnectionError:
+        pass  # the client went away; the reader ends the handler
+
+
+async def _still_signed_in(caller: Caller) -> bool:
+    c = caller.ctx
+    try:
+        session = await c.sessions.get(caller.token_key)
+        info = await asyncio.to_thread(c.directory.get, caller.volunteer.id)
+    except Exception as exc:  # a store outage: keep the socket; check again later
+        log.warning("live: cannot re-check a session (%s)", type(exc).__name__)
+        return True
+    return session is not None and info is not None and info.enabled
