@@ -218,6 +218,36 @@ def test_load_starts_clients_over_and_keeps_what_the_core_cannot_tell():
     assert fresh["queue"]["channels"]["chat"]["abandoned"] == 0
 
 
+class NoScans(Acd):
+    """A core that refuses to be walked whole: ``observe`` must read only what a step touched."""
+
+    scans_allowed = True
+
+    def agents(self):
+        assert self.scans_allowed, "observe walked every volunteer"
+        return super().agents()
+
+    def contacts(self):
+        assert self.scans_allowed, "observe walked every contact"
+        return super().contacts()
+
+
+def test_observe_reads_only_what_the_step_touched():
+    rig = Rig()
+    rig.core = core = NoScans(AcdSettings(max_wait_s=9000.0))
+    rig.view.load(core, T0)
+    core.scans_allowed = False
+    for i in range(50):
+        rig.feed(ContactArrived(f"c{i}", Channel.CHAT), i)
+    for i in range(1, 50):  # the newest leave first: stale heap entries pile up under the top
+        rig.feed(ContactEnded(f"c{i}"), 100 + i)
+    chat = rig.view.queue().channels[1]
+    assert (chat.waiting, chat.oldest_arrived_at, chat.abandoned) == (1, T0, 49)
+    rig.login("anna", 200)
+    assert rig.view.contact("c0").agent_id == "anna"  # type: ignore[union-attr]
+    assert rig.view.queue().channels[1].oldest_arrived_at is None
+
+
 def test_the_contact_record_has_exactly_the_documented_keys():
     rig = Rig()
     rig.feed(ContactArrived("c1", Channel.PHONE, language="nl"), 1)
