@@ -20,6 +20,7 @@ COPY pyproject.toml README.md* ./
 COPY acd ./acd
 COPY ivr ./ivr
 COPY session ./session
+COPY live ./live
 COPY config ./config
 COPY storage ./storage
 COPY engine ./engine
