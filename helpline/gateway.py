@@ -1,21 +1,24 @@
-"""The ACD as the HTTP API sees it: changes go through the engine's single writer."""
+"""How the HTTP API reaches the queue: changes through the engine, views from the live bus."""
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import acd
+from helpline.live_bus import LiveBus
+from web.live_hub import LiveHub
 
 if TYPE_CHECKING:
     from ari_app.app import HelplineApp
 
 
 class AppGateway:
-    """Implements ``web.gateway.AcdGateway`` on top of a running ``HelplineApp``."""
+    """Implements ``web.gateway.AcdGateway``: the engine's single writer makes every change;
+    reads come from the bus's projection, never from the core behind the writer's back."""
 
-    def __init__(self, app: HelplineApp) -> None:
+    def __init__(self, app: HelplineApp, bus: LiveBus) -> None:
         self._app = app
+        self._bus = bus
 
     async def login(
         self, agent_id: str, location_id: str, skills: frozenset[str], languages: frozenset[str]
@@ -30,33 +33,11 @@ class AppGateway:
         await self._app.engine.apply(event)
 
     def agent_view(self, agent_id: str) -> dict[str, Any] | None:
-        try:
-            agent = self._app.acd.agent(agent_id)
-        except acd.UnknownAgent:
-            return None
-        return {
-            "state": agent.state.value,
-            "reason": agent.reason,
-            "location": agent.location_id,
-            "offer": agent.offer,
-            "contacts": [
-                {"id": contact_id, "channel": channel.value}
-                for contact_id, channel in agent.contacts.items()
-            ],
-            "wrap_until": agent.wrap_until,
-            "phone_registered": agent.phone_reachable,
-            "pending_pause": agent.pending_pause,
-            "pending_logout": agent.pending_logout,
-            "handled": agent.handled,
-        }
+        view = self._bus.view.agent(agent_id)
+        return view.to_json() if view is not None else None
 
     def queue_view(self) -> dict[str, Any]:
-        core = self._app.acd
-        waiting = [c for c in core.contacts() if c.state is acd.ContactState.QUEUED]
-        oldest = min((c.arrived_at for c in waiting), default=None)
-        return {
-            "waiting": {channel.value: core.waiting_count(channel) for channel in acd.Channel},
-            "oldest_waiting_since": oldest,
-            "agents": dict(Counter(a.state.value for a in core.agents())),
-            "agents_by_location": dict(Counter(a.location_id for a in core.agents())),
-        }
+        return self._bus.view.queue().to_json()
+
+    def live_hub(self) -> LiveHub:
+        return self._bus.hub

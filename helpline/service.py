@@ -11,15 +11,18 @@ import asyncio
 import contextlib
 import logging
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
 from aiohttp import web
+from storage.live_stream import LiveStream
 
 from acd import AcdSettings, strategy_by_name
 from ari_app.app import HelplineApp
 from ari_app.client import AriClient
 from config.settings import HelplineConfig
 from helpline.gateway import AppGateway
+from helpline.live_bus import start_live_bus
 from ivr.flow import required_prompt_ids
 from ivr.hours import HoursStatus
 from runtime.prompts import check_prompts
@@ -132,15 +135,21 @@ async def serve(cfg: HelplineConfig, started: asyncio.Event | None = None) -> No
             sum(1 for _ in core.agents()),
             sum(1 for _ in core.contacts()),
         )
+        # The live bus numbers on from the last entry any leader published.
+        stream = LiveStream(redis, cfg.redis.prefix.rstrip(":"))
+        last_seq = await stream.last_seq()
         ast = cfg.asterisk
         async with AriClient(ast.ari_url, ast.ari_user, ast.ari_password, ast.app) as ari:
             app = HelplineApp(cfg, ari, core, store=store, records=records, hours=hours_now)
+            tz = ZoneInfo(cfg.helpline.timezone)
+            bus = start_live_bus(app.engine, tz, stream, last_seq)
             serving.append(app)
-            gateway.attach(AppGateway(app))
+            gateway.attach(AppGateway(app, bus))
             records.start()
             tasks = [
                 asyncio.create_task(app.run(), name="stasis-app"),
                 asyncio.create_task(lease.keep(), name="lease"),
+                asyncio.create_task(stream.run(), name="live-stream"),
             ]
             signal = asyncio.create_task(_set_when_ready(app, started))
             try:

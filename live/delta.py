@@ -63,14 +63,28 @@ class Scope:
         return self.agent_id is None or data.get("agent_id") == self.agent_id
 
 
+VOLUNTEER_QUEUE_KEYS = frozenset({"date", "channels"})
+"""What a volunteer sees of the queue figures: waiting and today's counts per channel, not
+how many colleagues are in which state or where (nothing of other volunteers)."""
+
+
+def queue_for_volunteers(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    if data is None:
+        return None
+    return {k: v for k, v in data.items() if k in VOLUNTEER_QUEUE_KEYS}
+
+
 def message(seq: int, kind: Kind, key: str, data: dict[str, Any] | None) -> dict[str, Any]:
     return {"seq": seq, "kind": kind, "id": key, "data": data}
 
 
 def render(delta: Delta, scope: Scope) -> dict[str, Any] | None:
     """The message a client with ``scope`` receives for ``delta``, or ``None`` if none."""
-    if delta.public or scope.is_supervisor:
+    if scope.is_supervisor:
         return message(delta.seq, delta.kind, delta.key, delta.data)
+    if delta.public:
+        data = queue_for_volunteers(delta.data) if delta.kind == "queue" else delta.data
+        return message(delta.seq, delta.kind, delta.key, data)
     assert scope.agent_id is not None
     if scope.agent_id not in delta.audience:
         return None

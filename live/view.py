@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import acd
-from live.delta import Delta, Kind, Scope
+from live.delta import Delta, Kind, Scope, queue_for_volunteers
 from live.records import SHOWN_STATES, AgentView, ChannelFigures, ContactView, QueueFigures
 
 DEFAULT_TZ = ZoneInfo("Europe/Amsterdam")
@@ -65,11 +65,12 @@ class LiveView:
             for _, view in sorted(self._contacts.items())
             if scope.shows_contact(data := view.to_json())
         ]
+        queue = self._queue.to_json()
         return {
             "seq": self._seq,
             "agents": agents,
             "contacts": contacts,
-            "queue": self._queue.to_json(),
+            "queue": queue if scope.is_supervisor else queue_for_volunteers(queue),
         }
 
     # ------------------------------------------------------------------ updates

@@ -1,7 +1,7 @@
 """How the HTTP API reaches the ACD, which runs in the Stasis app process.
 
-The API never touches the ``acd.Acd`` object: it only enqueues events and reads JSON-able
-views through this Protocol (one writer, no locks). ``ari_app`` implements it.
+The API never touches the ``acd.Acd`` object: changes go through the engine's single writer
+and views come from the live bus's projection (``helpline.gateway.AppGateway``).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 import acd
 from web.errors import AcdUnavailable
+from web.live_hub import LiveHub
 
 
 class AcdGateway(Protocol):
@@ -31,6 +32,10 @@ class AcdGateway(Protocol):
 
     def queue_view(self) -> dict[str, Any]:
         """JSON-able overview (waiting per channel, agents per state)."""
+        ...
+
+    def live_hub(self) -> LiveHub:
+        """The live state bus's clients; raises ``AcdUnavailable`` while standing by."""
         ...
 
 
@@ -65,3 +70,6 @@ class StandbyGateway:
 
     def queue_view(self) -> dict[str, Any]:
         return self._serving().queue_view()
+
+    def live_hub(self) -> LiveHub:
+        return self._serving().live_hub()

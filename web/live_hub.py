@@ -70,12 +70,12 @@ class LiveHub:
         self,
         snapshot: Callable[[Scope], dict[str, object]],
         *,
-        client_queue: int = CLIENT_QUEUE,
+        client_queue: int | None = None,
         replay: int = REPLAY,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._snapshot = snapshot
-        self._client_queue = client_queue
+        self._client_queue = CLIENT_QUEUE if client_queue is None else client_queue
         self._replay: collections.deque[Delta] = collections.deque(maxlen=replay)
         self._clock = clock
         self._supervisors: set[Subscription] = set()
@@ -88,6 +88,14 @@ class LiveHub:
     @property
     def clients(self) -> int:
         return len(self._supervisors) + sum(len(s) for s in self._volunteers.values())
+
+    def max_queued(self) -> int:
+        """The longest client queue now (bounded by the client queue size)."""
+        return max((len(sub.queue) for sub in self._all()), default=0)
+
+    def overflows(self) -> int:
+        """How often connected clients fell behind and were given a snapshot instead."""
+        return sum(sub.overflows for sub in self._all())
 
     def start_at(self, seq: int) -> None:
         """The projection was (re)loaded at ``seq``: nothing older can be replayed."""
@@ -121,18 +129,21 @@ class LiveHub:
                 for sub in supervisors:
                     sub.push(text)
         if delta.public:
-            text = _message(delta, Scope.supervisor(), at)  # public: the same for everyone
+            if not self._volunteers:
+                return
+            # Public: the same for every volunteer, so rendered for any one of them.
+            text = _message(delta, Scope.volunteer(next(iter(self._volunteers))), at)
             if text is not None:
-                for subs in self._volunteers.values():
-                    for sub in subs:
+                for group in self._volunteers.values():
+                    for sub in group:
                         sub.push(text)
             return
         for agent_id in delta.audience:
-            subs = self._volunteers.get(agent_id)
-            if subs:
+            own = self._volunteers.get(agent_id)
+            if own:
                 text = _message(delta, Scope.volunteer(agent_id), at)
                 if text is not None:
-                    for sub in subs:
+                    for sub in own:
                         sub.push(text)
 
     def _all(self) -> list[Subscription]:

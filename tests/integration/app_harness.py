@@ -17,10 +17,13 @@ from ari_app.app import HelplineApp
 from ari_app.client import AriClient
 from config.settings import HelplineConfig
 from helpline.gateway import AppGateway
+from helpline.live_bus import start_live_bus
 from ivr.hours import HoursStatus
+from live.view import DEFAULT_TZ
 from storage.db import make_engine, migrate
 from storage.hours_store import HoursExceptionStore
 from storage.hours_view import HoursAnnouncer, HoursView
+from storage.live_stream import LiveStream
 from storage.journal import LiveStateStore, recover_acd
 from storage.lease import new_holder_id
 from storage.record_queue import RecordQueue
@@ -39,6 +42,8 @@ class RunningApp:
     writer: RecordWriter
     store: LiveStateStore
     hours: HoursExceptionStore
+    prefix: str
+    """Redis key prefix of this run's live state (journal, lease, live stream)."""
 
     async def login_ready(self, agent_id: str, location: str = "utrecht") -> None:
         await self.gateway.login(
@@ -70,11 +75,13 @@ async def running_app(
     ari_url: str | None = None,
     redis_url: str = "redis://127.0.0.1:6379/0",
     expect_stop: bool = False,
+    live_stream: bool = False,
 ) -> AsyncIterator[RunningApp]:
     """``ari_url``: talk to Asterisk through another address (a fault-injecting proxy);
     ``redis_url``: keep live state in another Redis (one a test may stop);
     ``expect_stop``: the test makes the engine stop; otherwise an app that ended on its own
-    (a crash, a lost lease) fails the test instead of going unnoticed."""
+    (a crash, a lost lease) fails the test instead of going unnoticed;
+    ``live_stream``: the live bus also writes its Redis Stream (``{prefix}:live``)."""
     cfg = cfg or asterisk.cfg  # type: ignore[attr-defined]
     engine = make_engine(f"sqlite:///{tmp_path / 'records.db'}")
     migrate(engine)
@@ -99,21 +106,31 @@ async def running_app(
             return hours_view.status(line_id, "phone", now)
 
         app = HelplineApp(cfg, ari, core, store=store, records=records, hours=hours)
+        stream = LiveStream(redis, prefix) if live_stream else None
+        seq = await stream.last_seq() if stream is not None else 0
+        bus = start_live_bus(app.engine, DEFAULT_TZ, stream, seq)  # before the writer, as serve
         records.start()
         task = asyncio.create_task(app.run())
         keeper = asyncio.create_task(lease.keep())  # as ``helpline run`` does
+        flusher = asyncio.create_task(stream.run()) if stream is not None else None
         try:
             async with asyncio.timeout(10):
                 await app.reconciled.wait()
-            yield RunningApp(app, AppGateway(app), records, writer, store, hours_store)
+            yield RunningApp(
+                app, AppGateway(app, bus), records, writer, store, hours_store, prefix
+            )
         finally:
             stopped_by_itself = task.done() and not task.cancelled()
             task.cancel()
             keeper.cancel()
             outcome, _ = await asyncio.gather(task, keeper, return_exceptions=True)
+            if flusher is not None:
+                await asyncio.sleep(0.2)  # let the stream catch up before it is read
+                flusher.cancel()
+                await asyncio.gather(flusher, return_exceptions=True)
             await records.close()
             await hours_view.close()  # before the Redis client it listens on
-            await redis.delete(*store.keys)
+            await redis.delete(*store.keys, f"{prefix}:live", f"{prefix}:live:snapshot")
             await redis.aclose()
             announcer.close()
             engine.dispose()

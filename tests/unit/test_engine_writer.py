@@ -17,6 +17,8 @@ from ari_app.client import AriClient
 from engine import EngineStopped, Lanes
 from engine.writer import Engine
 from helpline.gateway import AppGateway
+from helpline.live_bus import start_live_bus
+from live.view import DEFAULT_TZ
 from session.states import SessionState
 from tests.unit import fake_ari
 from tests.unit.ari_support import (
@@ -32,6 +34,11 @@ from tests.unit.fake_ari import channel_json
 
 NL = frozenset({"nl"})
 PHONE = frozenset({"phone"})
+
+
+def gateway_for(app):
+    """The API's gateway as the service builds it: views come from a live bus on the engine."""
+    return AppGateway(app, start_live_bus(app.engine, DEFAULT_TZ))
 
 
 # ---------------------------------------------------------------------- the journal
@@ -57,7 +64,7 @@ async def test_journal_failure_stops_the_engine_before_the_offer_goes_out():
 
 async def test_journal_failure_fails_the_request_that_caused_it_and_those_waiting():
     async with started_app() as run:
-        gateway = AppGateway(run.app)
+        gateway = gateway_for(run.app)
         await gateway.login("noor", "utrecht", PHONE, NL)
         run.journal.fail_from = len(run.journal.entries)
         first = asyncio.ensure_future(gateway.submit(acd.AgentReady("noor")))
@@ -174,7 +181,7 @@ async def test_the_ring_timeout_fires_by_itself():
 
 async def test_gateway_login_reads_the_registration_from_memory():
     async with started_app() as run:
-        gateway = AppGateway(run.app)
+        gateway = gateway_for(run.app)
         run.app.router.phones["bram"] = True
         await gateway.login("noor", "utrecht", PHONE, NL)  # never heard of: offline
         await gateway.login("bram", "utrecht", PHONE, NL)
@@ -186,7 +193,7 @@ async def test_gateway_login_reads_the_registration_from_memory():
         assert view is not None
         assert view["state"] == "available"
         assert view["phone_registered"] is True
-        assert view["location"] == "utrecht"
+        assert view["location_id"] == "utrecht"
         assert view["contacts"] == []
         assert gateway.agent_view("nobody") is None
         with pytest.raises(acd.UnknownAgent):
@@ -195,7 +202,7 @@ async def test_gateway_login_reads_the_registration_from_memory():
 
 async def test_gateway_views_a_call_in_progress_and_the_queue():
     async with started_app() as run:
-        gateway = AppGateway(run.app)
+        gateway = gateway_for(run.app)
         run.app.router.phones["noor"] = True
         await gateway.login("noor", "utrecht", PHONE, NL)
         await gateway.submit(acd.AgentReady("noor"))
@@ -206,9 +213,10 @@ async def test_gateway_views_a_call_in_progress_and_the_queue():
         assert view is not None
         assert (view["state"], view["offer"]) == ("offered", contact_id)
         queue = gateway.queue_view()
-        assert queue["waiting"] == {"phone": 1, "chat": 0}
-        assert queue["oldest_waiting_since"] == run.app.acd.contact(run.contact_of("c2")).arrived_at
-        assert queue["agents"] == {"offered": 1}
+        phone = queue["channels"]["phone"]
+        assert phone["waiting"] == 1 and queue["channels"]["chat"]["waiting"] == 0
+        assert phone["oldest_arrived_at"] == run.app.acd.contact(run.contact_of("c2")).arrived_at
+        assert queue["agents_by_state"]["offered"] == 1
         assert queue["agents_by_location"] == {"utrecht": 1}
 
 
@@ -287,7 +295,7 @@ async def test_the_whole_app_follows_the_event_websocket_through_a_reconnection(
                 async with asyncio.timeout(5):
                     await app.reconciled.wait()
                 assert app.ari_connected
-                await AppGateway(app).login("noor", "utrecht", PHONE, NL)
+                await gateway_for(app).login("noor", "utrecht", PHONE, NL)
                 await app.engine.apply(acd.AgentReachability("noor", True))
                 await app.engine.apply(acd.AgentReady("noor"))
                 fake.send_event(stasis_start_json("c1"))
@@ -325,7 +333,7 @@ async def test_app_run_raises_when_the_engine_stops():
             task = asyncio.create_task(app.run())
             with pytest.raises(EngineStopped):
                 async with asyncio.timeout(5):
-                    await AppGateway(app).login("noor", "utrecht", PHONE, NL)
+                    await gateway_for(app).login("noor", "utrecht", PHONE, NL)
             with pytest.raises(EngineStopped):
                 async with asyncio.timeout(5):
                     await task

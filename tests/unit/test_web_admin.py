@@ -195,4 +195,9 @@ async def test_queue_view(env: WebEnv):
     env.gateway.offer_call("c1")
     resp = await env.client.get("/api/v1/admin/queue", headers=ADMIN)
     assert resp.status == 200
-    assert await resp.json() == {"waiting": {"phone": 1, "chat": 0}, "agents": 1}
+    queue = await resp.json()
+    assert queue["channels"]["phone"]["waiting"] == 1
+    assert queue["channels"]["phone"]["oldest_arrived_at"] == env.gateway.now
+    assert queue["channels"]["chat"]["waiting"] == 0
+    assert queue["agents_by_state"]["paused"] == 1  # anna logged in, not yet ready
+    assert queue["agents_by_location"] == {"utrecht": 1}

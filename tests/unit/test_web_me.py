@@ -62,8 +62,8 @@ async def test_wrap_up_end_sends_wrap_up_ended(env: WebEnv, token: str):
     gw = env.gateway
     await env.client.post("/api/v1/me/ready", headers=env.bearer(token))
     gw.offer_call("c1")
-    gw.core.handle(acd.OfferAccepted("c1", "anna"), gw.now)
-    gw.core.handle(acd.ContactEnded("c1"), gw.now)
+    gw.handle(acd.OfferAccepted("c1", "anna"))
+    gw.handle(acd.ContactEnded("c1"))
     assert gw.agent_view("anna")["state"] == "wrap_up"
     resp = await env.client.post("/api/v1/me/wrap-up/end", headers=env.bearer(token))
     assert resp.status == 200

@@ -18,7 +18,9 @@ import acd
 from config.settings import HelplineConfig, parse_config
 from storage import db
 from storage.volunteers import VolunteerDirectory
+from live import LiveView
 from web import MemorySessionStore, create_app
+from web.live_hub import LiveHub
 
 ADMIN_TOKEN = "admin-token-for-tests-0123456789"
 PASSWORD = "correct horse battery"
@@ -56,7 +58,8 @@ def make_config(admin_token: str | None = ADMIN_TOKEN) -> HelplineConfig:
 
 @dataclass
 class FakeGateway:
-    """An ``AcdGateway`` over a real ACD core; records logins and submitted events."""
+    """An ``AcdGateway`` over a real ACD core with a fake clock, its live projection and hub
+    (as ``helpline.gateway.AppGateway`` has them); records logins and submitted events."""
 
     core: acd.Acd = field(default_factory=acd.Acd)
     now: float = 1000.0
@@ -64,48 +67,49 @@ class FakeGateway:
     events: list[acd.Event] = field(default_factory=list)
     fail_with: Exception | None = None
     """Raised by the next login/submit instead of calling the core."""
+    view: LiveView = field(default_factory=LiveView)
+    hub: LiveHub = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.hub = LiveHub(self.view.snapshot)
+        self.hub.start_at(self.view.load(self.core, self.now).seq)
 
     def _maybe_fail(self) -> None:
         if self.fail_with is not None:
             exc, self.fail_with = self.fail_with, None
             raise exc
 
+    def handle(self, event: acd.Event) -> list[acd.Command]:
+        """One step of the core, observed by the projection and broadcast (as the engine)."""
+        commands = self.core.handle(event, self.now)
+        self.hub.broadcast(self.view.observe(event, commands, self.core, self.now))
+        return commands
+
     async def login(
         self, agent_id: str, location_id: str, skills: frozenset[str], languages: frozenset[str]
     ) -> None:
         self.logins.append((agent_id, location_id, skills, languages))
         self._maybe_fail()
-        self.core.handle(acd.AgentLoggedIn(agent_id, location_id, skills, languages), self.now)
+        self.handle(acd.AgentLoggedIn(agent_id, location_id, skills, languages))
 
     async def submit(self, event: acd.Event) -> None:
         self.events.append(event)
         self._maybe_fail()
-        self.core.handle(event, self.now)
+        self.handle(event)
 
     def agent_view(self, agent_id: str) -> dict[str, Any] | None:
-        try:
-            agent = self.core.agent(agent_id)
-        except acd.UnknownAgent:
-            return None
-        if agent.state is acd.AgentState.LOGGED_OUT:
-            return None
-        return {
-            "state": agent.state.value,
-            "reason": agent.reason,
-            "offer": agent.offer,
-            "contacts": len(agent.contacts),
-            "wrap_until": agent.wrap_until,
-        }
+        view = self.view.agent(agent_id)
+        return view.to_json() if view is not None else None
 
     def queue_view(self) -> dict[str, Any]:
-        return {
-            "waiting": {ch.value: self.core.waiting_count(ch) for ch in acd.Channel},
-            "agents": len(list(self.core.agents())),
-        }
+        return self.view.queue().to_json()
+
+    def live_hub(self) -> LiveHub:
+        return self.hub
 
     def offer_call(self, contact_id: str = "c1") -> None:
         """Make a phone contact arrive, so a ready volunteer gets it offered."""
-        self.core.handle(acd.ContactArrived(contact_id, acd.Channel.PHONE), self.now)
+        self.handle(acd.ContactArrived(contact_id, acd.Channel.PHONE))
 
 
 @dataclass

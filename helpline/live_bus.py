@@ -1,0 +1,97 @@
+"""The live state bus, assembled: the engine's steps -> the projection -> clients and Redis.
+
+``LiveBus.attach`` loads the projection (``live.LiveView``) from the recovered core and
+listens to the engine (``Engine.acd_observers``). Each step's deltas go, inside the writer and
+without waiting, to the WebSocket hub (``web.live_hub``) and to the Redis Stream's buffer
+(``storage.live_stream``), whose own task writes them out. Numbering continues from the
+stream's last entry, so a new leader never reuses a number an old one published.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+import acd
+from acd import commands as cmd
+from engine import Engine
+from live import Delta, LiveView, Scope
+from web.live_hub import LiveHub
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_EVERY = 1000
+"""Deltas between the supervisor-scope snapshots written beside the stream."""
+
+
+class DeltaSink(Protocol):
+    """Where deltas go besides the hub (``storage.live_stream.LiveStream`` is one)."""
+
+    def publish(self, deltas: Sequence[dict[str, Any]]) -> None: ...
+
+    def publish_snapshot(self, seq: int, state: dict[str, Any]) -> None: ...
+
+
+def delta_json(delta: Delta) -> dict[str, Any]:
+    """A delta as stored in the stream: the change and who may see it."""
+    return {
+        "seq": delta.seq,
+        "kind": delta.kind,
+        "key": delta.key,
+        "data": delta.data,
+        "audience": sorted(delta.audience),
+        "public": delta.public,
+    }
+
+
+class LiveBus:
+    def __init__(
+        self, view: LiveView, hub: LiveHub, sink: DeltaSink | None = None,
+        *, snapshot_every: int = SNAPSHOT_EVERY,
+    ) -> None:  # fmt: skip
+        self.view = view
+        self.hub = hub
+        self.sink = sink
+        self.snapshot_every = snapshot_every
+        self._engine: Engine | None = None
+        self._since_snapshot = 0
+
+    def attach(self, engine: Engine) -> None:
+        """Start from the engine's core as it is now (before the writer runs)."""
+        self._engine = engine
+        reset = self.view.load(engine.acd, engine.clock())
+        self._publish([reset])
+        self._snapshot()
+        engine.acd_observers.append(self.on_step)
+
+    def on_step(self, event: acd.Event | None, commands: list[cmd.Command]) -> None:
+        engine = self._engine
+        assert engine is not None
+        deltas = self.view.observe(event, commands, engine.acd, engine.now())
+        if deltas:
+            self._publish(deltas)
+            self._since_snapshot += len(deltas)
+            if self._since_snapshot >= self.snapshot_every:
+                self._snapshot()
+
+    def _publish(self, deltas: list[Delta]) -> None:
+        self.hub.broadcast(deltas)
+        if self.sink is not None:
+            self.sink.publish([delta_json(d) for d in deltas])
+
+    def _snapshot(self) -> None:
+        self._since_snapshot = 0
+        if self.sink is not None:
+            self.sink.publish_snapshot(self.view.seq, self.view.snapshot(Scope.supervisor()))
+
+
+def start_live_bus(
+    engine: Engine, tz: ZoneInfo, sink: DeltaSink | None = None, seq: int = 0
+) -> LiveBus:
+    """A bus over ``engine``, numbering after ``seq``, with its hub; attached and loaded."""
+    view = LiveView(tz, seq=seq)
+    bus = LiveBus(view, LiveHub(view.snapshot), sink)
+    bus.attach(engine)
+    return bus
