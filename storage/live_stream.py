@@ -259,7 +259,7 @@ class LiveStream:
 
     async def _flush_once(self) -> None:
         if self._check_top:
-            self._top = max(self._top, await self.last_seq())
+            self._top = max(self._top, await self._newest())
             self._check_top = False
             self._drop_written()
         batch = [self._buffer[i] for i in range(min(self._batch, len(self._buffer)))]
@@ -307,9 +307,12 @@ class LiveStream:
     async def last_seq(self) -> int:
         """The seq of the newest entry (0 if none): a new leader numbers on after it."""
         try:
-            rows = await self._redis.xrevrange(self.key, "+", "-", count=1)
+            return await self._newest()
         except RedisError as exc:
             raise LiveStateUnavailable("cannot read the live stream") from exc
+
+    async def _newest(self) -> int:
+        rows = await self._redis.xrevrange(self.key, "+", "-", count=1)
         return _seq_of_id(rows[0][0]) if rows else 0
 
     async def oldest_seq(self) -> int | None:
