@@ -101,7 +101,10 @@ def _seq_of_id(raw: object) -> int:
     if not isinstance(raw, bytes | str):
         raise LiveStreamCorrupt("live stream entry without an id")
     ms, _, _ = _text(raw).partition("-")
-    return int(ms)
+    try:
+        return int(ms)
+    except ValueError as exc:
+        raise LiveStreamCorrupt("live stream entry id is not '{seq}-1'") from exc
 
 
 def _seq_of(delta: Mapping[str, Any]) -> int:
@@ -255,7 +258,9 @@ class LiveStream:
     def _has_work(self) -> bool:
         if self._buffer:
             return True
-        return self._snapshot is not None and self._snapshot.seq <= self._top
+        # Until the top is known (a new leader's first snapshot names a seq already there),
+        # a pending snapshot is worth one look.
+        return self._snapshot is not None and (self._check_top or self._snapshot.seq <= self._top)
 
     async def _flush_once(self) -> None:
         if self._check_top:

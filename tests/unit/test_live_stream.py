@@ -213,6 +213,16 @@ async def test_snapshot_waits_for_its_delta_and_only_the_newest_is_written() -> 
     assert await stream.snapshot() == (5, {"new": True})
 
 
+async def test_a_new_leaders_first_snapshot_at_the_existing_top_is_written() -> None:
+    fake = FakeRedis()
+    for s in (1, 2, 3):
+        fake._xadd("p:live", {"d": json.dumps(delta(s))}, f"{s}-1", 100, True)
+    stream = LiveStream(fake, "p")  # type: ignore[arg-type]
+    stream.publish_snapshot(3, {"fresh": True})
+    await drain(stream, fake, lambda: "p:live:snapshot" in fake.strings)
+    assert await stream.snapshot() == (3, {"fresh": True})
+
+
 async def test_outage_keeps_the_buffer_bounded_and_recovers_in_order(caplog) -> None:
     fake = FakeRedis()
     stream = LiveStream(fake, "p", buffer_limit=10, batch=4)  # type: ignore[arg-type]
