@@ -27,7 +27,7 @@ from helpline.service import prompt_languages, required_prompts
 from ivr.ivr_config import IvrSection
 from runtime.asterisk import AriAccess, AsteriskError, AsteriskRuntime, AsteriskSetupError
 from runtime.prompts import generate_prompts
-from tests.integration.redis_support import redis  # noqa: F401 (a shared fixture)
+from tests.integration.redis_support import private_redis, redis  # noqa: F401 (shared fixtures)
 
 TEST_CONFIG = """
 languages = ["nl", "en"]
