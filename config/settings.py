@@ -11,7 +11,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -25,6 +25,10 @@ Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,47}$")]
 DialledNumber = Annotated[str, Field(pattern=r"^[0-9]{3,15}$")]
 
 KNOWN_SKILLS = frozenset({"phone", "chat", "peer_chat"})
+
+Role = Literal["volunteer", "supervisor"]
+"""What an account may see: a supervisor coaches and sees everyone, a volunteer only themselves."""
+ROLES: tuple[Role, ...] = get_args(Role)
 
 
 class ConfigError(Exception):
@@ -164,6 +168,8 @@ class VolunteerSeed(_Model):
     password: str = Field(min_length=8)
     young: bool = False
     """A young volunteer (16-19): the only ones who staff the peer-to-peer chat."""
+    role: Role = "volunteer"
+    """Only applied when the account is created; later changes go through the CLI or API."""
 
     @field_validator("skills")
     @classmethod

@@ -1,4 +1,4 @@
-"""``helpline volunteer ...``: add, list, disable, enable and re-password volunteer accounts.
+"""``helpline volunteer ...``: add, list, disable, enable, re-password and re-role accounts.
 
 Exit codes: 0 ok, 2 for a user error (bad config, unknown volunteer, invalid data) with one line
 on stderr, 1 when the database itself fails. Passwords are read from stdin or a no-echo prompt
@@ -17,11 +17,19 @@ from sqlalchemy import Engine
 from config.settings import HelplineConfig
 from helpline.cli_support import run_with_database
 from storage.volunteers import (
+    ROLES,
     VolunteerDirectory,
     VolunteerError,
     VolunteerExists,
     VolunteerInfo,
+    check_role,
 )
+
+# Not argparse ``choices``: a bad role is a one-line user error (exit 2) like a bad location.
+_ROLE_METAVAR = "{" + ",".join(ROLES) + "}"
+
+# Commands that change no SIP account, so Asterisk need not reload.
+_NO_SIP_CHANGE = frozenset({"list", "role"})
 
 
 class _UserError(Exception):
@@ -40,6 +48,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.add_argument("--skills", required=True, help="comma list, e.g. phone,chat")
     add.add_argument("--languages", default=None, help="comma list (default: first language)")
     add.add_argument("--young", action="store_true", help="peer volunteer aged 16-19 (chat only)")
+    add.add_argument(
+        "--role",
+        default="volunteer",
+        metavar=_ROLE_METAVAR,
+        help="supervisor for staff who coach volunteers (default: volunteer)",
+    )
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     add.set_defaults(func=_wrap(_cmd_add))
 
@@ -60,6 +74,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     pw.add_argument("--password-stdin", action="store_true")
     pw.set_defaults(func=_wrap(_cmd_passwd))
 
+    role = sub.add_parser("role", help="make an account a volunteer or a supervisor")
+    role.add_argument("id")
+    role.add_argument("role", metavar=_ROLE_METAVAR)
+    role.set_defaults(func=_wrap(_cmd_role))
+
 
 _Command = Callable[[argparse.Namespace, HelplineConfig, VolunteerDirectory], None]
 
@@ -70,7 +89,7 @@ def _wrap(cmd: _Command) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         def body(cfg: HelplineConfig, engine: Engine) -> None:
             cmd(args, cfg, VolunteerDirectory.from_config(engine, cfg))
-            if args.volunteer_command != "list":
+            if args.volunteer_command not in _NO_SIP_CHANGE:
                 _reload_phones(cfg)
 
         user_errors = (VolunteerError, _UserError)
@@ -121,11 +140,19 @@ def _cmd_add(args: argparse.Namespace, cfg: HelplineConfig, vols: VolunteerDirec
     languages = args.languages if args.languages is not None else cfg.languages[0]
     if vols.get(args.id) is not None:  # fail before asking for a password
         raise VolunteerExists(f"volunteer {args.id!r} already exists")
+    role = check_role(args.role)  # also before the password prompt
     password = _read_password(args.password_stdin)
     info = vols.add(
-        args.id, args.name, args.location, args.skills, languages, password, young=args.young
+        args.id,
+        args.name,
+        args.location,
+        args.skills,
+        languages,
+        password,
+        young=args.young,
+        role=role,
     )
-    print(f"added volunteer {info.id} ({info.name}, {info.location_id})")
+    print(f"added volunteer {info.id} ({info.name}, {info.location_id}, {info.role})")
 
 
 def _cmd_list(args: argparse.Namespace, cfg: HelplineConfig, vols: VolunteerDirectory) -> None:
@@ -148,7 +175,12 @@ def _cmd_passwd(args: argparse.Namespace, cfg: HelplineConfig, vols: VolunteerDi
     print(f"password changed for volunteer {args.id}")
 
 
-_HEADERS = ("ID", "NAME", "LOCATION", "SKILLS", "LANGUAGES", "YOUNG", "ENABLED")
+def _cmd_role(args: argparse.Namespace, cfg: HelplineConfig, vols: VolunteerDirectory) -> None:
+    vols.set_role(args.id, args.role)  # checks the role
+    print(f"account {args.id} is now a {args.role}")
+
+
+_HEADERS = ("ID", "NAME", "LOCATION", "SKILLS", "LANGUAGES", "ROLE", "YOUNG", "ENABLED")
 
 
 def format_table(volunteers: Sequence[VolunteerInfo]) -> str:
@@ -160,6 +192,7 @@ def format_table(volunteers: Sequence[VolunteerInfo]) -> str:
             v.location_id,
             ",".join(v.skills),
             ",".join(v.languages),
+            v.role,
             "yes" if v.young else "no",
             "yes" if v.enabled else "no",
         )

@@ -14,6 +14,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from config.settings import ROLES
+
 # Deterministic constraint names so Alembic migrations are identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -120,8 +122,13 @@ class Volunteer(Base):
     """The realm sip_ha1 was computed for; a different realm needs a password reset."""
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    role: Mapped[str] = mapped_column(String(16), default="volunteer", server_default="volunteer")
+    """"volunteer" or "supervisor" (config.settings.ROLES); decides what the account may see."""
 
-    __table_args__ = (Index("ix_volunteers_location_id", "location_id"),)
+    __table_args__ = (
+        CheckConstraint(_in("role", ROLES), name="role"),
+        Index("ix_volunteers_location_id", "location_id"),
+    )
 
 
 MAX_HOURS_REASON_LEN = 200

@@ -1,4 +1,4 @@
-"""Volunteer accounts: who may log in, with which skills, and their SIP credentials.
+"""Volunteer accounts: who may log in, with which skills and role, and their SIP credentials.
 
 Only hashes are stored: an argon2 hash for the web login and the SIP HA1 digest
 (md5 of "user:realm:password") that Asterisk's pjsip ``auth_type=md5`` accepts, so no
@@ -15,16 +15,33 @@ import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from config.settings import KNOWN_SKILLS, HelplineConfig
+from config.settings import KNOWN_SKILLS, ROLES, HelplineConfig, Role
 from storage.db import StorageError
 from storage.models import Volunteer
+
+__all__ = [
+    "ARGON2_PROFILE_ENV",
+    "MAX_PASSWORD_LEN",
+    "MIN_PASSWORD_LEN",
+    "ROLES",
+    "InvalidVolunteer",
+    "Role",
+    "UnknownVolunteer",
+    "VolunteerDirectory",
+    "VolunteerError",
+    "VolunteerExists",
+    "VolunteerInfo",
+    "check_role",
+    "make_hasher",
+    "sip_ha1",
+]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +83,8 @@ class VolunteerInfo:
     """A 16-19 year old peer volunteer: chat only."""
     enabled: bool
     created_at: datetime
+    role: Role
+    """"supervisor" for the staff who coach volunteers, else "volunteer"."""
 
 
 def make_hasher() -> PasswordHasher:
@@ -90,6 +109,14 @@ def _split(value: str | Iterable[str]) -> list[str]:
     return out
 
 
+def check_role(role: object) -> Role:
+    """``role`` as a Role, or InvalidVolunteer (whose message never echoes the value)."""
+    for known in ROLES:
+        if role == known:
+            return known
+    raise InvalidVolunteer(f"role: must be one of {', '.join(ROLES)}")
+
+
 def _check_password(password: str) -> None:
     # The message never contains the password itself.
     if not isinstance(password, str) or not MIN_PASSWORD_LEN <= len(password) <= MAX_PASSWORD_LEN:
@@ -108,6 +135,7 @@ def _info(row: Any) -> VolunteerInfo:  # a Core Row of the volunteers table
         young=bool(row.young),
         enabled=bool(row.enabled),
         created_at=row.created_at,
+        role=cast(Role, row.role),  # the table's CHECK constraint admits nothing else
     )
 
 
@@ -193,11 +221,16 @@ class VolunteerDirectory:
         languages: str | Iterable[str],
         password: str,
         young: bool = False,
+        role: str = "volunteer",
     ) -> VolunteerInfo:
-        """Create an enabled volunteer; VolunteerExists or InvalidVolunteer on failure."""
+        """Create an enabled volunteer; VolunteerExists or InvalidVolunteer on failure.
+
+        ``role`` is any string so untrusted input (CLI, API) is checked here, in one place.
+        """
         skill_list = sorted(_split(skills))
         lang_list = _split(languages)
         self._validate(volunteer_id, name, location, skill_list, lang_list, young)
+        checked_role = check_role(role)
         _check_password(password)
         values = {
             "id": volunteer_id,
@@ -206,6 +239,7 @@ class VolunteerDirectory:
             "skills": ",".join(skill_list),
             "languages": ",".join(lang_list),
             "young": young,
+            "role": checked_role,
             "password_hash": self._hasher.hash(password),
             "sip_ha1": sip_ha1(volunteer_id, self._realm, password),
             "sip_realm": self._realm,
@@ -217,7 +251,7 @@ class VolunteerDirectory:
                 conn.execute(insert(Volunteer), [values])
         except IntegrityError as exc:
             raise VolunteerExists(f"volunteer {volunteer_id!r} already exists") from exc
-        log.info("volunteer %s added at location %s", volunteer_id, location)
+        log.info("volunteer %s added at location %s as %s", volunteer_id, location, checked_role)
         info = self.get(volunteer_id)
         assert info is not None
         return info
@@ -259,6 +293,17 @@ class VolunteerDirectory:
     def enable(self, volunteer_id: str) -> None:
         """Allow a disabled volunteer back in."""
         self._set_enabled(volunteer_id, True)
+
+    def set_role(self, volunteer_id: str, role: str) -> None:
+        """Make the account a volunteer or a supervisor; InvalidVolunteer/UnknownVolunteer."""
+        checked = check_role(role)
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                update(Volunteer).where(Volunteer.id == volunteer_id).values(role=checked)
+            )
+        if result.rowcount == 0:
+            raise UnknownVolunteer(f"no volunteer {volunteer_id!r}")
+        log.info("volunteer %s is now a %s", volunteer_id, checked)
 
     def set_password(self, volunteer_id: str, password: str) -> None:
         """Replace both the login hash and the SIP digest (for the current realm)."""
@@ -344,8 +389,8 @@ class VolunteerDirectory:
     def seed_from_config(self, cfg: HelplineConfig) -> builtins.list[str]:
         """Create the config's seed volunteers that do not exist yet; returns the ids created.
 
-        Existing accounts are left alone (including their password), so editing a seed in the
-        file never overwrites what was changed with the CLI.
+        Existing accounts are left alone (including their password and role), so editing a seed
+        in the file never overwrites what was changed with the CLI.
         """
         created: builtins.list[str] = []
         for seed in cfg.volunteers:
@@ -359,8 +404,8 @@ class VolunteerDirectory:
                     seed.skills,
                     seed.languages,
                     seed.password,
-                    # Seeds have no `young` field yet; honour it once config grows one.
-                    young=bool(getattr(seed, "young", False)),
+                    young=seed.young,
+                    role=seed.role,
                 )
             except VolunteerExists:
                 continue  # another process seeded it between our check and insert

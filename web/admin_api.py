@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
 
-_VOLUNTEER_FIELDS = {"id", "name", "location", "skills", "languages", "password", "young"}
+_VOLUNTEER_FIELDS = {"id", "name", "location", "skills", "languages", "password", "young", "role"}
+_ROLE_MAX_LEN = 32  # longer than any role; the directory says which ones exist
 
 
 def _admin(request: web.Request) -> WebContext:
@@ -54,8 +55,18 @@ async def add_volunteer(request: web.Request) -> web.Response:
     languages = body.string_list("languages")
     password = body.string("password", max_len=MAX_PASSWORD_LEN)
     young = body.opt_bool("young", False)
+    role = body.opt_string("role", max_len=_ROLE_MAX_LEN) or "volunteer"
     info = await pools.run_in(
-        "login", c.directory.add, volunteer_id, name, location, skills, languages, password, young
+        "login",
+        c.directory.add,
+        volunteer_id,
+        name,
+        location,
+        skills,
+        languages,
+        password,
+        young=young,
+        role=role,
     )
     return web.json_response({"volunteer": volunteer_json(info)}, status=201)
 
@@ -103,6 +114,19 @@ async def set_password(request: web.Request) -> web.Response:
     password = body.string("password", max_len=MAX_PASSWORD_LEN)
     await pools.run_in("login", c.directory.set_password, request.match_info["id"], password)
     return web.json_response({"ok": True})
+
+
+@routes.post("/api/v1/admin/volunteers/{id}/role")
+async def set_role(request: web.Request) -> web.Response:
+    """Make the account a volunteer or a supervisor; answers with the changed account."""
+    c = _admin(request)
+    body = await read_json(request)
+    body.only({"role"})
+    role = body.string("role", max_len=_ROLE_MAX_LEN)
+    volunteer_id = request.match_info["id"]
+    await asyncio.to_thread(c.directory.set_role, volunteer_id, role)
+    info = await asyncio.to_thread(c.directory.require, volunteer_id)
+    return web.json_response({"volunteer": volunteer_json(info)})
 
 
 @routes.get("/api/v1/admin/queue")

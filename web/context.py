@@ -44,6 +44,7 @@ def volunteer_json(info: VolunteerInfo) -> dict[str, object]:
         "skills": list(info.skills),
         "languages": list(info.languages),
         "young": info.young,
+        "role": info.role,
         "enabled": info.enabled,
         "created_at": info.created_at.isoformat(),
     }

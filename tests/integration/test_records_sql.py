@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, delete, func, inspect, select
+from sqlalchemy import Engine, delete, func, inspect, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from config.settings import parse_config
 from storage import db
@@ -276,6 +277,41 @@ def test_seed_from_config_creates_missing_and_leaves_existing(engine):
     assert vols.verify_password("demo2", "changed password")
     assert vols.verify_password("demo1", "demo-password-1")
     assert vols.get("demo1").skills == ("chat", "phone")
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_url(request, tmp_path) -> Iterator[str]:
+    """A database URL with nothing migrated yet (SQLite file, or a throwaway PostgreSQL)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/old.db"
+    else:
+        with throwaway_postgres("helpline_test") as url:
+            yield url
+
+
+def test_role_migration_makes_existing_accounts_volunteers(empty_url):
+    engine = db.make_engine(empty_url)
+    try:
+        db.migrate(engine, "0002")
+        with engine.begin() as conn:  # the volunteers table as 0002 had it: no role
+            conn.execute(
+                text(
+                    "INSERT INTO volunteers (id, name, location_id, skills, languages, young,"
+                    " password_hash, sip_ha1, sip_realm, enabled, created_at) VALUES"
+                    " ('old1', 'Old', 'utrecht', 'chat', 'nl', :f, 'x', 'y', 'kt', :t, :at)"
+                ),
+                {"f": False, "t": True, "at": T0},
+            )
+        db.migrate(engine)
+        assert VolunteerDirectory(engine, "kt").require("old1").role == "volunteer"
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(update(Volunteer).values(role="root"))
+        db.downgrade(engine, "0002")
+        assert "role" not in {c["name"] for c in inspect(engine).get_columns("volunteers")}
+        db.migrate(engine)
+        assert db.current_revision(engine) == db.head_revision()
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.integration

@@ -8,14 +8,16 @@ import logging
 
 import pytest
 from argon2 import PasswordHasher, profiles
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, inspect, select, text, update
+from sqlalchemy.exc import IntegrityError
 
-from config.settings import parse_config
+from config.settings import ConfigError, parse_config
 from helpline import cli
 from storage import db
 from storage.models import Volunteer
 from storage.volunteers import (
     ARGON2_PROFILE_ENV,
+    ROLES,
     InvalidVolunteer,
     UnknownVolunteer,
     VolunteerDirectory,
@@ -93,6 +95,9 @@ def test_comma_strings_are_accepted(vols):
         ({"languages": []}, "languages"),
         ({"languages": ["de"]}, "language 'de'"),
         ({"password": "short"}, "password"),
+        ({"role": "admin"}, "role: must be one of volunteer, supervisor"),
+        ({"role": "Supervisor"}, "role"),
+        ({"role": ""}, "role"),
     ],
 )
 def test_invalid_volunteers(vols, kwargs, match):
@@ -104,11 +109,93 @@ def test_invalid_volunteers(vols, kwargs, match):
         "languages": ["nl"],
         "password": PASSWORD,
         "young": False,
+        "role": "volunteer",
     }
     args.update(kwargs)
     with pytest.raises(InvalidVolunteer, match=match):
         vols.add(**args)
     assert vols.get("anna") is None
+
+
+def test_role_defaults_to_volunteer_and_supervisor_is_kept(engine, vols):
+    assert ROLES == ("volunteer", "supervisor")
+    assert vols.add("anna", "Anna", "utrecht", ["chat"], ["nl"], PASSWORD).role == "volunteer"
+    boss = vols.add("bas", "Bas", "utrecht", ["chat"], ["nl"], PASSWORD, role="supervisor")
+    assert boss.role == "supervisor"
+    assert _row(engine, "bas").role == "supervisor"
+    assert [(v.id, v.role) for v in vols.list()] == [("anna", "volunteer"), ("bas", "supervisor")]
+
+
+def test_invalid_role_message_does_not_echo_the_value(vols):
+    with pytest.raises(InvalidVolunteer) as info:
+        vols.add("anna", "Anna", "utrecht", ["chat"], ["nl"], PASSWORD, role="hunter2-secret")
+    assert "hunter2" not in str(info.value)
+
+
+def test_set_role(vols):
+    vols.add("anna", "Anna", "utrecht", ["chat"], ["nl"], PASSWORD)
+    vols.set_role("anna", "supervisor")
+    assert vols.require("anna").role == "supervisor"
+    vols.set_role("anna", "volunteer")
+    assert vols.require("anna").role == "volunteer"
+    with pytest.raises(InvalidVolunteer, match="role"):
+        vols.set_role("anna", "root")
+    assert vols.require("anna").role == "volunteer"
+    with pytest.raises(UnknownVolunteer):
+        vols.set_role("nobody", "supervisor")
+    assert vols.verify_password("anna", PASSWORD)  # nothing else changed
+
+
+def test_the_database_refuses_an_unknown_role(engine, vols):
+    vols.add("anna", "Anna", "utrecht", ["chat"], ["nl"], PASSWORD)
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(update(Volunteer).values(role="root"))
+    assert vols.require("anna").role == "volunteer"
+
+
+def _insert_0002_volunteer(engine: Engine, vid: str) -> None:
+    # The volunteers table as revision 0002 had it: no role column yet.
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO volunteers (id, name, location_id, skills, languages, young,"
+                " password_hash, sip_ha1, sip_realm, enabled, created_at) VALUES"
+                " (:id, 'Old', 'utrecht', 'chat', 'nl', 0, 'x', 'y', 'helpline', 1,"
+                " '2025-01-01 00:00:00.000000')"
+            ),
+            {"id": vid},
+        )
+
+
+def test_migration_0003_makes_existing_accounts_volunteers(tmp_path):
+    eng = db.make_engine(f"sqlite:///{tmp_path}/old.db")
+    try:
+        db.migrate(eng, "0002")
+        assert "role" not in {c["name"] for c in inspect(eng).get_columns("volunteers")}
+        _insert_0002_volunteer(eng, "old1")
+        _insert_0002_volunteer(eng, "old2")
+        db.migrate(eng)
+        assert db.current_revision(eng) == db.head_revision() == "0003"
+        columns = {c["name"]: c for c in inspect(eng).get_columns("volunteers")}
+        assert columns["role"]["nullable"] is False
+        assert [i["name"] for i in inspect(eng).get_indexes("volunteers")] == [
+            "ix_volunteers_location_id"
+        ]  # the copied SQLite table kept its index
+        vols = VolunteerDirectory(eng, "helpline")
+        assert [(v.id, v.role) for v in vols.list()] == [
+            ("old1", "volunteer"),
+            ("old2", "volunteer"),
+        ]
+        vols.set_role("old2", "supervisor")
+        with pytest.raises(IntegrityError), eng.begin() as conn:
+            conn.execute(update(Volunteer).values(role="root"))
+        db.downgrade(eng, "0002")
+        assert "role" not in {c["name"] for c in inspect(eng).get_columns("volunteers")}
+        with eng.connect() as conn:
+            ids = conn.execute(text("SELECT id FROM volunteers ORDER BY id")).scalars().all()
+        assert ids == ["old1", "old2"]  # downgrading keeps the accounts
+    finally:
+        eng.dispose()
 
 
 def test_password_never_in_error_message(vols):
@@ -327,8 +414,12 @@ def test_cli_list_disable_enable(config_file, monkeypatch, capsys):
     assert run(config_file, "list") == 0
     out = capsys.readouterr().out
     header, line = out.splitlines()
-    assert header.split() == ["ID", "NAME", "LOCATION", "SKILLS", "LANGUAGES", "YOUNG", "ENABLED"]
-    assert line.split() == ["anna", "Anna", "Bakker", "utrecht", "chat,phone", "nl", "no", "no"]
+    assert header.split() == [
+        "ID", "NAME", "LOCATION", "SKILLS", "LANGUAGES", "ROLE", "YOUNG", "ENABLED"
+    ]  # fmt: skip
+    assert line.split() == [
+        "anna", "Anna", "Bakker", "utrecht", "chat,phone", "nl", "volunteer", "no", "no"
+    ]  # fmt: skip
     assert "$argon2" not in out and sip_ha1("anna", "kt", PASSWORD) not in out
     assert run(config_file, "list", "--enabled-only") == 0
     assert "anna" not in capsys.readouterr().out
@@ -336,6 +427,45 @@ def test_cli_list_disable_enable(config_file, monkeypatch, capsys):
     capsys.readouterr()
     assert run(config_file, "list", "--enabled-only") == 0
     assert "anna" in capsys.readouterr().out
+
+
+def test_cli_add_supervisor_then_change_role(config_file, monkeypatch, capsys):
+    rc = run(config_file, *ADD, "--role", "supervisor", "--password-stdin",
+             stdin=PASSWORD + "\n", monkeypatch=monkeypatch)  # fmt: skip
+    assert rc == 0
+    assert "supervisor" in capsys.readouterr().out
+    assert run(config_file, "list") == 0
+    assert capsys.readouterr().out.splitlines()[1].split()[6] == "supervisor"
+    assert run(config_file, "role", "anna", "volunteer") == 0
+    assert "anna is now a volunteer" in capsys.readouterr().out
+    vols, engine = _cli_vols(config_file)
+    try:
+        assert vols.require("anna").role == "volunteer"
+        assert vols.verify_password("anna", PASSWORD)
+    finally:
+        engine.dispose()
+
+
+def test_cli_add_bad_role_fails_before_asking_password(config_file, monkeypatch, capsys):
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": pytest.fail("prompted"))
+    assert run(config_file, *ADD, "--role", "boss") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "role: must be one of volunteer, supervisor" in err
+    vols, engine = _cli_vols(config_file)
+    try:
+        assert vols.get("anna") is None
+    finally:
+        engine.dispose()
+
+
+def test_cli_role_errors_are_exit_2_one_line(config_file, monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert run(config_file, *ADD, "--password-stdin") == 0
+    capsys.readouterr()
+    assert run(config_file, "role", "anna", "boss") == 2
+    assert run(config_file, "role", "nobody", "supervisor") == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and "role: must be one of" in err[0] and "nobody" in err[1]
 
 
 def test_cli_unknown_volunteer_is_exit_2(config_file, capsys):
@@ -386,5 +516,28 @@ def test_seed_from_config_via_directory(config_file):
         vols.set_password("seed1", "changed password")
         assert vols.seed_from_config(cfg) == []
         assert vols.verify_password("seed1", "changed password")  # seed did not overwrite
+        assert vols.require("seed1").role == "volunteer"  # the default for a seed
     finally:
         engine.dispose()
+
+
+def test_seed_role_is_applied_once(tmp_path):
+    toml = CONFIG.format(db=tmp_path / "h.db") + 'role = "supervisor"\n'
+    cfg = parse_config(toml)
+    assert cfg.volunteers[0].role == "supervisor"
+    engine = db.make_engine(cfg.database.url)
+    try:
+        db.migrate(engine)
+        vols = VolunteerDirectory.from_config(engine, cfg)
+        assert vols.seed_from_config(cfg) == ["seed1"]
+        assert vols.require("seed1").role == "supervisor"
+        vols.set_role("seed1", "volunteer")
+        assert vols.seed_from_config(cfg) == []
+        assert vols.require("seed1").role == "volunteer"  # the seed did not overwrite
+    finally:
+        engine.dispose()
+
+
+def test_seed_with_an_unknown_role_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="role"):
+        parse_config(CONFIG.format(db=tmp_path / "h.db") + 'role = "boss"\n')

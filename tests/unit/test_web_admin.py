@@ -71,6 +71,7 @@ async def test_list_volunteers(env: WebEnv):
     assert [v["id"] for v in vols] == ["anna", "bram", "sam"]
     assert vols[1]["enabled"] is False
     assert vols[2]["young"] is True
+    assert [v["role"] for v in vols] == ["volunteer"] * 3
     assert set(vols[0]) == {
         "id",
         "name",
@@ -78,6 +79,7 @@ async def test_list_volunteers(env: WebEnv):
         "skills",
         "languages",
         "young",
+        "role",
         "enabled",
         "created_at",
     }
@@ -90,8 +92,17 @@ async def test_add_volunteer_then_they_can_log_in(env: WebEnv):
     assert vol["id"] == "noor"
     assert vol["skills"] == ["chat"]
     assert vol["enabled"] is True
+    assert vol["role"] == "volunteer"
     await env.login("noor", NEW["password"])
     assert env.gateway.logins[-1] == ("noor", "almelo", frozenset({"chat"}), frozenset({"nl"}))
+
+
+async def test_add_supervisor(env: WebEnv):
+    new = {**NEW, "role": "supervisor"}
+    resp = await env.client.post("/api/v1/admin/volunteers", json=new, headers=ADMIN)
+    assert resp.status == 201
+    assert (await resp.json())["volunteer"]["role"] == "supervisor"
+    assert env.directory.require("noor").role == "supervisor"
 
 
 async def test_add_existing_volunteer_is_409(env: WebEnv):
@@ -114,6 +125,12 @@ async def test_add_existing_volunteer_is_409(env: WebEnv):
         ({"skills": "chat"}, "invalid_field", "skills:"),
         ({"skills": [1]}, "invalid_field", "skills[0]:"),
         ({"young": "yes"}, "invalid_field", "young:"),
+        ({"role": "admin"}, "invalid_volunteer", "role: must be one of volunteer, supervisor"),
+        ({"role": "SUPERVISOR"}, "invalid_volunteer", "role: must be one of"),
+        ({"role": 1}, "invalid_field", "role: must be a string"),
+        ({"role": ["supervisor"]}, "invalid_field", "role: must be a string"),
+        ({"role": ""}, "invalid_field", "role: must be 1..32"),
+        ({"role": "x" * 33}, "invalid_field", "role: must be 1..32"),
         ({"password": None}, "missing_field", "password: required"),
         ({"sip_ha1": "abc"}, "unknown_field", "sip_ha1: unknown field"),
     ],
@@ -154,11 +171,57 @@ async def test_enable_lets_them_back_in(env: WebEnv):
     await env.login("bram")
 
 
-@pytest.mark.parametrize("action", ["disable", "enable", "password"])
+async def test_set_role(env: WebEnv):
+    path = "/api/v1/admin/volunteers/anna/role"
+    resp = await env.client.post(path, json={"role": "supervisor"}, headers=ADMIN)
+    assert resp.status == 200
+    assert (await resp.json())["volunteer"]["role"] == "supervisor"
+    assert env.directory.require("anna").role == "supervisor"
+    resp = await env.client.post(path, json={"role": "volunteer"}, headers=ADMIN)
+    assert (await resp.json())["volunteer"]["role"] == "volunteer"
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "fragment"),
+    [
+        ({"role": "root"}, "invalid_volunteer", "role: must be one of volunteer, supervisor"),
+        ({"role": None}, "missing_field", "role: required"),
+        ({}, "missing_field", "role: required"),
+        ({"role": True}, "invalid_field", "role: must be a string"),
+        ({"role": "supervisor", "young": True}, "unknown_field", "young: unknown field"),
+    ],
+)
+async def test_set_bad_role_is_400(env: WebEnv, body, code, fragment):
+    resp = await env.client.post("/api/v1/admin/volunteers/anna/role", json=body, headers=ADMIN)
+    assert resp.status == 400
+    answer = await resp.json()
+    assert answer["error"] == code
+    assert fragment in answer["message"]
+    assert env.directory.require("anna").role == "volunteer"
+
+
+async def test_set_role_needs_the_admin_token(env: WebEnv):
+    resp = await env.client.post(
+        "/api/v1/admin/volunteers/anna/role",
+        json={"role": "supervisor"},
+        headers={"Authorization": "Bearer wrong-token-wrong-token-wrong"},
+    )
+    assert resp.status == 401
+    assert env.directory.require("anna").role == "volunteer"
+
+
+async def test_me_shows_the_role(env: WebEnv):
+    env.directory.set_role("anna", "supervisor")
+    token = await env.login()
+    resp = await env.client.get("/api/v1/me", headers=env.bearer(token))
+    assert (await resp.json())["volunteer"]["role"] == "supervisor"
+
+
+@pytest.mark.parametrize("action", ["disable", "enable", "password", "role"])
 async def test_unknown_volunteer_is_404(env: WebEnv, action):
     resp = await env.client.post(
         f"/api/v1/admin/volunteers/ghost/{action}",
-        json={"password": "a fine new password"},
+        json={"password": "a fine new password"} if action == "password" else {"role": "volunteer"},
         headers=ADMIN,
     )
     assert resp.status == 404
