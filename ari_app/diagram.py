@@ -32,6 +32,9 @@ def flowchart() -> str:
             '    effector -- "ARI requests, in lanes" --> ast',
             '    effector -- "EffectOutcome" --> queue',
             '    engine -- "records" --> spool[("record spool → SQL")]',
+            '    engine -- "each step" --> view["live.view<br/>(projection: numbered deltas)"]',
+            '    view -- "deltas, by scope" --> hub(["/api/v1/live<br/>(WebSocket clients)"])',
+            '    view -- "deltas" --> stream[("Redis Stream {prefix}:live")]',
         ]
     )
 

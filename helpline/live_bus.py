@@ -33,6 +33,11 @@ class DeltaSink(Protocol):
 
     def publish_snapshot(self, seq: int, state: dict[str, Any]) -> None: ...
 
+    @property
+    def needs_snapshot(self) -> bool:
+        """Entries were dropped (Redis was away too long): readers need a newer snapshot."""
+        ...
+
 
 def delta_json(delta: Delta) -> dict[str, Any]:
     """A delta as stored in the stream: the change and who may see it."""
@@ -73,7 +78,8 @@ class LiveBus:
         if deltas:
             self._publish(deltas)
             self._since_snapshot += len(deltas)
-            if self._since_snapshot >= self.snapshot_every:
+            lost = self.sink is not None and self.sink.needs_snapshot
+            if lost or self._since_snapshot >= self.snapshot_every:
                 self._snapshot()
 
     def _publish(self, deltas: list[Delta]) -> None:

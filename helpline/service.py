@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
 from aiohttp import web
-from storage.live_stream import LiveStream
 
 from acd import AcdSettings, strategy_by_name
 from ari_app.app import HelplineApp
@@ -32,6 +31,7 @@ from storage.hours_store import HoursExceptionStore
 from storage.hours_view import HoursAnnouncer, HoursView
 from storage.journal import LiveStateStore, recover_acd
 from storage.lease import new_holder_id
+from storage.live_stream import LiveStream
 from storage.record_queue import RecordQueue
 from storage.records import RecordWriter, RedisRecordSpool
 from storage.volunteers import VolunteerDirectory

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 
 from aiohttp import WSCloseCode, web
 
@@ -41,6 +42,10 @@ SESSION_ENDED = 4401
 """Close code: the session is gone (logged out, expired, account disabled)."""
 
 MAX_SEQ_DIGITS = 18
+
+SEND_BUFFER_BYTES = 64 * 1024
+"""The kernel's send buffer per socket: with the hub's bounded queue, what one stalled client
+can hold in memory (loopback autotuning would otherwise let it grow to megabytes)."""
 
 
 def scope_of(caller: Caller) -> Scope:
@@ -65,6 +70,9 @@ async def live(request: web.Request) -> web.StreamResponse:
     after = _after(request)
     hub = caller.ctx.gateway.live_hub()  # 503 while this process stands by
     ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=4096)
+    sock = request.transport.get_extra_info("socket") if request.transport else None
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
     await ws.prepare(request)
     sub = hub.subscribe(scope_of(caller), after)
     sender = asyncio.create_task(_send(ws, hub, sub, caller), name="live-send")

@@ -23,9 +23,9 @@ from live.view import DEFAULT_TZ
 from storage.db import make_engine, migrate
 from storage.hours_store import HoursExceptionStore
 from storage.hours_view import HoursAnnouncer, HoursView
-from storage.live_stream import LiveStream
 from storage.journal import LiveStateStore, recover_acd
 from storage.lease import new_holder_id
+from storage.live_stream import LiveStream
 from storage.record_queue import RecordQueue
 from storage.records import RecordWriter
 
@@ -116,9 +116,7 @@ async def running_app(
         try:
             async with asyncio.timeout(10):
                 await app.reconciled.wait()
-            yield RunningApp(
-                app, AppGateway(app, bus), records, writer, store, hours_store, prefix
-            )
+            yield RunningApp(app, AppGateway(app, bus), records, writer, store, hours_store, prefix)
         finally:
             stopped_by_itself = task.done() and not task.cancelled()
             task.cancel()

@@ -95,7 +95,7 @@ async def web_for(run: RunningApp, tmp_path: Any, cfg: Any) -> AsyncIterator[Web
     directory = VolunteerDirectory.from_config(engine, cfg)
     for user in ("test-udp-1", "test-udp-2"):
         directory.add(user, user, "utrecht", ["phone"], ["nl"], PASSWORD)
-    directory.add("sup-1", "Supervisor", "utrecht", [], ["nl"], PASSWORD, role="supervisor")
+    directory.add("sup-1", "Supervisor", "utrecht", ["phone"], ["nl"], PASSWORD, role="supervisor")
     app = create_app(cfg, directory, run.gateway, MemorySessionStore())
     client: TestClient[Any, Any] = TestClient(TestServer(app))
     await client.start_server()
@@ -257,9 +257,19 @@ async def test_a_stalled_client_gets_a_snapshot_and_costs_a_bounded_queue(
         assert hub.overflows() >= 1
         first = await asyncio.to_thread(stalled.read_message)
         assert first["type"] == "snapshot"  # the first, on connect
-        messages = [await asyncio.to_thread(stalled.read_message)]
-        while messages[-1]["type"] != "snapshot":
+        messages = [first]
+        while messages[-1]["seq"] < hub.seq:  # now it reads: until it is up to date
             messages.append(await asyncio.to_thread(stalled.read_message))
-        assert messages[-1]["seq"] == hub.seq  # a fresh one instead of the backlog
-        assert len(messages) < 1200 * 0.5  # most of the backlog was never queued
+        assert messages[-1]["seq"] == hub.seq
+        # What it got: snapshots, each followed by the deltas after it, never a hole; and at
+        # least one snapshot instead of a backlog that no longer fit its queue.
+        expected = None
+        for message in messages:
+            if message["type"] == "snapshot":
+                assert expected is None or message["seq"] >= expected - 1
+            else:
+                assert message["seq"] == expected
+            expected = message["seq"] + 1
+        assert sum(m["type"] == "snapshot" for m in messages) >= 2
+        assert len(messages) < (hub.seq - first["seq"]) / 2  # most changes were never queued
         stalled.sock.close()

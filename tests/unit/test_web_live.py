@@ -56,7 +56,7 @@ async def _drain(ws: aiohttp.ClientWebSocketResponse) -> list[dict[str, Any]]:
 
 def _ready_and_offer(env: WebEnv) -> None:
     gw = env.gateway
-    gw.handle(acd.AgentLoggedIn("tom", "almelo", frozenset(), frozenset({"nl"}), None, True))
+    gw.handle(acd.AgentLoggedIn("tom", "almelo", frozenset({"phone"}), frozenset({"nl"})))
     gw.handle(acd.AgentReady("tom"))
     gw.offer_call("c1")
 
@@ -65,11 +65,11 @@ async def test_a_volunteer_sees_their_own_offer_and_nothing_of_others(env: WebEn
     ws = await _open(env, "anna")
     first = await _read(ws)
     assert first["type"] == "snapshot"
-    assert first["agents"] == [] and first["contacts"] == []
+    # Signing in logged them in to the queue (paused): their own record, nothing else.
+    assert [a["agent_id"] for a in first["agents"]] == ["anna"] and first["contacts"] == []
     assert set(first["queue"]) == {"date", "channels"}  # no counts of colleagues either
-    anna = env.gateway
-    anna.handle(acd.AgentLoggedIn("anna", "utrecht", frozenset(), frozenset({"nl"}), None, True))
-    anna.handle(acd.AgentReady("anna"))
+    env.gateway.handle(acd.AgentReachability("anna", True))
+    env.gateway.handle(acd.AgentReady("anna"))
     _ready_and_offer(env)  # tom logs in too; c1 goes to whoever is longest idle: anna
     got = await _drain(ws)
     assert all(m["type"] == "delta" for m in got)
@@ -84,10 +84,10 @@ async def test_a_volunteer_sees_their_own_offer_and_nothing_of_others(env: WebEn
 
 async def test_a_contact_that_moves_on_is_just_gone_for_the_first_volunteer(env: WebEnv):
     gw = env.gateway
-    gw.handle(acd.AgentLoggedIn("anna", "utrecht", frozenset(), frozenset({"nl"}), None, True))
-    gw.handle(acd.AgentReady("anna"))
     ws = await _open(env, "anna")
     await _read(ws)  # snapshot
+    gw.handle(acd.AgentReachability("anna", True))
+    gw.handle(acd.AgentReady("anna"))
     _ready_and_offer(env)
     gw.handle(acd.OfferFailed("c1", "anna", acd.OfferFailure.REJECTED))  # goes on to tom
     got = await _drain(ws)
@@ -123,7 +123,9 @@ async def test_a_client_that_resumes_with_its_last_seq_misses_nothing(env: WebEn
     resumed = await _drain(ws)
     assert resumed[0]["type"] == "delta"  # no snapshot: the buffer had it all
     expected = [m for m in seen if m["seq"] > last]
-    assert resumed[: len(expected)] == [{**m, "at": r["at"]} for m, r in zip(expected, resumed)]
+    assert resumed[: len(expected)] == [
+        {**m, "at": r["at"]} for m, r in zip(expected, resumed, strict=False)
+    ]
     seqs = [m["seq"] for m in resumed]
     assert seqs == list(range(last + 1, last + 1 + len(seqs)))
     assert snap["seq"] < last

@@ -16,9 +16,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 import acd
 from config.settings import HelplineConfig, parse_config
+from live import LiveView
 from storage import db
 from storage.volunteers import VolunteerDirectory
-from live import LiveView
 from web import MemorySessionStore, create_app
 from web.live_hub import LiveHub
 
