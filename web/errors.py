@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 import acd
-from storage.volunteers import InvalidVolunteer, UnknownVolunteer, VolunteerExists
+from storage.errors import InvalidVolunteer, UnknownVolunteer, VolunteerExists
 
 log = logging.getLogger(__name__)
 
