@@ -31,6 +31,7 @@ from ari_app.reconcile import reconcile
 from ari_app.websocket import Connected, Disconnected
 from config.settings import HelplineConfig, Line
 from dialplan import stasis_args
+from dialplan.errors import InvalidStasisArgs
 from engine import Engine
 from ivr import flow
 from ivr.hours import HoursStatus
@@ -139,7 +140,7 @@ class AriRouter:
         channel = event.channel
         try:
             args = stasis_args.decode(list(event.args))
-        except stasis_args.InvalidStasisArgs as exc:
+        except InvalidStasisArgs as exc:
             log.warning("channel entered Stasis with bad arguments (%s); hanging up", exc)
             self.hang_up_stray(channel.id)
             return

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from config.errors import ConfigError
 from ivr.hours_config import ScheduleConfig, default_schedules, validate_references
 from ivr.ivr_config import IvrSection, LineMenu
 
@@ -29,10 +30,6 @@ KNOWN_SKILLS = frozenset({"phone", "chat", "peer_chat"})
 Role = Literal["volunteer", "supervisor"]
 """What an account may see: a supervisor coaches and sees everyone, a volunteer only themselves."""
 ROLES: tuple[Role, ...] = get_args(Role)
-
-
-class ConfigError(Exception):
-    """The configuration file is missing, unreadable or invalid; the message names the key."""
 
 
 class _Model(BaseModel):

@@ -13,16 +13,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from dialplan.errors import InvalidStasisArgs
+
 # Our identifiers: config ids ("116111", "0800-0432") and generated ids (uuid hex, uuid4 str).
 # No commas (the dialplan's argument separator), no spaces, nothing that needs quoting.
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 INBOUND = "inbound"
 VOLUNTEER = "volunteer"
-
-
-class InvalidStasisArgs(ValueError):
-    """Arguments that do not follow the contract (unknown kind, wrong count, bad identifier)."""
 
 
 @dataclass(frozen=True, slots=True)

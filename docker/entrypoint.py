@@ -53,7 +53,8 @@ def fill_config(template: Path = TEMPLATE, target: Path = FILLED) -> Path:
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds secrets
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(filled)
-    from config.settings import ConfigError, load_config
+    from config.errors import ConfigError
+    from config.settings import load_config
 
     try:
         load_config(target)

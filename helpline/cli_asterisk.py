@@ -9,7 +9,8 @@ from typing import Any
 from config.settings import HelplineConfig
 from dialplan import VolunteerSip, render_asterisk_config, sip_ha1
 from helpline.cli_support import config_or_report
-from runtime.asterisk import AriAccess, AsteriskError, AsteriskRuntime
+from runtime.asterisk import AriAccess, AsteriskRuntime
+from runtime.errors import AsteriskError
 
 
 def register(subparsers: Any) -> None:

@@ -21,22 +21,14 @@ from sqlalchemy import Engine
 
 from config.settings import HelplineConfig
 from helpline.cli_support import run_with_database
+from helpline.errors import CliUserError
 from ivr.hours import ALL_SCHEDULES, HoursException, HoursStatus, days_until
 from ivr.hours_config import CHANNELS
-from storage.hours_store import (
-    HoursExceptionStore,
-    HoursService,
-    InvalidHoursException,
-    UnknownHoursException,
-    UnknownLine,
-)
+from storage.errors import InvalidHoursException, UnknownHoursException, UnknownLine
+from storage.hours_store import HoursExceptionStore, HoursService
 from storage.hours_view import HoursAnnouncer
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
-
-
-class _UserError(Exception):
-    """A problem the operator can fix; printed as one line, exit code 2."""
 
 
 def _now() -> datetime:
@@ -108,14 +100,14 @@ def _wrap(cmd: _Command) -> Callable[[argparse.Namespace], int]:
                     file=sys.stderr,
                 )
 
-        user_errors = (InvalidHoursException, UnknownHoursException, UnknownLine, _UserError)
+        user_errors = (InvalidHoursException, UnknownHoursException, UnknownLine, CliUserError)
         return run_with_database("helpline hours", args.config, user_errors, body)
 
     return run
 
 
 def parse_local(text: str, tz: ZoneInfo, now: datetime) -> datetime:
-    """``"now"`` or a local ``"YYYY-MM-DD HH:MM"`` as aware UTC; _UserError otherwise.
+    """``"now"`` or a local ``"YYYY-MM-DD HH:MM"`` as aware UTC; CliUserError otherwise.
 
     A time in the autumn repeat hour means its first occurrence; one in the spring gap does
     not exist and is refused.
@@ -125,10 +117,10 @@ def parse_local(text: str, tz: ZoneInfo, now: datetime) -> datetime:
     try:
         wall = datetime.strptime(text.strip().replace("T", " "), TIME_FORMAT)
     except ValueError:
-        raise _UserError(f'{text!r}: expected "YYYY-MM-DD HH:MM" or "now"') from None
+        raise CliUserError(f'{text!r}: expected "YYYY-MM-DD HH:MM" or "now"') from None
     instant = wall.replace(tzinfo=tz).astimezone(UTC)
     if instant.astimezone(tz).replace(tzinfo=None) != wall:
-        raise _UserError(f"{text!r} does not exist in {tz.key} (clocks jump forward)")
+        raise CliUserError(f"{text!r} does not exist in {tz.key} (clocks jump forward)")
     return instant
 
 

@@ -14,10 +14,12 @@ from typing import Any
 
 from config.settings import HelplineConfig
 from helpline.cli_support import config_or_report
+from ivr.errors import UnknownPrompt
 from ivr.flow import required_prompt_ids
 from ivr.ivr_config import IvrSection, LineMenu
-from ivr.prompt_texts import LANGUAGES, IvrError
-from runtime.prompts import MissingPrompt, check_prompts, generate_prompts, sounds_dir
+from ivr.prompt_texts import LANGUAGES
+from runtime.errors import MissingPrompt, PromptError
+from runtime.prompts import check_prompts, generate_prompts, sounds_dir
 
 
 def register(subparsers: Any) -> None:
@@ -64,7 +66,7 @@ def _generate(args: argparse.Namespace) -> int:
             )
     try:
         report = generate_prompts(root, languages)
-    except IvrError as exc:
+    except (UnknownPrompt, PromptError) as exc:  # a language without texts; a tool failed
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(

@@ -96,8 +96,8 @@ def _up(args: argparse.Namespace) -> int:
         return 2
     from helpline.cli_asterisk import render_for, runtime_for
     from helpline.service import prepare_database, prompt_languages, required_prompts
-    from runtime.asterisk import AsteriskError
-    from runtime.prompts import PromptError, generate_prompts
+    from runtime.errors import AsteriskError, PromptError
+    from runtime.prompts import generate_prompts
 
     created = prepare_database(cfg)
     if created:

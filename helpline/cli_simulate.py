@@ -25,11 +25,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from config.settings import ConfigError, HelplineConfig, load_config
-from runtime.asterisk import AsteriskError
+from config.errors import ConfigError
+from config.settings import HelplineConfig, load_config
+from helpline.errors import SystemNotUp
+from runtime.errors import AsteriskError, SimulationError
 from runtime.phone_pool import PhonePool
-from runtime.simulate import CallerLoad, PhoneAccount, SimulationError, VolunteerApi
-from storage.db import StorageError
+from runtime.simulate import CallerLoad, PhoneAccount, VolunteerApi
+from storage.errors import StorageError
 
 Printer = Callable[[str], None]
 
@@ -38,10 +40,6 @@ PHONES_PER_PROCESS = 50
 """Accounts per sipp process: 99 volunteers are two processes."""
 API_CONCURRENCY = 8
 """HTTP requests in flight at once (a login verifies an Argon2 hash)."""
-
-
-class SystemNotUp(SimulationError):
-    """The app or Asterisk of the configuration is not running."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +126,8 @@ def prepare_volunteers(cfg: HelplineConfig, ids: list[str]) -> dict[str, str]:
 
 def disable_volunteers(cfg: HelplineConfig, ids: list[str]) -> None:
     from storage.db import make_engine
-    from storage.volunteers import UnknownVolunteer, VolunteerDirectory
+    from storage.errors import UnknownVolunteer
+    from storage.volunteers import VolunteerDirectory
 
     engine = make_engine(cfg.database.url)
     try:
@@ -405,7 +404,7 @@ def _simulate_command(args: argparse.Namespace) -> int:
     )
     try:
         asyncio.run(run_simulation(cfg, plan, out=lambda line: print(line, flush=True)))
-    except (SimulationError, StorageError, AsteriskError) as exc:
+    except (SystemNotUp, SimulationError, StorageError, AsteriskError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

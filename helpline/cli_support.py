@@ -9,8 +9,10 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from config.settings import ConfigError, HelplineConfig, load_config
-from storage.db import StorageError, make_engine, migrate
+from config.errors import ConfigError
+from config.settings import HelplineConfig, load_config
+from storage.db import make_engine, migrate
+from storage.errors import StorageError
 
 
 def config_or_report(args: argparse.Namespace) -> HelplineConfig | None:

@@ -16,24 +16,15 @@ from sqlalchemy import Engine
 
 from config.settings import HelplineConfig
 from helpline.cli_support import run_with_database
-from storage.volunteers import (
-    ROLES,
-    VolunteerDirectory,
-    VolunteerError,
-    VolunteerExists,
-    VolunteerInfo,
-    check_role,
-)
+from helpline.errors import CliUserError
+from storage.errors import VolunteerError, VolunteerExists
+from storage.volunteers import ROLES, VolunteerDirectory, VolunteerInfo, check_role
 
 # Not argparse ``choices``: a bad role is a one-line user error (exit 2) like a bad location.
 _ROLE_METAVAR = "{" + ",".join(ROLES) + "}"
 
 # Commands that change no SIP account, so Asterisk need not reload.
 _NO_SIP_CHANGE = frozenset({"list", "role"})
-
-
-class _UserError(Exception):
-    """A problem the operator can fix; printed as one line, exit code 2."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -92,7 +83,7 @@ def _wrap(cmd: _Command) -> Callable[[argparse.Namespace], int]:
             if args.volunteer_command not in _NO_SIP_CHANGE:
                 _reload_phones(cfg)
 
-        user_errors = (VolunteerError, _UserError)
+        user_errors = (VolunteerError, CliUserError)
         return run_with_database("helpline volunteer", args.config, user_errors, body)
 
     return run
@@ -101,7 +92,7 @@ def _wrap(cmd: _Command) -> Callable[[argparse.Namespace], int]:
 def _reload_phones(cfg: HelplineConfig) -> None:
     """Give Asterisk the changed SIP accounts when it runs here with this configuration."""
     from helpline.cli_asterisk import render_for, runtime_for
-    from runtime.asterisk import AsteriskError
+    from runtime.errors import AsteriskError
 
     runtime = runtime_for(cfg)
     try:
@@ -115,7 +106,7 @@ def _reload_phones(cfg: HelplineConfig) -> None:
         runtime.install_config(render_for(cfg))
         runtime.cli("module reload res_pjsip.so")
     except AsteriskError as exc:
-        raise _UserError(f"the account changed, but Asterisk did not reload: {exc}") from exc
+        raise CliUserError(f"the account changed, but Asterisk did not reload: {exc}") from exc
     print("SIP accounts reloaded in Asterisk")
 
 
@@ -124,15 +115,15 @@ def _read_password(from_stdin: bool) -> str:
         line = sys.stdin.readline()
         password = line.rstrip("\r\n")
         if not password:
-            raise _UserError("no password on stdin")
+            raise CliUserError("no password on stdin")
         return password
     try:
         first = getpass.getpass("Password: ")
         second = getpass.getpass("Repeat password: ")
     except (EOFError, KeyboardInterrupt) as exc:
-        raise _UserError("no password entered") from exc
+        raise CliUserError("no password entered") from exc
     if first != second:
-        raise _UserError("passwords do not match")
+        raise CliUserError("passwords do not match")
     return first
 
 

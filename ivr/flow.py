@@ -29,35 +29,18 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from ivr.announce import announced_minutes
+from ivr.errors import IllegalTransition, InvalidEvent
 from ivr.ivr_config import MENU_DIGITS, IvrSection, LineMenu
 from ivr.prompt_texts import (
     MAX_WAIT_MINUTES,
     UNAVAILABLE,
     WEEKDAYS,
-    IvrError,
     at_time_prompt,
     menu_prompt,
     opens_on_prompt,
     position_prompt,
     wait_prompt,
 )
-
-# -- errors -----------------------------------------------------------------------------------
-
-
-class InvalidEvent(IvrError):
-    """An event is malformed (empty language, a key that is no DTMF key, ...)."""
-
-
-class IllegalTransition(IvrError):
-    """The event is not allowed in the call's state (see ``TRANSITIONS``): an adapter bug."""
-
-    def __init__(self, call_id: str, state: IvrState, trigger: IvrTrigger) -> None:
-        super().__init__(f"call {call_id}: {trigger.value} is not allowed in state {state.value}")
-        self.call_id = call_id
-        self.state = state
-        self.trigger = trigger
-
 
 # -- events -----------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+from ivr.errors import InvalidTime
 from ivr.hours_config import DEFAULT_SCHEDULE, Interval, ScheduleConfig, holiday_languages
 
 LOOKAHEAD_DAYS = 14
@@ -29,14 +30,6 @@ ALL_SCHEDULES = "*"
 
 Span = tuple[datetime, datetime]
 """An aware UTC interval, start inclusive, end exclusive."""
-
-
-class HoursError(Exception):
-    """Base of the opening-hours errors."""
-
-
-class InvalidTime(HoursError, ValueError):
-    """A naive datetime, or an interval whose end is not after its start."""
 
 
 def _aware_utc(name: str, value: datetime) -> datetime:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ivr.errors import UnknownPrompt
 from ivr.ivr_config import MAX_POSITION_PROMPT, MENU_DIGITS
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -27,18 +28,6 @@ KEY_NAMES = {"*": "star", "#": "hash"}
 UNAVAILABLE = "unavailable"
 """Played by the dialplan itself, not the IVR, when our app is not connected to Asterisk
 (``Stasis()`` failed): we cannot take the call now, call again in a minute, 112 in danger."""
-
-
-class IvrError(Exception):
-    """Base of every error the ``ivr`` package raises.
-
-    It lives here because this is the lowest module of the package that raises anything
-    (``flow`` and ``prompts`` both import it).
-    """
-
-
-class UnknownPrompt(IvrError):
-    """A prompt id that is not in the catalogue, or a language with no texts for it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from runtime.errors import AsteriskCliError, AsteriskError, AsteriskSetupError, AsteriskStartError
+
 DEFAULT_ROOT = Path(os.environ.get("HELPLINE_ASTERISK_ROOT", "/var/lib/helpline/asterisk-root"))
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 DEFAULT_SUITE = "sid"
@@ -45,22 +47,6 @@ _ASTERISK_DIRS = (
     "var/cache/asterisk",
     "run/asterisk",
 )
-
-
-class AsteriskError(Exception):
-    """Base of every error raised by the Asterisk runtime."""
-
-
-class AsteriskSetupError(AsteriskError):
-    """The Asterisk root cannot be built here (not root, no mmdebstrap, mirror unreachable)."""
-
-
-class AsteriskStartError(AsteriskError):
-    """Asterisk did not come up (or did not stop); the message carries the tail of its log."""
-
-
-class AsteriskCliError(AsteriskError):
-    """``asterisk -rx`` failed, usually because Asterisk is not running."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,12 +21,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from runtime.errors import SimulationError
 from runtime.simulate import (
     MEDIA_OFFSET,
     PHONE_IP,
     SIPP_DIR,
     PhoneAccount,
-    SimulationError,
     sipp_failure,
     spawn_on_free_ports,
     spawn_sipp,

@@ -27,13 +27,14 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ivr.media import SUBDIR
-from ivr.prompt_texts import PROMPT_IDS, IvrError, PromptText, prompt_text
+from ivr.prompt_texts import PROMPT_IDS, PromptText, prompt_text
+from runtime.errors import MissingPrompt, PromptError, PromptGenerationError
 
 MANIFEST = ".generated.json"
 """Name of the manifest of generated files in :data:`SUBDIR`."""
@@ -47,27 +48,6 @@ ESPEAK_SPEED = 150
 """Words per minute: a bit slower than espeak's 175, easier for children to follow."""
 SYNTH_VERSION = "espeak-ng/sox-8k-mono-16-nodither/v1"
 """Part of the text hash: bump it when the synthesis pipeline changes, to regenerate ours."""
-
-
-class PromptError(IvrError):
-    """A prompt file problem."""
-
-
-class MissingPrompt(PromptError):
-    """Prompt files that a call may need do not exist; ``missing`` names them."""
-
-    def __init__(self, missing: Sequence[Path]) -> None:
-        self.missing = list(missing)
-        shown = ", ".join(str(p) for p in self.missing[:10])
-        more = f" and {len(self.missing) - 10} more" if len(self.missing) > 10 else ""
-        super().__init__(
-            f"{len(self.missing)} prompt file(s) missing: {shown}{more}"
-            " (run 'helpline prompts generate', or record them)"
-        )
-
-
-class PromptGenerationError(PromptError):
-    """espeak-ng or sox is missing or failed; the message says which prompt and why."""
 
 
 def sounds_dir(root: Path | str, language: str) -> Path:

@@ -35,6 +35,8 @@ from pathlib import Path
 
 import aiohttp
 
+from runtime.errors import ApiError, NoFreePorts, SimulationError, SippFailed, SippMissing
+
 log = logging.getLogger(__name__)
 
 SIPP_DIR = Path(__file__).resolve().parent.parent / "bench" / "sipp"
@@ -47,22 +49,6 @@ CARRIER_IP = "127.0.0.2"
 """Callers come from here: the carrier address in the development/test configs."""
 PHONE_IP = "127.0.0.1"
 """Volunteer phones bind here."""
-
-
-class SimulationError(Exception):
-    """Base of the errors of the simulation tools."""
-
-
-class SippMissing(SimulationError):
-    """sipp is not installed (Debian package ``sip-tester``)."""
-
-
-class SippFailed(SimulationError):
-    """A sipp process did not do what its scenario says (e.g. the REGISTER was refused)."""
-
-
-class NoFreePorts(SimulationError):
-    """Every port block tried was in use."""
 
 
 def sipp_binary() -> str:
@@ -378,6 +364,7 @@ class VolunteerPhone:
             log.debug("unregistering %s: %s", self.account.sip_user, exc)
 
 
+# Not in runtime.errors: a private signal that this module alone raises and catches.
 class _PortBusy(SimulationError):
     """sipp could not bind a port of its block (internal: the caller takes the next block)."""
 
@@ -485,10 +472,6 @@ class CallerLoad:
             for t in (output_tail(self.workdir / f"{self.name}-errors.log"), output_tail(self._out))
             if t
         )
-
-
-class ApiError(SimulationError):
-    """The helpline HTTP API refused a request (or did not answer)."""
 
 
 class VolunteerApi:

@@ -20,8 +20,8 @@ from typing import Any
 import acd
 from acd.events import OfferFailure
 from ivr import flow
+from ivr.errors import IvrError
 from ivr.media import media_uri
-from ivr.prompt_texts import IvrError
 from session import commands as c
 from session import events as e
 from session.errors import SessionError

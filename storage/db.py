@@ -17,18 +17,12 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from storage.errors import MigrationError, StorageError
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 # Key for pg_advisory_xact_lock: two processes starting at once must not both migrate.
 _MIGRATION_LOCK_KEY = zlib.crc32(b"helpline-migrations")
-
-
-class StorageError(Exception):
-    """Base of every error raised by helpline's SQL storage (records, volunteers)."""
-
-
-class MigrationError(StorageError):
-    """The schema could not be brought to the expected revision."""
 
 
 def _prepare_sqlite_path(database: str | None) -> None:

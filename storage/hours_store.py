@@ -23,7 +23,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from config.settings import HelplineConfig
 from ivr.hours import ALL_SCHEDULES, ExceptionKind, HoursException, HoursStatus, OpeningHours
 from ivr.hours_config import CHANNELS, ScheduleConfig, configured_schedules, line_schedule
-from storage.db import StorageError
+from storage.errors import (
+    HoursStoreError,
+    InvalidHoursException,
+    UnknownHoursException,
+    UnknownLine,
+)
 from storage.models import MAX_HOURS_REASON_LEN, HoursExceptionRow
 
 log = logging.getLogger(__name__)
@@ -34,22 +39,6 @@ MAX_DURATION = timedelta(days=366)
 # A reason is staff text ("staff shortage"); a long digit run could be a caller's number.
 _DIGIT_RUN = re.compile(r"\d{6,}")
 _SCHEDULE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,47}")
-
-
-class HoursStoreError(StorageError):
-    """Base of errors about opening-hours exceptions."""
-
-
-class InvalidHoursException(HoursStoreError):
-    """The exception is invalid (times, kind, schedule, reason); the message names the field."""
-
-
-class UnknownHoursException(HoursStoreError):
-    """No exception has this id."""
-
-
-class UnknownLine(HoursStoreError):
-    """No configured line has this id, or the channel is not phone/chat."""
 
 
 def _aware(name: str, value: datetime) -> datetime:

@@ -31,28 +31,23 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from storage.lease import (
-    LeaderLease,
+from storage.errors import (
+    CorruptJournal,
+    CorruptSnapshot,
+    JournalConflict,
     LeaseLost,
-    LiveStateError,
     LiveStateUnavailable,
-    new_holder_id,
+    NotLoaded,
+    RecoveryError,
+    UnsupportedFormat,
 )
+from storage.lease import LeaderLease, new_holder_id
 
 __all__ = [
     "FORMAT_VERSION",
-    "CorruptJournal",
-    "CorruptSnapshot",
-    "JournalConflict",
     "JournalEntry",
     "LeaderLease",
-    "LeaseLost",
-    "LiveStateError",
     "LiveStateStore",
-    "LiveStateUnavailable",
-    "NotLoaded",
-    "RecoveryError",
-    "UnsupportedFormat",
     "new_holder_id",
     "recover",
     "recover_acd",
@@ -62,38 +57,6 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 """Version of the journal entry and snapshot envelopes; bump on any incompatible change."""
-
-
-class UnsupportedFormat(LiveStateError):
-    """Stored data carries a format version this code does not know; refuse, never guess."""
-
-
-class CorruptJournal(LiveStateError):
-    """A journal entry cannot be decoded or breaks the sequence; ``index`` is its list position."""
-
-    def __init__(self, index: int, reason: str) -> None:
-        super().__init__(f"journal entry {index}: {reason}")
-        self.index = index
-
-
-class CorruptSnapshot(LiveStateError):
-    """The stored snapshot cannot be decoded or disagrees with the journal bookkeeping."""
-
-
-class JournalConflict(LiveStateError):
-    """Redis holds a different sequence than we expect: another writer or a stale snapshot."""
-
-
-class NotLoaded(LiveStateError):
-    """``append``/``save_snapshot`` called before ``load``: a writer must know where it resumes."""
-
-
-class RecoveryError(LiveStateError):
-    """Replaying journal entry ``index`` failed (undecodable event or the core refused it)."""
-
-    def __init__(self, index: int, reason: str) -> None:
-        super().__init__(f"replay of journal entry {index} failed: {reason}")
-        self.index = index
 
 
 class JournalEntry(NamedTuple):

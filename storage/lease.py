@@ -19,18 +19,7 @@ from collections.abc import Callable
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-
-class LiveStateError(Exception):
-    """Base of every error raised by the live-state store and the leader lease."""
-
-
-class LiveStateUnavailable(LiveStateError):
-    """Redis could not be reached or answered with an error (the remote side, not our bug)."""
-
-
-class LeaseLost(LiveStateError):
-    """This process does not (or no longer) hold the leader lease; it must stop writing."""
-
+from storage.errors import LeaseLost, LiveStateUnavailable
 
 # KEYS[1] = lease key, ARGV[1] = holder id, ARGV[2] = ttl in ms.
 _RENEW = """

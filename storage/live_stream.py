@@ -45,41 +45,16 @@ from typing import Any, NamedTuple
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from storage.lease import LiveStateError, LiveStateUnavailable
+from storage.errors import InvalidDelta, LiveStateUnavailable, LiveStreamCorrupt, LiveStreamGap
 
 __all__ = [
-    "InvalidDelta",
     "LiveStream",
-    "LiveStreamCorrupt",
-    "LiveStreamGap",
 ]
 
 log = logging.getLogger(__name__)
 
 _BACKOFF_START_S = 0.1
 _BACKOFF_MAX_S = 2.0
-
-
-class InvalidDelta(LiveStateError, ValueError):
-    """``publish`` was given something that is not a delta (our bug, raised to the caller)."""
-
-
-class LiveStreamCorrupt(LiveStateError):
-    """A stream entry or the snapshot in Redis cannot be decoded or disagrees with its id."""
-
-
-class LiveStreamGap(LiveStateError):
-    """The entries after ``after`` do not continue at ``after + 1``: read the snapshot again.
-
-    ``found`` is the seq of the entry that came instead, or None when the stream now ends below
-    ``after`` (it was deleted and numbering started over).
-    """
-
-    def __init__(self, after: int, found: int | None) -> None:
-        where = "the stream ends below it" if found is None else f"next entry is {found}"
-        super().__init__(f"hole in the live stream after seq {after}: {where}")
-        self.after = after
-        self.found = found
 
 
 class _Entry(NamedTuple):

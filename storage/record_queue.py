@@ -38,15 +38,17 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from acd.commands import ContactFinished
-from storage.records import (
-    ContactRecordData,
+from storage.errors import (
     DuplicateRecord,
     InvalidRecord,
-    MemoryRecordSpool,
     RecordError,
-    RecordSpool,
     RecordsUnavailable,
     SpoolUnavailable,
+)
+from storage.records import (
+    ContactRecordData,
+    MemoryRecordSpool,
+    RecordSpool,
     record_from_json,
     record_to_json,
 )

@@ -24,37 +24,19 @@ from redis.exceptions import RedisError
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
-from storage.db import StorageError
+from storage.errors import (
+    DuplicateRecord,
+    InvalidRecord,
+    RecordError,
+    RecordsUnavailable,
+    SpoolUnavailable,
+)
 from storage.models import CHANNELS, OUTCOMES, ContactRecord
 
 _IDENTIFIER = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 # Reasons are code words ("max_wait", "queue_full", "closed"): no digits, so never a number.
 _REASON = re.compile(r"^[a-z][a-z_]{0,31}$")
-
-
-class RecordError(StorageError):
-    """Base of errors about contact records."""
-
-
-class InvalidRecord(RecordError):
-    """The record is malformed (bad outcome, naive time, suspicious text...); nothing written."""
-
-
-class DuplicateRecord(RecordError):
-    """A record with this contact id already exists; the existing row is left untouched."""
-
-
-class RecordsUnavailable(RecordError):
-    """The database could not be reached or failed mid-write; the record is intact, retry it.
-
-    Whether the INSERT committed is unknown (the answer may be what got lost); writing it again
-    is safe: the contact id is the primary key, so a second write is a :class:`DuplicateRecord`.
-    """
-
-
-class SpoolUnavailable(RecordError):
-    """The record spool (Redis) could not be reached; what it holds is intact."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from config.settings import KNOWN_SKILLS, ROLES, HelplineConfig, Role
-from storage.db import StorageError
+from storage.errors import InvalidVolunteer, UnknownVolunteer, VolunteerExists
 from storage.models import Volunteer
 
 __all__ = [
@@ -31,12 +31,8 @@ __all__ = [
     "MAX_PASSWORD_LEN",
     "MIN_PASSWORD_LEN",
     "ROLES",
-    "InvalidVolunteer",
     "Role",
-    "UnknownVolunteer",
     "VolunteerDirectory",
-    "VolunteerError",
-    "VolunteerExists",
     "VolunteerInfo",
     "check_role",
     "make_hasher",
@@ -51,22 +47,6 @@ MIN_PASSWORD_LEN = 8
 MAX_PASSWORD_LEN = 1024
 # Test suites set this to "test" to hash with argon2's cheapest profile; never in production.
 ARGON2_PROFILE_ENV = "HELPLINE_ARGON2_PROFILE"
-
-
-class VolunteerError(StorageError):
-    """Base of errors about volunteer accounts."""
-
-
-class VolunteerExists(VolunteerError):
-    """A volunteer with this id already exists."""
-
-
-class UnknownVolunteer(VolunteerError):
-    """No volunteer has this id."""
-
-
-class InvalidVolunteer(VolunteerError):
-    """The account data is invalid (unknown location/skill/language, peer_chat without young...)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,8 @@
 """The web layer's one error shape, and the only place exceptions become HTTP status codes.
 
 Every error response is ``{"error": "<code>", "message": "..."}``. Handlers raise ``ApiError``
-(or let ACD/volunteer errors through); ``error_middleware`` maps everything at the boundary,
-so neither ``acd`` nor ``storage.volunteers`` ever knows about HTTP.
+(or let ACD, engine and volunteer errors through); ``error_middleware`` maps everything at the
+boundary, so neither ``acd``, ``engine`` nor ``storage`` ever knows about HTTP.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 import acd
-from storage.volunteers import InvalidVolunteer, UnknownVolunteer, VolunteerExists
+from engine.errors import EngineStopped
+from storage.errors import InvalidVolunteer, UnknownVolunteer, VolunteerExists
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,9 @@ def map_exception(exc: BaseException) -> web.Response | None:
         if isinstance(exc, Unauthorized):
             resp.headers["WWW-Authenticate"] = "Bearer"
         return resp
-    if isinstance(exc, AcdUnavailable):
+    if isinstance(exc, (AcdUnavailable, EngineStopped)):
+        # EngineStopped: the engine stopped under a request (journal failed, lease lost); a
+        # standby takes over, so it is the same "not served here now" as a standby's 503.
         log.info("ACD unavailable: %s", exc)
         return _json_error(503, "unavailable", "the queue is not served here now; try again")
     if isinstance(exc, SessionStoreError):

@@ -20,12 +20,8 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from ivr.hours import ALL_SCHEDULES, HoursException, HoursStatus
-from storage.hours_store import (
-    HoursExceptionStore,
-    HoursService,
-    InvalidHoursException,
-    UnknownHoursException,
-)
+from storage.errors import InvalidHoursException, UnknownHoursException
+from storage.hours_store import HoursExceptionStore, HoursService
 from web.auth import require_admin
 from web.body import read_json
 from web.context import CTX, ctx

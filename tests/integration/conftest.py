@@ -25,7 +25,8 @@ from config.settings import HelplineConfig, parse_config
 from dialplan import VolunteerSip, render_asterisk_config, sip_ha1
 from helpline.service import prompt_languages, required_prompts
 from ivr.ivr_config import IvrSection
-from runtime.asterisk import AriAccess, AsteriskError, AsteriskRuntime, AsteriskSetupError
+from runtime.asterisk import AriAccess, AsteriskRuntime
+from runtime.errors import AsteriskError, AsteriskSetupError
 from runtime.prompts import generate_prompts
 from tests.integration.redis_support import private_redis, redis  # noqa: F401 (shared fixtures)
 

@@ -8,7 +8,8 @@ import wave
 import pytest
 
 from runtime import asterisk as asterisk_mod
-from runtime.asterisk import AriAccess, AsteriskCliError, AsteriskRuntime, AsteriskSetupError
+from runtime.asterisk import AriAccess, AsteriskRuntime
+from runtime.errors import AsteriskCliError, AsteriskError, AsteriskSetupError
 
 pytestmark = pytest.mark.integration
 
@@ -82,7 +83,7 @@ def test_install_sounds_makes_them_visible_to_ari(asterisk):
     where = asterisk.runtime.install_sounds("nl", {"helpline-test-beep.wav": buf.getvalue()})
     assert (where / "helpline-test-beep.wav").read_bytes() == buf.getvalue()
     assert where == asterisk.runtime.root / "usr/share/asterisk/sounds/nl"
-    with pytest.raises(asterisk_mod.AsteriskError):
+    with pytest.raises(AsteriskError):
         asterisk.runtime.install_sounds("nl", {"../escape.wav": b""})
 
 

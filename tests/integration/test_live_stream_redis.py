@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
-from storage.live_stream import LiveStream, LiveStreamGap
+from storage.errors import LiveStreamGap
+from storage.live_stream import LiveStream
 from tests.integration.redis_support import PrivateRedis, wait_for
 
 pytestmark = pytest.mark.integration

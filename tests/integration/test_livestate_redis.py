@@ -11,16 +11,16 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from storage.journal import (
+from storage.errors import (
     CorruptJournal,
     CorruptSnapshot,
     JournalConflict,
-    JournalEntry,
-    LiveStateStore,
+    LeaseLost,
     NotLoaded,
     UnsupportedFormat,
 )
-from storage.lease import LeaderLease, LeaseLost
+from storage.journal import JournalEntry, LiveStateStore
+from storage.lease import LeaderLease
 from tests.integration.redis_support import wait_for
 
 pytestmark = pytest.mark.integration

@@ -16,15 +16,10 @@ from sqlalchemy.exc import IntegrityError
 
 from config.settings import parse_config
 from storage import db
+from storage.errors import DuplicateRecord, InvalidRecord, UnknownVolunteer, VolunteerExists
 from storage.models import Base, ContactRecord, Volunteer
-from storage.records import ContactRecordData, DuplicateRecord, InvalidRecord, RecordWriter
-from storage.volunteers import (
-    ARGON2_PROFILE_ENV,
-    UnknownVolunteer,
-    VolunteerDirectory,
-    VolunteerExists,
-    sip_ha1,
-)
+from storage.records import ContactRecordData, RecordWriter
+from storage.volunteers import ARGON2_PROFILE_ENV, VolunteerDirectory, sip_ha1
 from tests.integration.databases import BACKENDS, migrated_backend, throwaway_postgres
 from tests.record_samples import T0, answered_record
 

@@ -19,8 +19,10 @@ import redis.asyncio as aioredis
 from config.settings import HelplineConfig, parse_config
 from dialplan import VolunteerSip, render_asterisk_config, sip_ha1
 from helpline.cli_asterisk import volunteer_accounts
-from helpline.cli_simulate import SimulationPlan, SystemNotUp, run_simulation
+from helpline.cli_simulate import SimulationPlan, run_simulation
+from helpline.errors import SystemNotUp
 from runtime import simulate
+from runtime.errors import SippFailed
 from runtime.phone_pool import PhoneGroup
 from runtime.simulate import (
     MEDIA_OFFSET,
@@ -28,7 +30,6 @@ from runtime.simulate import (
     SIPP_PORTS,
     PhoneAccount,
     PortBlocks,
-    SippFailed,
     free_udp_port,
     sipp_errors,
 )

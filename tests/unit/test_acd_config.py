@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from config.settings import ConfigError, parse_config
+from config.errors import ConfigError
+from config.settings import parse_config
 from helpline.service import acd_settings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "kindertelefoon.toml"

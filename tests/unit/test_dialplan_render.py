@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from config.settings import HelplineConfig, parse_config
 from dialplan import RenderError, VolunteerSip, render_asterisk_config, sip_ha1, stasis_args
 from dialplan.base import MODULES
+from dialplan.errors import InvalidStasisArgs
 
 CONFIG = """
 [[lines]]
@@ -274,7 +275,7 @@ def test_volunteer_args_round_trip(contact_id):
     ],
 )
 def test_malformed_stasis_args_raise(raw):
-    with pytest.raises(stasis_args.InvalidStasisArgs):
+    with pytest.raises(InvalidStasisArgs):
         stasis_args.decode(raw)
 
 
@@ -282,5 +283,5 @@ def test_malformed_stasis_args_raise(raw):
 def test_decode_parses_or_raises_invalid_never_anything_else(raw):
     try:
         stasis_args.decode(raw)
-    except stasis_args.InvalidStasisArgs:
+    except InvalidStasisArgs:
         pass

@@ -11,13 +11,8 @@ from sqlalchemy import inspect
 
 from ivr.hours_config import ScheduleConfig
 from storage import db
-from storage.hours_store import (
-    HoursExceptionStore,
-    HoursService,
-    InvalidHoursException,
-    UnknownHoursException,
-    UnknownLine,
-)
+from storage.errors import InvalidHoursException, UnknownHoursException, UnknownLine
+from storage.hours_store import HoursExceptionStore, HoursService
 from tests.unit.web_support import make_config
 
 AMS = ZoneInfo("Europe/Amsterdam")

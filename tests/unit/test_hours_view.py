@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ivr.hours import HoursException
-from storage.hours_store import UnknownLine
+from storage.errors import UnknownLine
 from storage.hours_view import EVALUATION_FAILED, HoursView, hours_channel
 from tests.unit.web_support import make_config
 

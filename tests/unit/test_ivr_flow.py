@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from ivr.errors import IllegalTransition, InvalidEvent
 from ivr.flow import (
     TRANSITIONS,
     CallEntered,
@@ -16,8 +17,6 @@ from ivr.flow import (
     DigitPressed,
     Enqueue,
     Hangup,
-    IllegalTransition,
-    InvalidEvent,
     IvrCall,
     IvrState,
     Overflowed,

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from ivr.hours import HoursException, InvalidTime, OpeningHours, days_until
+from ivr.errors import InvalidTime
+from ivr.hours import HoursException, OpeningHours, days_until
 from ivr.hours_config import (
     ScheduleConfig,
     default_schedules,

@@ -12,25 +12,20 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from ivr.errors import UnknownPrompt
 from ivr.ivr_config import IvrSection, LineMenu
 from ivr.media import media_uri
 from ivr.prompt_texts import (
     LANGUAGES,
     PROMPT_IDS,
-    UnknownPrompt,
     at_time_prompt,
     menu_prompt,
     position_prompt,
     prompt_text,
     wait_prompt,
 )
-from runtime.prompts import (
-    MANIFEST,
-    MissingPrompt,
-    check_prompts,
-    generate_prompts,
-    sounds_dir,
-)
+from runtime.errors import MissingPrompt
+from runtime.prompts import MANIFEST, check_prompts, generate_prompts, sounds_dir
 
 needs_tools = pytest.mark.skipif(
     not (shutil.which("espeak-ng") and shutil.which("sox")), reason="espeak-ng/sox not installed"

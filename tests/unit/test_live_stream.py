@@ -10,8 +10,8 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
-from storage.lease import LiveStateError
-from storage.live_stream import InvalidDelta, LiveStream, LiveStreamGap
+from storage.errors import InvalidDelta, LiveStateError, LiveStreamGap
+from storage.live_stream import LiveStream
 
 
 def _id_key(entry_id: str) -> tuple[int, int]:

@@ -8,7 +8,8 @@ import pytest
 
 import acd
 from acd.serde import event_to_dict
-from storage.journal import JournalEntry, LiveStateStore, RecoveryError, recover, recover_acd
+from storage.errors import RecoveryError
+from storage.journal import JournalEntry, LiveStateStore, recover, recover_acd
 from storage.lease import LeaderLease
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from runtime.errors import SimulationError
 from runtime.phone_pool import EventLog, SipEvent, pair_rings, parse_events, write_accounts
 from runtime.simulate import (
     MEDIA_OFFSET,
@@ -11,7 +12,6 @@ from runtime.simulate import (
     SIPP_PORTS,
     PhoneAccount,
     PortBlocks,
-    SimulationError,
     bind_failed,
     sipp_errors,
 )

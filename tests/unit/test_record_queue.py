@@ -17,17 +17,15 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from acd import Channel, ContactFinished, Outcome
-from storage.record_queue import RecordQueue, record_of
-from storage.records import (
-    ContactRecordData,
+from storage.errors import (
     DuplicateRecord,
     InvalidRecord,
-    MemoryRecordSpool,
     RecordError,
     RecordsUnavailable,
     SpoolUnavailable,
-    record_to_json,
 )
+from storage.record_queue import RecordQueue, record_of
+from storage.records import ContactRecordData, MemoryRecordSpool, record_to_json
 
 FAST = dict(retry_min_s=0.01, retry_max_s=0.04, idle_poll_s=0.05, close_timeout_s=1.0)
 

@@ -11,17 +11,15 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from storage import db
-from storage.models import ContactRecord
-from storage.records import (
+from storage.errors import (
     DuplicateRecord,
     InvalidRecord,
-    MemoryRecordSpool,
     RecordError,
     RecordsUnavailable,
-    RecordWriter,
-    record_from_json,
-    record_to_json,
+    StorageError,
 )
+from storage.models import ContactRecord
+from storage.records import MemoryRecordSpool, RecordWriter, record_from_json, record_to_json
 from tests.record_samples import T0, answered_record
 
 
@@ -164,7 +162,7 @@ def test_duplicate_is_a_record_error(engine):
     with pytest.raises(DuplicateRecord):
         writer.write(rec)
     assert issubclass(DuplicateRecord, RecordError)
-    assert issubclass(RecordError, db.StorageError)
+    assert issubclass(RecordError, StorageError)
 
 
 def test_query_window_must_be_aware(engine):

@@ -11,21 +11,19 @@ from argon2 import PasswordHasher, profiles
 from sqlalchemy import Engine, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from config.settings import ConfigError, parse_config
+from config.errors import ConfigError
+from config.settings import parse_config
 from helpline import cli
 from storage import db
-from storage.models import Volunteer
-from storage.volunteers import (
-    ARGON2_PROFILE_ENV,
-    ROLES,
+from storage.errors import (
     InvalidVolunteer,
+    StorageError,
     UnknownVolunteer,
-    VolunteerDirectory,
     VolunteerError,
     VolunteerExists,
-    make_hasher,
-    sip_ha1,
 )
+from storage.models import Volunteer
+from storage.volunteers import ARGON2_PROFILE_ENV, ROLES, VolunteerDirectory, make_hasher, sip_ha1
 
 PASSWORD = "correct horse battery"
 
@@ -215,7 +213,7 @@ def test_error_tree(vols):
         vols.add("anna", "Other", "almelo", ["chat"], ["nl"], PASSWORD)
     for exc in (VolunteerExists, UnknownVolunteer, InvalidVolunteer):
         assert issubclass(exc, VolunteerError)
-    assert issubclass(VolunteerError, db.StorageError)
+    assert issubclass(VolunteerError, StorageError)
 
 
 def test_without_restrictions_any_well_formed_location_is_accepted(engine):
