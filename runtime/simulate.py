@@ -542,5 +542,6 @@ class VolunteerApi:
         if self._admin_token is None:
             return None
         data = await self._call("GET", "/admin/queue", self._admin_token)
-        waiting = data.get("waiting")
-        return int(waiting.get("phone", 0)) if isinstance(waiting, dict) else None
+        channels = data.get("channels")
+        phone = channels.get("phone") if isinstance(channels, dict) else None
+        return int(phone.get("waiting", 0)) if isinstance(phone, dict) else None

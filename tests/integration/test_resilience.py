@@ -196,7 +196,7 @@ async def test_sigkill_while_callers_wait_and_talk(asterisk, app_process, tmp_pa
             await waiting_second.wait_answered()
 
             async def two_waiting() -> bool:
-                return (await _queue())["waiting"]["phone"] == 2
+                return (await _queue())["channels"]["phone"]["waiting"] == 2
 
             await _eventually(two_waiting)
 
