@@ -130,13 +130,17 @@ async def read_json(request: web.Request, *, allow_empty: bool = False) -> Field
         raise BodyTooLarge(f"body: larger than the {MAX_BODY_BYTES // 1024} KiB limit") from None
     if len(raw) > MAX_BODY_BYTES:
         raise BodyTooLarge(f"body: larger than the {MAX_BODY_BYTES // 1024} KiB limit")
-    if not raw.strip():
-        if allow_empty:
-            return Fields({})
+    if allow_empty and not raw.strip():
+        return Fields({})  # an action without fields: no body, so no Content-Type either
     charset = (request.charset or "utf-8").lower()
     if request.content_type != "application/json" or charset != "utf-8":
         # aiohttp reads an absent Content-Type as application/octet-stream.
         raise UnsupportedMediaType("body: Content-Type must be application/json")
+    return parse_object(raw)
+
+
+def parse_object(raw: bytes) -> Fields:
+    """A JSON object from ``raw``; BadRequest (and nothing else) for anything that is not one."""
     if not raw.strip():
         raise BadRequest("body: a JSON object is required", code="missing_body")
     try:
