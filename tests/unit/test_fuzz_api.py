@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +33,7 @@ from storage.volunteers import ARGON2_PROFILE_ENV
 from tests.unit.web_support import ADMIN_TOKEN, PASSWORD, WebEnv, web_env
 from web import openapi
 
-MAX_EXAMPLES = 40
+MAX_EXAMPLES = 30
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -111,6 +112,26 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
             yield app
 
 
+# Generated bodies rarely name what only the configuration knows (a location, a schedule),
+# nor anna's password: half of the object bodies get such values, so success answers are
+# checked against the document too (a deterministic half: the run is derandomized).
+NUDGES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/api/v1/session"): {"volunteer_id": "anna", "password": PASSWORD},
+    ("POST", "/api/v1/admin/volunteers"): {"location": "utrecht", "languages": ["nl"]},
+    ("POST", "/api/v1/admin/hours/exceptions"): {
+        "schedule": None,
+        "starts_at": "now",
+        "ends_at": "2025-06-03T00:00:00Z",
+    },
+}
+
+
+def nudge(case: Any) -> None:
+    values = NUDGES.get((case.method, case.operation.path))
+    if values and isinstance(case.body, dict) and zlib.crc32(repr(case.body).encode()) % 2:
+        case.body.update(values)
+
+
 @schema.parametrize()
 @settings(
     max_examples=MAX_EXAMPLES,
@@ -120,6 +141,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
     suppress_health_check=list(HealthCheck),
 )
 def test_api_conforms_to_its_openapi_document(case: Any, served: ServedApp) -> None:
+    nudge(case)
     case.call_and_validate(
         base_url=served.base_url,
         session=served.http,
