@@ -101,7 +101,7 @@ def status_json(line_id: str, channel: str, status: HoursStatus) -> dict[str, ob
 # year 1 or 9999 an offset pushes the time off Python's calendar (OverflowError).
 MIN_YEAR = 2000
 MAX_YEAR = 2199
-MAX_ID_DIGITS = 18  # an SQL BIGINT holds every 18-digit number
+MAX_ID = 2**31 - 1  # the id column is an SQL INTEGER: PostgreSQL refuses a larger value
 
 
 def _parse_time(name: str, text: str, now: datetime) -> datetime:
@@ -121,10 +121,12 @@ def _parse_time(name: str, text: str, now: datetime) -> datetime:
 
 
 def exception_id(raw: str) -> int | None:
-    """The id in a path, or None unless it is 1-18 ASCII digits ("²".isdigit() is True)."""
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS):
+    """The id in a path, or None unless it is ASCII digits ("²".isdigit() is True) of a
+    number an SQL INTEGER holds."""
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_ID))):
         return None
-    return int(raw)
+    ident = int(raw)
+    return ident if ident <= MAX_ID else None
 
 
 @routes.get("/api/v1/admin/hours")

@@ -88,7 +88,9 @@ async def test_a_non_utf8_or_non_ascii_authorization_header_is_401(env, method, 
     assert status == 401, body
 
 
-@pytest.mark.parametrize("raw_id", ["²", "١", "%C2%B2", "+1", "-1", "1_0", "0x1", "9" * 19])
+@pytest.mark.parametrize(
+    "raw_id", ["²", "١", "%C2%B2", "+1", "-1", "1_0", "0x1", "9" * 19, str(2**31), "9" * 11]
+)
 async def test_hours_exception_ids_are_decimal_digits_only(env: WebEnv, raw_id):
     resp = await env.client.delete(f"/api/v1/admin/hours/exceptions/{raw_id}", headers=ADMIN)
     assert resp.status == 404, await resp.text()

@@ -14,7 +14,7 @@ from config.settings import is_identifier
 from web.auth import bearer_token
 from web.body import parse_object
 from web.errors import BadRequest
-from web.hours_api import MAX_YEAR, MIN_YEAR, _parse_time, exception_id
+from web.hours_api import MAX_ID, MAX_YEAR, MIN_YEAR, _parse_time, exception_id
 
 # Every code point, lone surrogates and NUL included.
 ANY_CHAR = st.characters(codec=None, exclude_categories=())
@@ -94,7 +94,7 @@ def test_any_time_text_is_an_aware_time_in_range_or_a_400(text):
 @given(ANY_TEXT | st.from_regex(r"[0-9]{1,25}", fullmatch=True))
 def test_any_path_id_is_a_decimal_int_or_none(raw):
     ident = exception_id(raw)
-    assert ident is None or (0 <= ident < 10**18 and raw.isascii() and raw.isdigit())
+    assert ident is None or (0 <= ident <= MAX_ID and raw.isascii() and raw.isdigit())
 
 
 @settings(max_examples=300)
