@@ -25,6 +25,10 @@ DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "kinderte
 Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,47}$")]
 DialledNumber = Annotated[str, Field(pattern=r"^[0-9]{3,15}$")]
 
+LOOPBACK = "127.0.0.1"
+"""Where Asterisk's HTTP/ARI and AMI listen, whatever ``[asterisk] bind`` (SIP, RTP) is: only
+the app on the same host may reach them (dialplan.base.render_http/render_manager)."""
+
 KNOWN_SKILLS = frozenset({"phone", "chat", "peer_chat"})
 
 Role = Literal["volunteer", "supervisor"]
@@ -120,7 +124,7 @@ class AsteriskSection(_Model):
 
     @property
     def ari_url(self) -> str:
-        return f"http://{self.bind}:{self.http_port}/ari"
+        return f"http://{LOOPBACK}:{self.http_port}/ari"
 
 
 class DatabaseSection(_Model):
