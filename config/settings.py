@@ -59,6 +59,10 @@ _TOKEN68 = re.compile(r"[A-Za-z0-9._~+/-]{16,512}=*")
 Identifier = Annotated[str, AfterValidator(_identifier)]
 DialledNumber = Annotated[str, AfterValidator(_dialled_number)]
 
+LOOPBACK = "127.0.0.1"
+"""Where Asterisk's HTTP/ARI and AMI listen, whatever ``[asterisk] bind`` (SIP, RTP) is: only
+the app on the same host may reach them (dialplan.base.render_http/render_manager)."""
+
 KNOWN_SKILLS = frozenset({"phone", "chat", "peer_chat"})
 
 Role = Literal["volunteer", "supervisor"]
@@ -155,7 +159,7 @@ class AsteriskSection(_Model):
 
     @property
     def ari_url(self) -> str:
-        return f"http://{self.bind}:{self.http_port}/ari"
+        return f"http://{LOOPBACK}:{self.http_port}/ari"
 
 
 class DatabaseSection(_Model):
