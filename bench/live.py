@@ -151,6 +151,9 @@ def add_accounts(
         engine.dispose()
 
 
+API_TIMEOUT = aiohttp.ClientTimeout(total=15)
+
+
 class Api:
     """The few volunteer API calls the bench makes, on the clients' session."""
 
@@ -160,7 +163,9 @@ class Api:
 
     async def call(self, method: str, path: str, token: str | None, body: Any = None) -> Any:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        async with self.http.request(method, self.base + path, json=body, headers=headers) as r:
+        async with self.http.request(
+            method, self.base + path, json=body, headers=headers, timeout=API_TIMEOUT
+        ) as r:
             data = await r.json(content_type=None)
             if r.status >= 300:
                 raise RigError(f"{method} {path}: HTTP {r.status} {data}")
@@ -430,6 +435,17 @@ async def watch(sub: live_hub.Subscription, report: StallReport, t0: float) -> N
 # ----------------------------------------------------------------------------- measuring
 
 
+STOP_WATCHDOG_S = 60.0
+
+
+async def dump_tasks_after(delay_s: float) -> None:
+    """If stopping takes longer than ``delay_s``, show where every task waits."""
+    await asyncio.sleep(delay_s)
+    print(f"still stopping after {delay_s:g} s; the tasks:", file=sys.stderr, flush=True)
+    for task in asyncio.all_tasks():
+        task.print_stack(limit=6, file=sys.stderr)
+
+
 def proc_status_mb(field_name: str) -> float:
     """VmRSS / VmHWM of this process, in MB."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -572,7 +588,9 @@ async def bench(ls: LiveSettings, workdir: Path) -> Result:
                     async with asyncio.timeout(15):
                         while phones.in_progress():
                             await asyncio.sleep(0.1)
-                await asyncio.gather(*toggles, return_exceptions=True)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(15):
+                        await asyncio.gather(*toggles, return_exceptions=True)
                 await asyncio.sleep(1.0)  # the last deltas reach the clients
                 load_s = time.monotonic() - t0
                 cpu_share = (time.process_time() - cpu0) / load_s
@@ -585,6 +603,7 @@ async def bench(ls: LiveSettings, workdir: Path) -> Result:
                 problems += phones.problems({})
                 placed = callers.stats().created
                 rang = sum(phone.stats().created for phone in phones.phones)
+                print("load over; the stalled client reads", flush=True)
                 if reader is None:
                     await stalled.drain(stall)
                 else:
@@ -596,6 +615,9 @@ async def bench(ls: LiveSettings, workdir: Path) -> Result:
                 for task in clients:
                     task.cancel()
                 await asyncio.gather(*clients, return_exceptions=True)
+                print("stopping the phones and the app ...", flush=True)
+        watchdog = asyncio.create_task(dump_tasks_after(STOP_WATCHDOG_S))
+    watchdog.cancel()
     return Result(
         listeners=listeners,
         tally=tally,
