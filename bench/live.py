@@ -232,27 +232,28 @@ async def listen(
                 now = time.time()
                 if msg.type is not aiohttp.WSMsgType.TEXT:
                     break
-                message = json.loads(msg.data)
-                seq = int(message["seq"])
-                if message["type"] == "snapshot":
-                    who.snapshots += 1
+                data = json.loads(msg.data)  # one message, or several in order
+                for message in data if isinstance(data, list) else [data]:
+                    seq = int(message["seq"])
+                    if message["type"] == "snapshot":
+                        who.snapshots += 1
+                        who.last_seq = seq
+                        if waiting:
+                            waiting = False
+                            gate.release()
+                            tally.subscribed += 1
+                            if tally.subscribed + tally.failed == tally.expected:
+                                tally.all_subscribed.set()
+                        continue
+                    who.deltas += 1
+                    if who.supervisor and seq != who.last_seq + 1:
+                        who.gaps += 1
                     who.last_seq = seq
-                    if waiting:
-                        waiting = False
-                        gate.release()
-                        tally.subscribed += 1
-                        if tally.subscribed + tally.failed == tally.expected:
-                            tally.all_subscribed.set()
-                    continue
-                who.deltas += 1
-                if who.supervisor and seq != who.last_seq + 1:
-                    who.gaps += 1
-                who.last_seq = seq
-                if tally.start_seq is not None and seq > tally.start_seq:
-                    delay = now - float(message["at"])
-                    tally.each.append(delay)
-                    if delay > tally.worst.get(seq, -math.inf):
-                        tally.worst[seq] = delay
+                    if tally.start_seq is not None and seq > tally.start_seq:
+                        delay = now - float(message["at"])
+                        tally.each.append(delay)
+                        if delay > tally.worst.get(seq, -math.inf):
+                            tally.worst[seq] = delay
             who.error = f"closed ({ws.close_code})"
     except (aiohttp.ClientError, TimeoutError, ValueError, KeyError) as exc:
         who.error = f"{type(exc).__name__}: {exc}"
@@ -397,14 +398,15 @@ class StalledClient:
                     report.ending = f"close {code}"
                     return
                 elif opcode == 0x1:
-                    kind = json.loads(payload)["type"]
-                    if kind == "delta":
-                        report.buffered_deltas += 1
-                    elif seen_snapshot:
-                        report.ending = "snapshot"
-                        return
-                    else:
-                        seen_snapshot = True  # the first one, sent when it subscribed
+                    data = json.loads(payload)
+                    for message in data if isinstance(data, list) else [data]:
+                        if message["type"] == "delta":
+                            report.buffered_deltas += 1
+                        elif seen_snapshot:
+                            report.ending = "snapshot"
+                            return
+                        else:
+                            seen_snapshot = True  # the first one, sent when it subscribed
         except (EOFError, OSError):
             report.ending = "eof"
 
