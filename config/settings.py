@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from config.errors import ConfigError
+from config.secrets import fill_from_environment
 from ivr.hours_config import ScheduleConfig, default_schedules, validate_references
 from ivr.ivr_config import IvrSection, LineMenu
 
@@ -41,6 +42,9 @@ class HelplineSection(_Model):
 
     name: str = "Helpline"
     timezone: str = "Europe/Amsterdam"
+    demo: bool = False
+    """A demo or test set-up: the app then starts with the shipped example secrets and a Redis
+    without a password (see :mod:`config.secrets`); never set it on a real helpline."""
 
     @field_validator("timezone")
     @classmethod
@@ -138,13 +142,22 @@ class RedisSection(_Model):
 
 
 class HttpSection(_Model):
-    """The volunteer/supervisor HTTP API."""
+    """The volunteer/supervisor HTTP API, and the admin API on its own listener."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, gt=0, lt=65536)
     admin_token: str | None = Field(default=None, min_length=16)
     """Bearer token for the admin API (staff tooling); no token, no admin API."""
+    admin_host: str = "127.0.0.1"
+    """Where the admin API listens: loopback by default, so only this machine reaches it."""
+    admin_port: int = Field(default=8081, gt=0, lt=65536)
     session_ttl_s: float = Field(default=12 * 3600, gt=0)
+
+    @model_validator(mode="after")
+    def _two_listeners(self) -> HttpSection:
+        if self.admin_token is not None and self.admin_port == self.port:
+            raise ValueError("admin_port must differ from port: the admin API has its own")
+        return self
 
 
 class HoursSection(_Model):
@@ -270,10 +283,11 @@ def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> HelplineConfig:
-    """Load the configuration file; raise ConfigError (never a half-applied config)."""
+    """Load the configuration file, its ``${NAME}`` secrets filled in (see config.secrets);
+    raise ConfigError (never a half-applied config)."""
     resolved = config_path(path)
     try:
         text = resolved.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{resolved}: cannot read: {exc.strerror or exc}") from exc
-    return parse_config(text, str(resolved))
+    return parse_config(fill_from_environment(text, str(resolved)), str(resolved))
