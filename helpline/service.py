@@ -19,6 +19,7 @@ from aiohttp import web
 from acd import AcdSettings, strategy_by_name
 from ari_app.app import HelplineApp
 from ari_app.client import AriClient
+from config.known_defaults import refuse_known_secrets
 from config.settings import HelplineConfig
 from helpline.gateway import AppGateway
 from helpline.live_bus import start_live_bus
@@ -35,7 +36,7 @@ from storage.live_stream import LiveStream
 from storage.record_queue import RecordQueue
 from storage.records import RecordWriter, RedisRecordSpool
 from storage.volunteers import VolunteerDirectory
-from web.app import create_app, start_site
+from web.app import create_admin_app, create_app, start_site
 from web.auth import RedisSessionStore
 from web.gateway import StandbyGateway
 from web.health import ReadinessChecks
@@ -86,6 +87,7 @@ def check_prompt_files(cfg: HelplineConfig) -> None:
 
 async def serve(cfg: HelplineConfig, started: asyncio.Event | None = None) -> None:
     """Run until cancelled or until the lease is lost (then the caller exits non-zero)."""
+    refuse_known_secrets(cfg)
     check_prompt_files(cfg)
     engine = make_engine(cfg.database.url)
     await asyncio.to_thread(migrate, engine)
@@ -116,13 +118,17 @@ async def serve(cfg: HelplineConfig, started: asyncio.Event | None = None) -> No
         redis_ping=redis.ping,
     )
     sessions = RedisSessionStore(redis, cfg.redis.prefix)
-    web_app = create_app(cfg, directory, gateway, sessions, hours_store, readiness)
-    runner: web.AppRunner | None = None
+    web_app = create_app(cfg, directory, gateway, sessions, readiness=readiness)
+    admin_app = create_admin_app(cfg, directory, gateway, sessions, hours_store)
+    runners: list[web.AppRunner] = []
     try:
         # Before the lease, so a standby takes over with the hours already loaded, and
         # answers health checks (live, not ready) while it waits.
         await hours_view.start()
-        runner = await start_site(web_app, cfg.http)
+        runners.append(await start_site(web_app, cfg.http.host, cfg.http.port))
+        if cfg.http.admin_token is not None:  # no token, no admin API: not even a listener
+            http = cfg.http
+            runners.append(await start_site(admin_app, http.admin_host, http.admin_port))
         if not await lease.acquire():
             log.info("another process serves the queue; standing by for its lease")
             await lease.acquire_wait()
@@ -163,7 +169,7 @@ async def serve(cfg: HelplineConfig, started: asyncio.Event | None = None) -> No
                 await asyncio.gather(*tasks, return_exceptions=True)
                 await records.close()
     finally:
-        if runner is not None:
+        for runner in runners:
             await runner.cleanup()
         await hours_view.close()
         with contextlib.suppress(Exception):

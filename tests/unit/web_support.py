@@ -19,7 +19,7 @@ from config.settings import HelplineConfig, parse_config
 from live import LiveView
 from storage import db
 from storage.volunteers import VolunteerDirectory
-from web import MemorySessionStore, create_app
+from web import MemorySessionStore, create_admin_app, create_app
 from web.live_hub import LiveHub
 
 ADMIN_TOKEN = "admin-token-for-tests-0123456789"
@@ -117,6 +117,9 @@ class WebEnv:
     """Everything a web test touches."""
 
     client: TestClient[Any, Any]
+    """The volunteer API (the public listener)."""
+    admin: TestClient[Any, Any]
+    """The admin API (its own listener, loopback in production)."""
     gateway: FakeGateway
     directory: VolunteerDirectory
     sessions: MemorySessionStore
@@ -152,8 +155,12 @@ async def web_env(tmp_path: Path, admin_token: str | None = ADMIN_TOKEN) -> Asyn
     app = create_app(cfg, directory, gateway, sessions)
     client: TestClient[Any, Any] = TestClient(TestServer(app))
     await client.start_server()
+    admin_app = create_admin_app(cfg, directory, gateway, sessions)
+    admin: TestClient[Any, Any] = TestClient(TestServer(admin_app))
+    await admin.start_server()
     try:
-        yield WebEnv(client, gateway, directory, sessions, cfg)
+        yield WebEnv(client, admin, gateway, directory, sessions, cfg)
     finally:
+        await admin.close()
         await client.close()
         engine.dispose()
