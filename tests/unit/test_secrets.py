@@ -181,3 +181,26 @@ def test_the_docker_entrypoint_refuses_the_same_defaults(tmp_path, monkeypatch):
     with pytest.raises(entrypoint.DockerSetupError, match=r"redis.url \(no password\)"):
         entrypoint.fill_config(template, tmp_path / "filled.toml")
     assert os.stat(tmp_path / "filled.toml").st_mode & 0o077 == 0
+
+
+def test_helpline_up_generates_the_secrets_first_and_says_where(
+    secrets_file, tmp_path, capsys, monkeypatch
+):
+    from helpline import cli_run
+    from helpline.cli import main
+
+    config = tmp_path / "helpline.toml"
+    config.write_text(EXAMPLE)
+    started: list[str] = []
+
+    def own_redis(cfg):  # stands in for starting redis-server: stop `up` right there
+        started.append(cfg.redis.url)
+        return False
+
+    monkeypatch.setattr(cli_run, "_start_own_redis", own_redis)
+    assert main(["-c", str(config), "up"]) == 1
+    out = capsys.readouterr().out
+    assert f"into {secrets_file} (mode 0600" in out
+    password = read_secrets(secrets_file)["HELPLINE_REDIS_PASSWORD"]
+    assert started == [f"redis://:{password}@127.0.0.1:6380/0"]
+    assert password not in out  # the file is named, its values are not printed
