@@ -95,6 +95,7 @@ languages = ["nl"]
 log_dir = "{work}/log"
 [helpline]
 name = "Bench"
+demo = true   # bench secrets, the shared test Redis
 [[lines]]
 id = "116111"
 numbers = ["{acd_number}"]

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from config.errors import ConfigError
+from config.secrets import PLACEHOLDER, fill_from_environment
 from ivr.hours_config import ScheduleConfig, default_schedules, validate_references
 from ivr.ivr_config import IvrSection, LineMenu
 
@@ -80,6 +81,9 @@ class HelplineSection(_Model):
 
     name: str = "Helpline"
     timezone: str = "Europe/Amsterdam"
+    demo: bool = False
+    """A demo or test set-up: the app then starts with the shipped example secrets and a Redis
+    without a password (see :mod:`config.secrets`); never set it on a real helpline."""
 
     @field_validator("timezone")
     @classmethod
@@ -177,12 +181,15 @@ class RedisSection(_Model):
 
 
 class HttpSection(_Model):
-    """The volunteer/supervisor HTTP API."""
+    """The volunteer/supervisor HTTP API, and the admin API on its own listener."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, gt=0, lt=65536)
     admin_token: str | None = Field(default=None, min_length=16)
     """Bearer token for the admin API (staff tooling); no token, no admin API."""
+    admin_host: str = "127.0.0.1"
+    """Where the admin API listens: loopback by default, so only this machine reaches it."""
+    admin_port: int = Field(default=8081, gt=0, lt=65536)
     session_ttl_s: float = Field(default=12 * 3600, gt=0, le=7 * 24 * 3600)
     """How long a login lasts (at most a week)."""
 
@@ -190,9 +197,17 @@ class HttpSection(_Model):
     @classmethod
     def _token68(cls, value: str | None) -> str | None:
         # What a client can send in "Authorization: Bearer ..." (RFC 6750); web refuses the rest.
-        if value is not None and _TOKEN68.fullmatch(value) is None:
+        if value is None or PLACEHOLDER.fullmatch(value):
+            return value  # unfilled: the app refuses to start with it (config.known_defaults)
+        if _TOKEN68.fullmatch(value) is None:
             raise ValueError("use 16-512 of A-Z a-z 0-9 . _ ~ + / - (a random string)")
         return value
+
+    @model_validator(mode="after")
+    def _two_listeners(self) -> HttpSection:
+        if self.admin_token is not None and self.admin_port == self.port:
+            raise ValueError("admin_port must differ from port: the admin API has its own")
+        return self
 
 
 class HoursSection(_Model):
@@ -318,10 +333,11 @@ def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> HelplineConfig:
-    """Load the configuration file; raise ConfigError (never a half-applied config)."""
+    """Load the configuration file, its ``${NAME}`` secrets filled in (see config.secrets);
+    raise ConfigError (never a half-applied config)."""
     resolved = config_path(path)
     try:
         text = resolved.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{resolved}: cannot read: {exc.strerror or exc}") from exc
-    return parse_config(text, str(resolved))
+    return parse_config(fill_from_environment(text, str(resolved)), str(resolved))

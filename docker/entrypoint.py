@@ -47,17 +47,20 @@ def fill_config(template: Path = TEMPLATE, target: Path = FILLED) -> Path:
         ) from None
     except ValueError as exc:  # a lone "$": say so instead of guessing
         raise DockerSetupError(f"{template}: {exc} (write $$ for a literal $)") from None
-    if "change-me" in filled:
+    from config.errors import ConfigError
+    from config.known_defaults import refuse_known_secrets
+    from config.secrets import KNOWN_DEFAULTS
+    from config.settings import load_config
+
+    # Any shipped value anywhere (the PostgreSQL password sits in a URL no key check covers).
+    if "change-me" in filled or any(value in filled for value in KNOWN_DEFAULTS):
         raise DockerSetupError(f"{template}: a secret is still 'change-me' (see .env.example)")
     target.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds secrets
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(filled)
-    from config.errors import ConfigError
-    from config.settings import load_config
-
     try:
-        load_config(target)
+        refuse_known_secrets(load_config(target))  # the same list the app refuses at start
     except ConfigError as exc:
         raise DockerSetupError(str(exc)) from None
     return target

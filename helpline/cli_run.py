@@ -1,7 +1,8 @@
 """``helpline run`` (foreground), ``helpline up`` / ``down`` / ``status`` (the whole system).
 
-``up`` prepares the database, renders and starts Asterisk, then starts the app in the
-background and returns once its HTTP API answers. Logs go to ``log_dir`` (one known place).
+``up`` generates the secrets the config asks for (``helpline.secrets``), starts the helpline's
+own password-protected Redis, prepares the database, renders and starts Asterisk, then starts
+the app in the background and returns once its HTTP API answers. Logs go to ``log_dir``.
 """
 
 from __future__ import annotations
@@ -19,8 +20,12 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from config.errors import ConfigError
+from config.known_defaults import refuse_known_secrets
+from config.secrets import secrets_path
 from config.settings import HelplineConfig, config_path
 from helpline.cli_support import config_or_report
+from helpline.secrets import ensure_secrets
 
 RUN_DIR = Path("/var/lib/helpline/run")
 
@@ -41,7 +46,7 @@ def register(subparsers: Any) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     cfg = config_or_report(args)
-    if cfg is None:
+    if cfg is None or not _secrets_ok(cfg):
         return 2
     logging.basicConfig(
         level=args.log_level.upper(),
@@ -90,10 +95,58 @@ def _healthy(cfg: HelplineConfig) -> bool:
         return False
 
 
+def _secrets_ok(cfg: HelplineConfig) -> bool:
+    """False (and one line on stderr) when a secret is a known default outside a demo."""
+    try:
+        refuse_known_secrets(cfg)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
+def _generate_secrets(args: argparse.Namespace) -> bool:
+    """Fill the secrets file with what the config asks for and say where it is."""
+    path = secrets_path()
+    try:
+        text = config_path(args.config).read_text(encoding="utf-8")
+        added = ensure_secrets(text, path)
+    except (OSError, ConfigError) as exc:
+        print(f"error: secrets: {exc}", file=sys.stderr)
+        return False
+    if added:
+        print(f"secrets: generated {', '.join(added)} into {path} (mode 0600, keep it)")
+    elif path.exists():
+        print(f"secrets: in {path}")
+    return True
+
+
+def _start_own_redis(cfg: HelplineConfig) -> bool:
+    """Start the helpline's own password-protected Redis when the config asks for one here."""
+    from runtime.errors import RedisSetupError
+    from runtime.redis_server import ensure_redis, own_redis_for
+
+    own = own_redis_for(cfg.redis.url)
+    if own is None:
+        return True  # elsewhere, or a demo without a password: nothing of ours to start
+    try:
+        started = ensure_redis(own)
+    except RedisSetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return False
+    state = "started" if started else "running"
+    print(f"redis: {state} on {own.host}:{own.port}, password from the secrets file")
+    return True
+
+
 def _up(args: argparse.Namespace) -> int:
-    cfg = config_or_report(args)
-    if cfg is None:
+    if not _generate_secrets(args):
         return 2
+    cfg = config_or_report(args)
+    if cfg is None or not _secrets_ok(cfg):
+        return 2
+    if not _start_own_redis(cfg):
+        return 1
     from helpline.cli_asterisk import render_for, runtime_for
     from helpline.service import prepare_database, prompt_languages, required_prompts
     from runtime.errors import AsteriskError, PromptError
@@ -146,7 +199,13 @@ def _up(args: argparse.Namespace) -> int:
 def _print_welcome(cfg: HelplineConfig) -> None:
     ast = cfg.asterisk
     demo = cfg.volunteers[0] if cfg.volunteers else None
-    print(f"app: running, API on http://{cfg.http.host}:{cfg.http.port} (logs in {cfg.log_dir})")
+    http = cfg.http
+    print(f"app: running, API on http://{http.host}:{http.port} (logs in {cfg.log_dir})")
+    if http.admin_token is not None:
+        print(
+            f"admin API on http://{http.admin_host}:{http.admin_port} only "
+            f"(its token is HELPLINE_ADMIN_TOKEN in {secrets_path()})"
+        )
     _print_hours(cfg)
     print()
     print("Register any SIP phone as a volunteer:")

@@ -270,8 +270,10 @@ async def _simulate(
         per_process=PHONES_PER_PROCESS,
         answer_ms=int(plan.answer_s * 1000),
     )
-    base = f"http://{cfg.http.host}:{cfg.http.port}/api/v1"
-    async with phones, VolunteerApi(base, cfg.http.admin_token) as api:
+    http = cfg.http
+    base = f"http://{http.host}:{http.port}/api/v1"
+    admin = f"http://{http.admin_host}:{http.admin_port}/api/v1"
+    async with phones, VolunteerApi(base, http.admin_token, admin) as api:
         try:
             registered = phones.counts().registered
             await _log_in_all(api, ids, passwords)

@@ -19,6 +19,7 @@ from aiohttp import web
 from acd import AcdSettings, strategy_by_name
 from ari_app.app import HelplineApp
 from ari_app.client import AriClient
+from config.known_defaults import refuse_known_secrets
 from config.settings import LOOPBACK, HelplineConfig
 from helpline.gateway import AppGateway
 from helpline.live_bus import start_live_bus
@@ -37,12 +38,17 @@ from storage.live_stream import LiveStream
 from storage.record_queue import RecordQueue
 from storage.records import RecordWriter, RedisRecordSpool
 from storage.volunteers import VolunteerDirectory
-from web.app import create_app, start_site
+from web.app import create_admin_app, create_app, start_site
 from web.auth import RedisSessionStore
 from web.gateway import StandbyGateway
 from web.health import ReadinessChecks
 
 log = logging.getLogger(__name__)
+
+REDIS_CONNECTIONS = 64
+"""The app's connections to Redis at most (journal, sessions, spool, live stream, hours)."""
+REDIS_WAIT_S = 5.0
+"""How long a request waits for a free connection before it fails (a 503)."""
 
 
 def acd_settings(cfg: HelplineConfig) -> AcdSettings:
@@ -106,12 +112,19 @@ def security_listener(cfg: HelplineConfig, directory: VolunteerDirectory) -> Ami
 
 async def serve(cfg: HelplineConfig, started: asyncio.Event | None = None) -> None:
     """Run until cancelled or until the lease is lost (then the caller exits non-zero)."""
+    refuse_known_secrets(cfg)
     check_prompt_files(cfg)
     engine = make_engine(cfg.database.url)
     await asyncio.to_thread(migrate, engine)
     directory = VolunteerDirectory.from_config(engine, cfg)
     await asyncio.to_thread(directory.seed_from_config, cfg)
-    redis = aioredis.from_url(cfg.redis.url)
+    # A blocking pool: a burst of requests (a room of browsers reconnecting) waits for a
+    # connection instead of failing with "too many connections".
+    redis = aioredis.Redis(
+        connection_pool=aioredis.BlockingConnectionPool.from_url(
+            cfg.redis.url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_S
+        )
+    )
     # Finished contacts go to a spool in Redis first, so an SQL outage loses none of them.
     records = RecordQueue(
         RecordWriter(engine, line_ids=[line.id for line in cfg.lines]),
@@ -136,15 +149,19 @@ async def serve(cfg: HelplineConfig, started: asyncio.Event | None = None) -> No
         redis_ping=redis.ping,
     )
     sessions = RedisSessionStore(redis, cfg.redis.prefix)
-    web_app = create_app(cfg, directory, gateway, sessions, hours_store, readiness)
-    runner: web.AppRunner | None = None
+    web_app = create_app(cfg, directory, gateway, sessions, readiness=readiness)
+    admin_app = create_admin_app(cfg, directory, gateway, sessions, hours_store)
+    runners: list[web.AppRunner] = []
     # Before the API starts: a standby's refused logins are recorded too.
     security_file = security_log.attach_file(cfg.log_dir / "security.log")
     try:
         # Before the lease, so a standby takes over with the hours already loaded, and
         # answers health checks (live, not ready) while it waits.
         await hours_view.start()
-        runner = await start_site(web_app, cfg.http)
+        runners.append(await start_site(web_app, cfg.http.host, cfg.http.port))
+        if cfg.http.admin_token is not None:  # no token, no admin API: not even a listener
+            http = cfg.http
+            runners.append(await start_site(admin_app, http.admin_host, http.admin_port))
         if not await lease.acquire():
             log.info("another process serves the queue; standing by for its lease")
             await lease.acquire_wait()
@@ -187,7 +204,7 @@ async def serve(cfg: HelplineConfig, started: asyncio.Event | None = None) -> No
                 await asyncio.gather(*tasks, return_exceptions=True)
                 await records.close()
     finally:
-        if runner is not None:
+        for runner in runners:
             await runner.cleanup()
         await hours_view.close()
         with contextlib.suppress(Exception):

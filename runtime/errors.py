@@ -59,6 +59,13 @@ class PromptGenerationError(PromptError):
     """espeak-ng or sox is missing or failed; the message says which prompt and why."""
 
 
+# -- the helpline's own Redis (runtime.redis_server) -----------------------------------------
+
+
+class RedisSetupError(RuntimeSetupError):
+    """The helpline's own Redis did not start, or one answering there refuses our password."""
+
+
 # -- the call simulator (runtime.simulate, runtime.phone_pool) ---------------------------------
 
 

@@ -477,10 +477,14 @@ class CallerLoad:
 class VolunteerApi:
     """The volunteer HTTP API as a simulated volunteer uses it (an async context manager)."""
 
-    def __init__(self, base_url: str, admin_token: str | None = None) -> None:
+    def __init__(
+        self, base_url: str, admin_token: str | None = None, admin_url: str | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         """E.g. ``http://127.0.0.1:8080/api/v1``."""
         self._admin_token = admin_token
+        self._admin_url = (admin_url or base_url).rstrip("/")
+        """The admin API's own listener, e.g. ``http://127.0.0.1:8081/api/v1``."""
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         self.tokens: dict[str, str] = {}
         """volunteer id -> session token of those logged in."""
@@ -492,13 +496,18 @@ class VolunteerApi:
         await self._session.close()
 
     async def _call(
-        self, method: str, path: str, token: str | None, body: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        token: str | None,
+        body: dict[str, str] | None = None,
+        *,
+        base_url: str | None = None,
     ) -> dict[str, object]:
         headers = {"authorization": f"Bearer {token}"} if token else {}
+        url = (base_url or self.base_url) + path
         try:
-            async with self._session.request(
-                method, self.base_url + path, json=body, headers=headers
-            ) as resp:
+            async with self._session.request(method, url, json=body, headers=headers) as resp:
                 data = await resp.json(content_type=None)
                 if resp.status >= 300:
                     message = data.get("error") if isinstance(data, dict) else None
@@ -541,7 +550,7 @@ class VolunteerApi:
         """Phone contacts waiting in the queue (admin API), None without an admin token."""
         if self._admin_token is None:
             return None
-        data = await self._call("GET", "/admin/queue", self._admin_token)
+        data = await self._call("GET", "/admin/queue", self._admin_token, base_url=self._admin_url)
         channels = data.get("channels")
         phone = channels.get("phone") if isinstance(channels, dict) else None
         return int(phone.get("waiting", 0)) if isinstance(phone, dict) else None

@@ -1,10 +1,11 @@
 """The authenticated HTTP API (aiohttp) for the browser softphone and staff tooling.
 
-``create_app(cfg, directory, gateway, sessions)`` builds it; the ACD is reached only through
+``create_app(cfg, directory, gateway, sessions)`` builds the volunteer API and
+``create_admin_app`` the staff API for its own (loopback) listener; the ACD is reached only through
 the ``AcdGateway`` Protocol. HTTP status codes exist only in this package.
 """
 
-from web.app import create_app, start_site
+from web.app import create_admin_app, create_app, start_site
 from web.auth import (
     MemorySessionStore,
     RedisSessionStore,
@@ -31,6 +32,7 @@ __all__ = [
     "SessionStore",
     "SessionStoreError",
     "WebError",
+    "create_admin_app",
     "create_app",
     "new_token",
     "start_site",

@@ -1,14 +1,16 @@
-"""The application factory and a helper to serve it.
+"""The application factories and a helper to serve them.
 
-``create_app`` wires the API to its collaborators; the Stasis app process (``ari_app``) calls
-it with its ``AcdGateway`` and serves it with ``start_site`` next to the ACD.
+Two applications on two listeners: ``create_app`` is the volunteer/softphone API (the one that
+browsers at the locations reach), ``create_admin_app`` the staff API (one static token), served
+on ``[http] admin_host:admin_port``, loopback by default. No admin path exists on the public
+listener, so a leaked or guessed admin token is useless from a location's network.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from config.settings import HelplineConfig, HttpSection
+from config.settings import HelplineConfig
 from storage.hours_store import HoursExceptionStore
 from storage.volunteers import VolunteerDirectory
 from web import admin_api, health, hours_api, live_api, openapi, volunteer_api
@@ -25,20 +27,35 @@ def create_app(
     directory: VolunteerDirectory,
     gateway: AcdGateway,
     sessions: SessionStore,
-    hours: HoursExceptionStore | None = None,
+    *,
     readiness: Readiness | None = None,
 ) -> web.Application:
-    """The API application. The admin routes exist only when an admin token is configured.
+    """The volunteer/softphone API: sessions, ``/me``, the live feed and health checks.
 
     ``readiness`` feeds ``/healthz/ready`` (and ``/healthz``); without it the app counts as
     always ready (see :mod:`web.health`).
     """
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
-    app[CTX] = WebContext(cfg=cfg, directory=directory, gateway=gateway, sessions=sessions)
+    app = _base(cfg, directory, gateway, sessions)
     health.install(app, readiness or AlwaysReady())
     app.add_routes(volunteer_api.routes)
     app.add_routes(live_api.routes)
     app.add_routes(openapi.routes)
+    return app
+
+
+def create_admin_app(
+    cfg: HelplineConfig,
+    directory: VolunteerDirectory,
+    gateway: AcdGateway,
+    sessions: SessionStore,
+    hours: HoursExceptionStore | None = None,
+) -> web.Application:
+    """The staff API (volunteer accounts, the queue, opening hours) for its own listener.
+
+    Every path is a 404 without ``[http] admin_token``; the service then starts no admin
+    listener at all.
+    """
+    app = _base(cfg, directory, gateway, sessions)
     if cfg.http.admin_token is not None:
         app.add_routes(admin_api.routes)
     if hours is not None:
@@ -46,14 +63,25 @@ def create_app(
     return app
 
 
-async def start_site(app: web.Application, http: HttpSection) -> web.AppRunner:
-    """Serve ``app`` on ``[http] host:port``; the caller awaits ``runner.cleanup()`` to stop.
+def _base(
+    cfg: HelplineConfig,
+    directory: VolunteerDirectory,
+    gateway: AcdGateway,
+    sessions: SessionStore,
+) -> web.Application:
+    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
+    app[CTX] = WebContext(cfg=cfg, directory=directory, gateway=gateway, sessions=sessions)
+    return app
+
+
+async def start_site(app: web.Application, host: str, port: int) -> web.AppRunner:
+    """Serve ``app`` on ``host:port``; the caller awaits ``runner.cleanup()`` to stop.
 
     aiohttp's access log records method, path and status, never bodies or the Authorization
     header.
     """
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, http.host, http.port)
+    site = web.TCPSite(runner, host, port)
     await site.start()
     return runner

@@ -53,7 +53,7 @@ def install(
     *,
     clock: Callable[[], datetime] = _utcnow,
 ) -> None:
-    """Add the hours routes to an app made by ``create_app`` (none without an admin token)."""
+    """Add the hours routes to an app made by ``create_admin_app`` (none without a token)."""
     cfg = app[CTX].cfg
     if cfg.http.admin_token is None:
         return

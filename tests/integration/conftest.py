@@ -60,6 +60,9 @@ numbers = ["116114"]
 language = "nl"
 schedule = "never"
 
+[helpline]
+demo = true       # test secrets and the shared password-less test Redis (config.known_defaults)
+
 [ivr]
 welcome = false   # the call-path tests need no welcome; the IVR tests switch it on
 

@@ -28,7 +28,7 @@ from storage.volunteers import VolunteerDirectory
 from tests.integration.databases import BACKENDS, migrated_backend, throwaway_postgres
 from tests.integration.redis_support import REDIS_URL
 from tests.unit.web_support import ADMIN_TOKEN, CONFIG, FakeGateway
-from web import MemorySessionStore, create_app
+from web import MemorySessionStore, create_admin_app
 
 pytestmark = pytest.mark.integration
 
@@ -139,7 +139,7 @@ async def admin_api(cfg: HelplineConfig, engine: Engine) -> AsyncIterator[TestCl
     announcer = HoursAnnouncer.from_config(cfg)
     store = HoursExceptionStore.from_config(engine, cfg, on_change=announcer.announce)
     directory = VolunteerDirectory.from_config(engine, cfg)
-    app = create_app(cfg, directory, FakeGateway(), MemorySessionStore(), store)
+    app = create_admin_app(cfg, directory, FakeGateway(), MemorySessionStore(), store)
     client: TestClient = TestClient(TestServer(app))
     await client.start_server()
     try:

@@ -23,7 +23,7 @@ from ivr.ivr_config import IvrSection
 from tests.integration.app_harness import running_app
 from tests.integration.audio import VOLUNTEER_TONE_HZ
 from tests.integration.phones import AutoAnswer, CallerPhone, CallFailed, VolunteerPhone
-from web.app import create_app, start_site
+from web.app import create_admin_app, start_site
 from web.auth import MemorySessionStore
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -107,21 +107,21 @@ async def test_closure_through_the_api_applies_to_the_next_call_and_waiting_call
     asterisk, tmp_path
 ):
     port = _free_port()
-    http = asterisk.cfg.http.model_copy(update={"port": port, "admin_token": ADMIN})
+    http = asterisk.cfg.http.model_copy(update={"admin_port": port, "admin_token": ADMIN})
     cfg = _with(asterisk.cfg, http=http)
     async with running_app(asterisk, tmp_path, cfg=cfg) as run:
         from storage.db import make_engine
         from storage.volunteers import VolunteerDirectory
 
         engine = make_engine(f"sqlite:///{tmp_path / 'records.db'}")
-        web = create_app(
+        web = create_admin_app(
             cfg,
             VolunteerDirectory.from_config(engine, cfg),
             run.gateway,
             MemorySessionStore(),
             run.hours,
         )
-        runner = await start_site(web, cfg.http)
+        runner = await start_site(web, cfg.http.admin_host, cfg.http.admin_port)
         try:
             async with VolunteerPhone.of(asterisk, "test-udp-1", mode=AutoAnswer(0.1)) as phone:
                 await phone.registered()

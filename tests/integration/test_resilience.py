@@ -37,6 +37,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(150)]
 
 REPO = Path(__file__).resolve().parents[2]
 HTTP_PORT = 18081
+ADMIN_PORT = 18082
 ADMIN = "resilience-admin-token-0123456789"
 
 
@@ -67,6 +68,7 @@ lease_s = 2
 host = "127.0.0.1"
 port = {HTTP_PORT}
 admin_token = "{ADMIN}"
+admin_port = {ADMIN_PORT}
 """
         + volunteers
     )
@@ -120,8 +122,9 @@ def _request(method: str, path: str, body: dict | None = None, token: str | None
     if token:
         headers["authorization"] = f"Bearer {token}"
     data = json.dumps(body).encode() if body is not None else None
+    port = ADMIN_PORT if path.startswith("/api/v1/admin/") else HTTP_PORT  # its own listener
     req = urllib.request.Request(
-        f"http://127.0.0.1:{HTTP_PORT}{path}", data=data, headers=headers, method=method
+        f"http://127.0.0.1:{port}{path}", data=data, headers=headers, method=method
     )
     with urllib.request.urlopen(req, timeout=5) as response:
         return json.loads(response.read())

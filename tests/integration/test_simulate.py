@@ -51,6 +51,7 @@ def _config(asterisk, tmp_path, prefix: str) -> HelplineConfig:
         f'\n[database]\nurl = "sqlite:///{tmp_path / "sim.db"}"\n'
         f'[redis]\nurl = "redis://127.0.0.1:6379/0"\nprefix = "{prefix}:"\n'
         f'[http]\nhost = "127.0.0.1"\nport = {free_udp_port("127.0.0.1")}\n'
+        f"admin_port = {free_udp_port('127.0.0.1')}\n"
         'admin_token = "test-admin-token-0123456789"\n'
         "[queue]\nring_timeout_s = 5\nwrap_up_s = 30\nmax_wait_s = 60\n"
     )

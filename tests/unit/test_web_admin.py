@@ -41,7 +41,7 @@ async def test_admin_needs_the_admin_token(env: WebEnv, headers):
         ("POST", "/api/v1/admin/volunteers/anna/disable"),
         ("GET", "/api/v1/admin/queue"),
     ]:
-        resp = await env.client.request(method, path, headers=headers, json=NEW)
+        resp = await env.admin.request(method, path, headers=headers, json=NEW)
         assert resp.status == 401, path
         assert (await resp.json())["error"] == "unauthorized"
     assert env.directory.get("noor") is None
@@ -50,14 +50,14 @@ async def test_admin_needs_the_admin_token(env: WebEnv, headers):
 
 async def test_a_volunteer_session_token_is_not_an_admin_token(env: WebEnv):
     token = await env.login()
-    resp = await env.client.get("/api/v1/admin/volunteers", headers=env.bearer(token))
+    resp = await env.admin.get("/api/v1/admin/volunteers", headers=env.bearer(token))
     assert resp.status == 401
 
 
 async def test_admin_api_is_absent_without_a_configured_token(tmp_path):
     async with web_env(tmp_path, admin_token=None) as env:
         for headers in ({}, ADMIN, {"Authorization": "Bearer None"}):
-            resp = await env.client.get("/api/v1/admin/volunteers", headers=headers)
+            resp = await env.admin.get("/api/v1/admin/volunteers", headers=headers)
             assert resp.status == 404
             assert (await resp.json())["error"] == "not_found"
         # The volunteer API is unaffected.
@@ -65,7 +65,7 @@ async def test_admin_api_is_absent_without_a_configured_token(tmp_path):
 
 
 async def test_list_volunteers(env: WebEnv):
-    resp = await env.client.get("/api/v1/admin/volunteers", headers=ADMIN)
+    resp = await env.admin.get("/api/v1/admin/volunteers", headers=ADMIN)
     assert resp.status == 200
     vols = (await resp.json())["volunteers"]
     assert [v["id"] for v in vols] == ["anna", "bram", "sam"]
@@ -86,7 +86,7 @@ async def test_list_volunteers(env: WebEnv):
 
 
 async def test_add_volunteer_then_they_can_log_in(env: WebEnv):
-    resp = await env.client.post("/api/v1/admin/volunteers", json=NEW, headers=ADMIN)
+    resp = await env.admin.post("/api/v1/admin/volunteers", json=NEW, headers=ADMIN)
     assert resp.status == 201
     vol = (await resp.json())["volunteer"]
     assert vol["id"] == "noor"
@@ -99,14 +99,14 @@ async def test_add_volunteer_then_they_can_log_in(env: WebEnv):
 
 async def test_add_supervisor(env: WebEnv):
     new = {**NEW, "role": "supervisor"}
-    resp = await env.client.post("/api/v1/admin/volunteers", json=new, headers=ADMIN)
+    resp = await env.admin.post("/api/v1/admin/volunteers", json=new, headers=ADMIN)
     assert resp.status == 201
     assert (await resp.json())["volunteer"]["role"] == "supervisor"
     assert env.directory.require("noor").role == "supervisor"
 
 
 async def test_add_existing_volunteer_is_409(env: WebEnv):
-    resp = await env.client.post(
+    resp = await env.admin.post(
         "/api/v1/admin/volunteers", json={**NEW, "id": "anna"}, headers=ADMIN
     )
     assert resp.status == 409
@@ -136,7 +136,7 @@ async def test_add_existing_volunteer_is_409(env: WebEnv):
     ],
 )
 async def test_add_invalid_volunteer_is_400(env: WebEnv, change, code, fragment):
-    resp = await env.client.post("/api/v1/admin/volunteers", json={**NEW, **change}, headers=ADMIN)
+    resp = await env.admin.post("/api/v1/admin/volunteers", json={**NEW, **change}, headers=ADMIN)
     assert resp.status == 400
     body = await resp.json()
     assert body["error"] == code
@@ -146,7 +146,7 @@ async def test_add_invalid_volunteer_is_400(env: WebEnv, change, code, fragment)
 
 async def test_disable_logs_out_of_the_acd_and_blocks_login(env: WebEnv):
     token = await env.login()
-    resp = await env.client.post("/api/v1/admin/volunteers/anna/disable", headers=ADMIN)
+    resp = await env.admin.post("/api/v1/admin/volunteers/anna/disable", headers=ADMIN)
     assert resp.status == 200
     assert (await resp.json())["volunteer"]["enabled"] is False
     assert env.gateway.events == [acd.AgentLoggedOut("anna")]
@@ -159,13 +159,13 @@ async def test_disable_logs_out_of_the_acd_and_blocks_login(env: WebEnv):
 
 
 async def test_disable_of_a_volunteer_not_logged_in_is_fine(env: WebEnv):
-    resp = await env.client.post("/api/v1/admin/volunteers/sam/disable", headers=ADMIN)
+    resp = await env.admin.post("/api/v1/admin/volunteers/sam/disable", headers=ADMIN)
     assert resp.status == 200
     assert env.directory.get("sam").enabled is False
 
 
 async def test_enable_lets_them_back_in(env: WebEnv):
-    resp = await env.client.post("/api/v1/admin/volunteers/bram/enable", headers=ADMIN)
+    resp = await env.admin.post("/api/v1/admin/volunteers/bram/enable", headers=ADMIN)
     assert resp.status == 200
     assert (await resp.json())["volunteer"]["enabled"] is True
     await env.login("bram")
@@ -173,11 +173,11 @@ async def test_enable_lets_them_back_in(env: WebEnv):
 
 async def test_set_role(env: WebEnv):
     path = "/api/v1/admin/volunteers/anna/role"
-    resp = await env.client.post(path, json={"role": "supervisor"}, headers=ADMIN)
+    resp = await env.admin.post(path, json={"role": "supervisor"}, headers=ADMIN)
     assert resp.status == 200
     assert (await resp.json())["volunteer"]["role"] == "supervisor"
     assert env.directory.require("anna").role == "supervisor"
-    resp = await env.client.post(path, json={"role": "volunteer"}, headers=ADMIN)
+    resp = await env.admin.post(path, json={"role": "volunteer"}, headers=ADMIN)
     assert (await resp.json())["volunteer"]["role"] == "volunteer"
 
 
@@ -192,7 +192,7 @@ async def test_set_role(env: WebEnv):
     ],
 )
 async def test_set_bad_role_is_400(env: WebEnv, body, code, fragment):
-    resp = await env.client.post("/api/v1/admin/volunteers/anna/role", json=body, headers=ADMIN)
+    resp = await env.admin.post("/api/v1/admin/volunteers/anna/role", json=body, headers=ADMIN)
     assert resp.status == 400
     answer = await resp.json()
     assert answer["error"] == code
@@ -201,7 +201,7 @@ async def test_set_bad_role_is_400(env: WebEnv, body, code, fragment):
 
 
 async def test_set_role_needs_the_admin_token(env: WebEnv):
-    resp = await env.client.post(
+    resp = await env.admin.post(
         "/api/v1/admin/volunteers/anna/role",
         json={"role": "supervisor"},
         headers={"Authorization": "Bearer wrong-token-wrong-token-wrong"},
@@ -219,7 +219,7 @@ async def test_me_shows_the_role(env: WebEnv):
 
 @pytest.mark.parametrize("action", ["disable", "enable", "password", "role"])
 async def test_unknown_volunteer_is_404(env: WebEnv, action):
-    resp = await env.client.post(
+    resp = await env.admin.post(
         f"/api/v1/admin/volunteers/ghost/{action}",
         json={"password": "a fine new password"} if action == "password" else {"role": "volunteer"},
         headers=ADMIN,
@@ -230,17 +230,17 @@ async def test_unknown_volunteer_is_404(env: WebEnv, action):
 
 async def test_get_one_volunteer_with_acd_state(env: WebEnv):
     await env.login()
-    resp = await env.client.get("/api/v1/admin/volunteers/anna", headers=ADMIN)
+    resp = await env.admin.get("/api/v1/admin/volunteers/anna", headers=ADMIN)
     assert resp.status == 200
     body = await resp.json()
     assert body["volunteer"]["id"] == "anna"
     assert body["agent"]["state"] == "paused"
-    missing = await env.client.get("/api/v1/admin/volunteers/ghost", headers=ADMIN)
+    missing = await env.admin.get("/api/v1/admin/volunteers/ghost", headers=ADMIN)
     assert missing.status == 404
 
 
 async def test_set_password(env: WebEnv):
-    resp = await env.client.post(
+    resp = await env.admin.post(
         "/api/v1/admin/volunteers/anna/password",
         json={"password": "a fine new password"},
         headers=ADMIN,
@@ -256,7 +256,7 @@ async def test_set_password(env: WebEnv):
 async def test_queue_view(env: WebEnv):
     await env.login()
     env.gateway.offer_call("c1")
-    resp = await env.client.get("/api/v1/admin/queue", headers=ADMIN)
+    resp = await env.admin.get("/api/v1/admin/queue", headers=ADMIN)
     assert resp.status == 200
     queue = await resp.json()
     assert queue["channels"]["phone"]["waiting"] == 1

@@ -12,7 +12,7 @@ from storage import db
 from storage.hours_store import HoursExceptionStore
 from storage.volunteers import VolunteerDirectory
 from tests.unit.web_support import ADMIN_TOKEN, FakeGateway, make_config
-from web import MemorySessionStore, create_app, hours_api
+from web import MemorySessionStore, create_admin_app, hours_api
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 NOW = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)  # Monday 12:00 in Amsterdam
@@ -42,7 +42,7 @@ async def _env(tmp_path, admin_token):
 
     store = HoursExceptionStore.from_config(engine, cfg, on_change=announce)
     store.announced = announced  # type: ignore[attr-defined]
-    app = create_app(
+    app = create_admin_app(
         cfg, VolunteerDirectory.from_config(engine, cfg), FakeGateway(), MemorySessionStore()
     )
     clock = {"now": NOW}

@@ -21,7 +21,7 @@ from live import LiveView
 from storage import db
 from storage.hours_store import HoursExceptionStore
 from storage.volunteers import VolunteerDirectory
-from web import MemorySessionStore, SessionStore, create_app, hours_api
+from web import MemorySessionStore, SessionStore, create_admin_app, create_app, hours_api
 from web.live_hub import LiveHub
 
 ADMIN_TOKEN = "admin-token-for-tests-0123456789"
@@ -119,6 +119,9 @@ class WebEnv:
     """Everything a web test touches."""
 
     client: TestClient[Any, Any]
+    """The volunteer API (the public listener)."""
+    admin: TestClient[Any, Any]
+    """The admin API (its own listener, loopback in production)."""
     gateway: FakeGateway
     directory: VolunteerDirectory
     sessions: Any  # a MemorySessionStore unless the test passed another SessionStore
@@ -164,12 +167,17 @@ async def web_env(
     gateway = FakeGateway()
     sessions = sessions or MemorySessionStore()
     app = create_app(cfg, directory, gateway, sessions)
-    if hours_clock is not None:
-        hours_api.install(app, HoursExceptionStore.from_config(engine, cfg), clock=hours_clock)
     client: TestClient[Any, Any] = TestClient(TestServer(app))
     await client.start_server()
+    admin_app = create_admin_app(cfg, directory, gateway, sessions)
+    if hours_clock is not None:  # on the admin listener, as the service mounts them
+        store = HoursExceptionStore.from_config(engine, cfg)
+        hours_api.install(admin_app, store, clock=hours_clock)
+    admin: TestClient[Any, Any] = TestClient(TestServer(admin_app))
+    await admin.start_server()
     try:
-        yield WebEnv(client, gateway, directory, sessions, cfg)
+        yield WebEnv(client, admin, gateway, directory, sessions, cfg)
     finally:
+        await admin.close()
         await client.close()
         engine.dispose()
