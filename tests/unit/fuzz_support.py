@@ -43,6 +43,8 @@ class ServedApp:
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="fuzz-app", daemon=True)
         self.base_url = ""
+        self.admin_url = ""
+        """The admin listener: the admin routes live there, not on the public one."""
         self.http = requests.Session()
 
     def __enter__(self) -> ServedApp:
@@ -69,6 +71,7 @@ class ServedApp:
         self._stop = asyncio.Event()
         async with self._make_env() as env:
             self.base_url = str(env.client.make_url("")).rstrip("/")
+            self.admin_url = str(env.admin.make_url("")).rstrip("/")
             self._ready.set()
             await self._stop.wait()
 
@@ -113,8 +116,9 @@ def nudge(case: Any) -> None:
 def run_case(case: Any, served: ServedApp) -> None:
     """Call the app with ``case`` (nudged, authenticated) and check the response."""
     nudge(case)
+    admin = case.operation.path.startswith("/api/v1/admin/")
     case.call_and_validate(
-        base_url=served.base_url,
+        base_url=served.admin_url if admin else served.base_url,
         session=served.http,
         headers=served.auth_for(case),
         checks=CHECKS,

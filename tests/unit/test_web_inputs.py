@@ -29,8 +29,10 @@ async def env(tmp_path):
 
 
 async def _raw(env: WebEnv, request: bytes) -> tuple[int, bytes]:
-    """Send ``request`` as raw bytes (headers a client library would refuse to send)."""
-    server = env.client.server
+    """Send ``request`` as raw bytes (headers a client library would refuse to send), to the
+    admin listener for an admin path, else to the public one."""
+    admin = request.split(b" ", 2)[1].startswith(b"/api/v1/admin")
+    server = (env.admin if admin else env.client).server
     reader, writer = await asyncio.open_connection(server.host, server.port)
     try:
         writer.write(request)
@@ -92,7 +94,7 @@ async def test_a_non_utf8_or_non_ascii_authorization_header_is_401(env, method, 
     "raw_id", ["²", "١", "%C2%B2", "+1", "-1", "1_0", "0x1", "9" * 19, str(2**31), "9" * 11]
 )
 async def test_hours_exception_ids_are_decimal_digits_only(env: WebEnv, raw_id):
-    resp = await env.client.delete(f"/api/v1/admin/hours/exceptions/{raw_id}", headers=ADMIN)
+    resp = await env.admin.delete(f"/api/v1/admin/hours/exceptions/{raw_id}", headers=ADMIN)
     assert resp.status == 404, await resp.text()
     assert (await resp.json())["error"] == "not_found"
 
@@ -109,7 +111,7 @@ async def test_hours_exception_ids_are_decimal_digits_only(env: WebEnv, raw_id):
 )
 async def test_a_start_time_at_the_edge_of_the_calendar_is_400(env: WebEnv, when):
     body = {"kind": "closed", "starts_at": when, "ends_at": "now", "reason": "edge"}
-    resp = await env.client.post("/api/v1/admin/hours/exceptions", json=body, headers=ADMIN)
+    resp = await env.admin.post("/api/v1/admin/hours/exceptions", json=body, headers=ADMIN)
     assert resp.status == 400, await resp.text()
     assert (await resp.json())["error"] == "invalid_field"
 
@@ -121,7 +123,7 @@ async def test_admin_volunteer_ids_in_paths_are_checked(env: WebEnv, raw_id):
         ("POST", f"/api/v1/admin/volunteers/{raw_id}/disable"),
         ("POST", f"/api/v1/admin/volunteers/{raw_id}/enable"),
     ]:
-        resp = await env.client.request(method, path, headers=ADMIN)
+        resp = await env.admin.request(method, path, headers=ADMIN)
         assert resp.status == 404, (path, await resp.text())
 
 
@@ -245,7 +247,7 @@ async def test_the_api_refuses_a_volunteer_id_with_a_newline(env: WebEnv):
         "languages": ["nl"],
         "password": PASSWORD,
     }
-    resp = await env.client.post("/api/v1/admin/volunteers", json=body, headers=ADMIN)
+    resp = await env.admin.post("/api/v1/admin/volunteers", json=body, headers=ADMIN)
     assert resp.status == 400, await resp.text()
     assert env.directory.get("bob\n") is None
     assert env.directory.get("bob") is None

@@ -46,11 +46,17 @@ async def env(tmp_path):
 async def _call(env: WebEnv, method: str, template: str, auth: str | None):
     headers = {} if auth is None else {"Authorization": auth}
     body = BODIES.get(template, {})
-    return await env.client.request(method, _path(template), json=body, headers=headers)
+    client = env.admin if template.startswith("/api/v1/admin/") else env.client
+    return await client.request(method, _path(template), json=body, headers=headers)
+
+
+def all_routes(env: WebEnv) -> set[tuple[str, str]]:
+    """Both listeners' routes: the public one's and the admin one's."""
+    return app_routes(env.client.app) | app_routes(env.admin.app)
 
 
 async def test_every_route_has_a_kind(env: WebEnv):
-    routes = app_routes(env.client.app)
+    routes = all_routes(env)
     admin = {r for r in routes if r[1].startswith("/api/v1/admin/")}
     assert admin, "the admin routes are mounted in this test"
     assert routes == PUBLIC | VOLUNTEER | admin
@@ -58,7 +64,7 @@ async def test_every_route_has_a_kind(env: WebEnv):
 
 
 async def test_every_protected_route_refuses_no_session_and_wrong_tokens(env: WebEnv):
-    for method, template in app_routes(env.client.app) - PUBLIC:
+    for method, template in all_routes(env) - PUBLIC:
         for auth in [None, *WRONG_TOKENS]:
             resp = await _call(env, method, template, auth)
             assert resp.status == 401, (method, template, auth)
@@ -71,7 +77,7 @@ async def test_admin_routes_refuse_volunteer_and_supervisor_sessions(env: WebEnv
     env.directory.set_role("sam", "supervisor")
     supervisor = await env.login("sam")
     before = env.directory.list()
-    for method, template in app_routes(env.client.app):
+    for method, template in all_routes(env):
         if not template.startswith("/api/v1/admin/"):
             continue
         for token in (volunteer, supervisor):
