@@ -18,6 +18,7 @@ from web.context import CTX, WebContext
 from web.errors import error_middleware
 from web.gateway import AcdGateway
 from web.health import AlwaysReady, Readiness
+from web.login_guard import LOGIN_GUARD, LoginGuard
 
 
 def create_app(
@@ -35,6 +36,7 @@ def create_app(
     """
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
     app[CTX] = WebContext(cfg=cfg, directory=directory, gateway=gateway, sessions=sessions)
+    app[LOGIN_GUARD] = LoginGuard(cfg.logins)
     health.install(app, readiness or AlwaysReady())
     app.add_routes(volunteer_api.routes)
     app.add_routes(live_api.routes)

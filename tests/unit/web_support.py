@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 
 import acd
-from config.settings import HelplineConfig, parse_config
+from config.settings import HelplineConfig, LoginsSection, parse_config
 from live import LiveView
 from storage import db
 from storage.volunteers import VolunteerDirectory
@@ -137,9 +137,15 @@ class WebEnv:
 
 
 @asynccontextmanager
-async def web_env(tmp_path: Path, admin_token: str | None = ADMIN_TOKEN) -> AsyncIterator[WebEnv]:
-    """A running test server with volunteers anna (utrecht), bram (almelo, disabled), sam."""
+async def web_env(
+    tmp_path: Path, admin_token: str | None = ADMIN_TOKEN, logins: LoginsSection | None = None
+) -> AsyncIterator[WebEnv]:
+    """A running test server with volunteers anna (utrecht), bram (almelo, disabled), sam.
+
+    ``logins`` replaces the config's login rate limits."""
     cfg = make_config(admin_token)
+    if logins is not None:
+        cfg = cfg.model_copy(update={"logins": logins})
     engine = db.make_engine(f"sqlite:///{tmp_path}/web.db")
     db.migrate(engine)
     directory = VolunteerDirectory.from_config(engine, cfg)
