@@ -4,11 +4,14 @@ per account (429 with Retry-After), and no hashing for a client that already lef
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 import threading
 import time
 
 import aiohttp
 import pytest
+from yarl import URL
 
 from config.errors import ConfigError
 from config.settings import LoginsSection, parse_config
@@ -17,6 +20,7 @@ from storage.errors import PoolFull
 from storage.pools import Pools
 from storage.volunteers import VolunteerDirectory
 from tests.unit.web_support import PASSWORD, WebEnv, web_env
+from web.app import start_site
 from web.login_guard import LoginGuard, address_key
 
 
@@ -214,18 +218,40 @@ def test_config_refuses_a_rate_that_is_not_one(value):
 # -- a client that leaves -----------------------------------------------------------------------
 
 
-async def test_a_client_that_leaves_before_its_turn_is_never_hashed(tmp_path, monkeypatch):
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("server", ["production runner", "handler cancellation"])
+async def test_a_client_that_leaves_before_its_turn_is_never_hashed(tmp_path, monkeypatch, server):
+    """``start_site`` serves as production does: aiohttp does not cancel a handler whose
+    client left, so the handler watches the connection; aiohttp's test server does cancel
+    it, and the waiting job is cancelled with it. Either way it never starts."""
     slow = Hashing()
     monkeypatch.setattr(VolunteerDirectory, "verify_password", lambda self, *a: slow(*a))
     workers = pools.SIZES["login"]
-    async with web_env(tmp_path) as env:
-        busy = [asyncio.ensure_future(login(env, f"busy{i}")) for i in range(workers)]
+    async with contextlib.AsyncExitStack() as stack:
+        env = await stack.enter_async_context(web_env(tmp_path))
+        url = env.client.make_url("/api/v1/session")
+        if server == "production runner":
+            http = env.cfg.http.model_copy(update={"port": free_port()})
+            runner = await start_site(env.client.app, http)
+            stack.push_async_callback(runner.cleanup)
+            url = URL(f"http://127.0.0.1:{http.port}/api/v1/session")
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+
+        def attempt(volunteer_id: str):
+            body = {"volunteer_id": volunteer_id, "password": "wrong password"}
+            return session.post(url, json=body)
+
+        busy = [asyncio.ensure_future(attempt(f"busy{i}")) for i in range(workers)]
         try:
             await until(lambda: slow.started == workers)
             # Clients that give up after 0.2 s, as in the flood: their checks wait, then go.
             gone = [
-                asyncio.ensure_future(asyncio.wait_for(login(env, f"gone{i}"), 0.2))
-                for i in range(5)
+                asyncio.ensure_future(asyncio.wait_for(attempt(f"gone{i}"), 0.2)) for i in range(5)
             ]
             results = await asyncio.gather(*gone, return_exceptions=True)
             assert all(isinstance(r, TimeoutError) for r in results)
@@ -234,6 +260,8 @@ async def test_a_client_that_leaves_before_its_turn_is_never_hashed(tmp_path, mo
             slow.release.set()
             answers = await asyncio.gather(*busy)
         assert [r.status for r in answers] == [401] * workers
+        for r in answers:
+            r.release()
         await asyncio.sleep(0.1)
         assert slow.started == workers  # none of the five departed clients' checks ever ran
         assert pools.POOLS.pending("login") == 0
