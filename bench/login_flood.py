@@ -115,6 +115,10 @@ async def _flood_client(
 
 async def flood_worker(args: argparse.Namespace) -> None:
     """The attackers' process: keep ``clients`` logins in flight until SIGTERM; JSON tally."""
+    if args.flood_nice:
+        # The attackers' CPU is not ours in real life: on this one machine, let them have only
+        # what the app and Asterisk leave.
+        os.nice(args.flood_nice)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     tally: Counter[str] = Counter()
@@ -152,6 +156,7 @@ class Flood:
             "--clients", str(args.clients),
             "--sources", str(args.sources),
             "--give-up-ms", str(args.give_up_ms),
+            "--flood-nice", str(args.flood_nice),
         ]  # fmt: skip
         self._process: asyncio.subprocess.Process | None = None
         self.tally: dict[str, int] = {}
@@ -373,6 +378,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--give-up-ms", type=int, default=200, help="for half the clients")
     parser.add_argument("--calls", type=int, default=5, help="baseline calls, then flood calls")
     parser.add_argument("--settle-s", type=float, default=2.0, help="flood before the 1st call")
+    parser.add_argument(
+        "--flood-nice", type=int, default=0, help="run the attackers' process at this nice value"
+    )
     parser.add_argument("--volunteers", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the traces' directory")
     parser.add_argument("--flood-worker", action="store_true", help=argparse.SUPPRESS)

@@ -22,6 +22,10 @@ next test gets working pools).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
+import os
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -38,6 +42,19 @@ SIZES: Mapping[PoolName, int] = {"login": 2, "records": 1, "hours": 1}
 WAITING: Mapping[PoolName, int] = {"login": 8}
 """Jobs that may wait for a thread, for the pools that refuse rather than queue without end."""
 
+NICE: Mapping[PoolName, int] = {"login": 10}
+"""Lower CPU priority (Linux nice, per thread) of a pool's threads: password hashing takes the
+cores only when the event loop (the engine, the calls) and Asterisk leave them idle."""
+
+
+def _lower_priority(nice: int) -> None:
+    # On Linux a thread is a task with its own nice value; elsewhere PRIO_PROCESS with a thread
+    # id would renice the whole process, so leave it.
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+
+
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
@@ -46,10 +63,14 @@ class Pools:
     """A set of named executors, each created once on first use."""
 
     def __init__(
-        self, sizes: Mapping[PoolName, int] = SIZES, waiting: Mapping[PoolName, int] = WAITING
+        self,
+        sizes: Mapping[PoolName, int] = SIZES,
+        waiting: Mapping[PoolName, int] = WAITING,
+        nice: Mapping[PoolName, int] = NICE,
     ) -> None:
         self._sizes = dict(sizes)
         self._waiting = dict(waiting)
+        self._nice = dict(nice)
         self._executors: dict[PoolName, ThreadPoolExecutor] = {}
         self._pending: Counter[PoolName] = Counter()
         """Jobs submitted and not yet done (running or waiting), per pool."""
@@ -59,8 +80,11 @@ class Pools:
     def _executor_locked(self, name: PoolName) -> ThreadPoolExecutor:
         found = self._executors.get(name)
         if found is None:
+            nice = self._nice.get(name)
             found = ThreadPoolExecutor(
-                max_workers=self._sizes[name], thread_name_prefix=f"helpline-{name}"
+                max_workers=self._sizes[name],
+                thread_name_prefix=f"helpline-{name}",
+                initializer=None if nice is None else functools.partial(_lower_priority, nice),
             )
             self._executors[name] = found
         return found

@@ -54,7 +54,7 @@ async def test_a_child_rings_through_at_once_while_300_bad_logins_are_in_flight(
 
     directory.verify_password = counted  # type: ignore[method-assign]
     http = cfg.http.model_copy(update={"host": "127.0.0.1", "port": free_port()})
-    flood_args = argparse.Namespace(clients=300, sources=300, give_up_ms=200)
+    flood_args = argparse.Namespace(clients=300, sources=300, give_up_ms=200, flood_nice=0)
     try:
         async with (
             running_app(asterisk, tmp_path) as run,
