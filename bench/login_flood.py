@@ -9,7 +9,9 @@ event loop) keeps ``--clients`` bad logins in flight: each client posts a login 
 unknown volunteer id with a wrong password, and posts again as soon as it has its answer or
 has given up; half give up after ``--give-up-ms`` (and close the connection), half wait. By
 default every client has its own loopback source address (127.0.10.1 ...), the worst case for
-the per-address rate limit, so the bounded hashing pool is what must hold.
+the per-address rate limit, so the bounded hashing pool is what must hold. The attackers run
+at nice 19 by default (``--flood-nice``): a real attacker's CPU is not ours, but on this one
+machine their process would otherwise take a core from the app and Asterisk.
 
 Calls are placed one at a time from the test carrier (127.0.0.2) with sipp, first without the
 flood (baseline), then with it. Measured from sipp's own traces: the caller's INVITE -> the
@@ -379,7 +381,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=5, help="baseline calls, then flood calls")
     parser.add_argument("--settle-s", type=float, default=2.0, help="flood before the 1st call")
     parser.add_argument(
-        "--flood-nice", type=int, default=0, help="run the attackers' process at this nice value"
+        "--flood-nice",
+        type=int,
+        default=19,
+        help="the attackers' process's nice value (19: their CPU is not ours; 0: it competes)",
     )
     parser.add_argument("--volunteers", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the traces' directory")

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
+import sys
 import threading
 import time
 
@@ -265,3 +267,16 @@ async def test_a_client_that_leaves_before_its_turn_is_never_hashed(tmp_path, mo
         await asyncio.sleep(0.1)
         assert slow.started == workers  # none of the five departed clients' checks ever ran
         assert pools.POOLS.pending("login") == 0
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice values are Linux's")
+def test_login_threads_run_at_a_lower_cpu_priority_than_the_event_loop():
+    own = Pools()
+    try:
+        nice = own.executor("login").submit(
+            lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        )
+        assert nice.result(5) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + pools.NICE["login"])
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) != nice.result()
+    finally:
+        own.shutdown()
