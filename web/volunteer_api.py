@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 import acd
+from security import log as security_log
 from storage import pools
 from storage.volunteers import MAX_PASSWORD_LEN, VolunteerInfo
 from web.auth import Session, new_token, require_session, token_hash
@@ -91,6 +92,7 @@ async def create_session(request: web.Request) -> web.Response:
     if not await while_connected(request, job):
         guard.failed(address, volunteer_id)
         log.info("login refused from %s", request.remote)
+        security_log.failed_login(volunteer_id, request.remote)
         raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")
     if client_gone(request):  # nobody to hand a token to: do not log them into the ACD
         raise ClientGone("the client left while its login was checked")
