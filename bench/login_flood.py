@@ -51,17 +51,12 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 import aiohttp  # noqa: E402
 
 from bench.e2e import (  # noqa: E402
-    BENCH_ROOT,
     NUMBERS,
     PASSWORD,
     Settings,
-    bench_config,
-    bench_root,
-    clear_live_state,
     make_phones,
-    start_asterisk,
+    running_app,
     volunteer_ids,
-    wait_guarded,
 )
 from bench.rig import Callers, Phones, PortPool, RigError, asterisk_lock  # noqa: E402
 from bench.traces import SipMessage, is_invite, is_invite_ok, parse_trace  # noqa: E402
@@ -266,8 +261,6 @@ def count_hashes() -> Hashes:
 
 
 async def bench(args: argparse.Namespace, work: Path) -> tuple[list[Call], dict[str, int], int]:
-    from helpline.service import serve
-
     s = Settings(
         volunteers=args.volunteers,
         rates=(1.0,),
@@ -277,19 +270,11 @@ async def bench(args: argparse.Namespace, work: Path) -> tuple[list[Call], dict[
         ring_timeout_s=10,
         wrap_up_s=0,
     )
-    cfg = bench_config(s, work)
-    bench_root()
-    clear_live_state(cfg)
-    print(f"starting the bench Asterisk ({BENCH_ROOT}) ...", flush=True)
-    runtime = await asyncio.to_thread(start_asterisk, cfg, s)
     hashes = count_hashes()
     calls: list[Call] = []
     tally: dict[str, int] = {}
     hashed_in_flood = 0
-    started = asyncio.Event()
-    app = asyncio.create_task(serve(cfg, started), name="helpline-app")
-    try:
-        await wait_guarded(started.wait(), app, 60)
+    async with running_app(s, work) as (cfg, _, _):
         phones = make_phones(s, work)
         base = f"http://{cfg.http.host}:{cfg.http.port}/api/v1"
         async with phones, VolunteerApi(base) as api:
@@ -315,11 +300,6 @@ async def bench(args: argparse.Namespace, work: Path) -> tuple[list[Call], dict[
                 hashed_in_flood = hashes.started - before
             tally = flood.tally
             await api.logout_all()
-    finally:
-        app.cancel()
-        await asyncio.gather(app, return_exceptions=True)
-        await asyncio.to_thread(runtime.stop)
-        clear_live_state(cfg)
     return calls, tally, hashed_in_flood
 
 
