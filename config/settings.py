@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import limits
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -210,6 +211,33 @@ class HttpSection(_Model):
         return self
 
 
+class LoginsSection(_Model):
+    """How often the login endpoint may be tried (``web.login_guard``), in the ``limits``
+    library's notation ("100/10minutes"), counted in moving windows.
+
+    Every attempt costs 1 and a failed one ``failure_cost`` in all, so a location whose
+    volunteers share one address can log in a whole shift while a guesser is stopped after a
+    few tries. Refusals are 429 with Retry-After.
+    """
+
+    per_address: str = "100/10minutes"
+    """Per client address (an IPv6 client counts by its /64)."""
+    per_account: str = "25/15minutes"
+    """Per volunteer id tried, known or not: five wrong passwords, then a pause."""
+    failure_cost: int = Field(default=5, ge=1, le=1000)
+
+    @field_validator("per_address", "per_account")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        try:
+            amount = limits.parse(value).amount
+        except ValueError:
+            amount = 0
+        if amount < 1:
+            raise ValueError('must read like "100/10minutes" or "25 per 15 minutes", at least 1')
+        return value
+
+
 class HoursSection(_Model):
     """How a running app keeps its in-memory opening-hours exceptions fresh."""
 
@@ -260,6 +288,7 @@ class HelplineConfig(_Model):
     database: DatabaseSection = DatabaseSection()
     redis: RedisSection = RedisSection()
     http: HttpSection = HttpSection()
+    logins: LoginsSection = LoginsSection()
     volunteers: list[VolunteerSeed] = Field(default_factory=list)
     schedules: dict[str, ScheduleConfig] = Field(default_factory=default_schedules)
     hours: HoursSection = HoursSection()

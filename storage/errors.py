@@ -149,3 +149,19 @@ class LiveStreamGap(LiveStateError):
         super().__init__(f"hole in the live stream after seq {after}: {where}")
         self.after = after
         self.found = found
+
+
+# -- bounded thread pools (storage.pools) -------------------------------------------------------
+
+
+class PoolFull(StorageError):
+    """A bounded pool's threads are busy and its waiting line is full: refused at once.
+
+    Raised instead of queueing without end (300 queued argon2 logins at ~0.26 s each keep two
+    threads busy for ~40 s, mostly for clients long gone); the caller should retry shortly.
+    ``pool`` names the pool.
+    """
+
+    def __init__(self, pool: str) -> None:
+        super().__init__(f"the {pool} pool is full")
+        self.pool = pool

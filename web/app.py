@@ -20,6 +20,7 @@ from web.context import CTX, WebContext
 from web.errors import error_middleware
 from web.gateway import AcdGateway
 from web.health import AlwaysReady, Readiness
+from web.login_guard import LOGIN_GUARD, LoginGuard
 
 
 def create_app(
@@ -36,6 +37,7 @@ def create_app(
     always ready (see :mod:`web.health`).
     """
     app = _base(cfg, directory, gateway, sessions)
+    app[LOGIN_GUARD] = LoginGuard(cfg.logins)  # rate limits for the logins made here
     health.install(app, readiness or AlwaysReady())
     app.add_routes(volunteer_api.routes)
     app.add_routes(live_api.routes)

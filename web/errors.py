@@ -14,7 +14,7 @@ from aiohttp import web
 
 import acd
 from engine.errors import EngineStopped
-from storage.errors import InvalidVolunteer, UnknownVolunteer, VolunteerExists
+from storage.errors import InvalidVolunteer, PoolFull, UnknownVolunteer, VolunteerExists
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,21 @@ class Conflict(ApiError):
     code = "conflict"
 
 
+class TooManyRequests(ApiError):
+    """Too many attempts (a rate limit) or too much work waiting: 429 with Retry-After."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after_s: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after_s = max(1, retry_after_s)
+
+
+class ClientGone(WebError):
+    """The client closed the connection before its answer was ready: the work was dropped."""
+
+
 # How an ACD trigger and state read to a volunteer: "cannot go ready while a call rings".
 _TRIGGER_WORDS = {
     "ready": "go ready",
@@ -124,7 +139,17 @@ def map_exception(exc: BaseException) -> web.Response | None:
         resp = _json_error(exc.status, exc.code, exc.message)
         if isinstance(exc, Unauthorized):
             resp.headers["WWW-Authenticate"] = "Bearer"
+        if isinstance(exc, TooManyRequests):
+            resp.headers["Retry-After"] = str(exc.retry_after_s)
         return resp
+    if isinstance(exc, PoolFull):
+        # Password hashing is busy and its waiting line is full: refused at once, not queued.
+        resp = _json_error(429, "busy", "too many logins at once; try again in a moment")
+        resp.headers["Retry-After"] = "1"
+        return resp
+    if isinstance(exc, ClientGone):
+        # Nobody reads it; nginx's 499 "client closed request" keeps the access log honest.
+        return _json_error(499, "client_closed_request", "the client went away")
     if isinstance(exc, (AcdUnavailable, EngineStopped)):
         # EngineStopped: the engine stopped under a request (journal failed, lease lost); a
         # standby takes over, so it is the same "not served here now" as a standby's 503.

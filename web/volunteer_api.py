@@ -21,7 +21,8 @@ from storage.volunteers import MAX_PASSWORD_LEN, VolunteerInfo
 from web.auth import Session, new_token, require_session, token_hash
 from web.body import read_json
 from web.context import WebContext, ctx, volunteer_json
-from web.errors import BadRequest, Unauthorized
+from web.errors import BadRequest, ClientGone, Unauthorized
+from web.login_guard import LOGIN_GUARD, address_key, client_gone, while_connected
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +80,22 @@ async def create_session(request: web.Request) -> web.Response:
     if location is not None and location not in c.location_ids:
         raise BadRequest("location: not a configured location", code="invalid_field")
 
-    # argon2 is deliberately slow: keep it off the event loop, on the bounded login pool, so a
-    # flood of logins queues there and never delays a thread anything else waits for.
-    if not await pools.run_in("login", c.directory.verify_password, volunteer_id, password):
+    # Rate limits first (429, no hashing); then argon2, which is deliberately slow, on the
+    # bounded login pool (429 when its line is full), off the event loop and off every thread
+    # the call path waits for. A client that leaves before its turn costs no hashing at all.
+    guard = request.app[LOGIN_GUARD]
+    address = address_key(request.remote)
+    guard.admit(address, volunteer_id)
+    if client_gone(request):
+        raise ClientGone("the client left before its login was checked")
+    job = pools.submit("login", c.directory.verify_password, volunteer_id, password)
+    if not await while_connected(request, job):
+        guard.failed(address, volunteer_id)
         log.info("login refused from %s", request.remote)
         security_log.failed_login(volunteer_id, request.remote)
         raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")
+    if client_gone(request):  # nobody to hand a token to: do not log them into the ACD
+        raise ClientGone("the client left while its login was checked")
     info = await asyncio.to_thread(c.directory.get, volunteer_id)
     if info is None or not info.enabled:  # disabled between the two reads
         raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")

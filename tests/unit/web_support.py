@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 
 import acd
-from config.settings import HelplineConfig, parse_config
+from config.settings import HelplineConfig, LoginsSection, parse_config
 from live import LiveView
 from storage import db
 from storage.hours_store import HoursExceptionStore
@@ -149,14 +149,18 @@ async def web_env(
     hours_clock: Callable[[], datetime] | None = None,
     db_url: str | None = None,
     sessions: SessionStore | None = None,
+    logins: LoginsSection | None = None,
 ) -> AsyncIterator[WebEnv]:
     """A running test server with volunteers anna (utrecht), bram (almelo, disabled), sam.
 
     With ``hours_clock`` the opening-hours routes are mounted too, on the same database.
     ``db_url`` (an empty database) and ``sessions`` replace the SQLite file and the in-memory
-    session store (integration tests pass PostgreSQL and Redis).
+    session store (integration tests pass PostgreSQL and Redis). ``logins`` replaces the
+    config's login rate limits.
     """
     cfg = make_config(admin_token)
+    if logins is not None:
+        cfg = cfg.model_copy(update={"logins": logins})
     engine = db.make_engine(db_url or f"sqlite:///{tmp_path}/web.db")
     db.migrate(engine)
     directory = VolunteerDirectory.from_config(engine, cfg)
