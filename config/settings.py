@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from config.addresses import LOOPBACK_NETWORKS, IpAddress, IpNetwork, url_host
 from config.errors import ConfigError
 from ivr.hours_config import ScheduleConfig, default_schedules, validate_references
 from ivr.ivr_config import IvrSection, LineMenu
@@ -68,10 +69,15 @@ class Line(_Model):
 
 
 class Location(_Model):
-    """A site volunteers log in from; used for the wallboard and reports only."""
+    """A site volunteers work from: the wallboard and reports group by it, and its volunteers'
+    phones may register and call only from its networks."""
 
     id: Identifier
     name: str
+    networks: list[IpNetwork] = Field(default_factory=lambda: list(LOOPBACK_NETWORKS), min_length=1)
+    """Addresses and networks this location's phones reach Asterisk from (as Asterisk sees
+    them: behind NAT or a WebSocket proxy, the public or proxy address). Default: this host only
+    (loopback), so a location whose networks nobody wrote down has no phones on the air."""
 
 
 class QueueSection(_Model):
@@ -93,7 +99,7 @@ class AsteriskSection(_Model):
     """The Asterisk we drive: where it runs and how we reach it."""
 
     root: Path = Path("/var/lib/helpline/asterisk-root")
-    bind: str = "127.0.0.1"
+    bind: IpAddress = "127.0.0.1"
     sip_port: int = Field(default=5060, gt=0, lt=65536)
     http_port: int = Field(default=8088, gt=0, lt=65536)
     ami_port: int = Field(default=5038, gt=0, lt=65536)
@@ -103,7 +109,9 @@ class AsteriskSection(_Model):
     ami_user: Identifier = "helpline"
     ami_password: str = Field(min_length=8)
     sip_realm: str = "helpline"
-    trunk_addresses: list[str] = Field(min_length=1)
+    trunk_addresses: list[IpNetwork] = Field(min_length=1)
+    """The carrier's addresses or networks: a SIP request from here is the carrier, and a
+    request from anywhere else never is, whatever its From header says."""
     volunteer_phones: Literal["sip", "webrtc"] = "sip"
     """Plain SIP phones (any softphone or desk phone) or browser (WebRTC) phones."""
     rtp_start: int = Field(default=10000, gt=1024, lt=65536)
@@ -120,7 +128,7 @@ class AsteriskSection(_Model):
 
     @property
     def ari_url(self) -> str:
-        return f"http://{self.bind}:{self.http_port}/ari"
+        return f"http://{url_host(self.bind)}:{self.http_port}/ari"
 
 
 class DatabaseSection(_Model):
@@ -140,7 +148,7 @@ class RedisSection(_Model):
 class HttpSection(_Model):
     """The volunteer/supervisor HTTP API."""
 
-    host: str = "127.0.0.1"
+    host: IpAddress = "127.0.0.1"
     port: int = Field(default=8080, gt=0, lt=65536)
     admin_token: str | None = Field(default=None, min_length=16)
     """Bearer token for the admin API (staff tooling); no token, no admin API."""
@@ -224,6 +232,13 @@ class HelplineConfig(_Model):
                     raise ValueError(f"volunteers[{i}].languages: {lang!r} is not in languages")
         validate_references(self.schedules, self.lines)
         return self
+
+    def location_networks(self, location_id: str) -> tuple[str, ...] | None:
+        """The networks a volunteer of ``location_id`` may phone from; None for no such location."""
+        for loc in self.locations:
+            if loc.id == location_id:
+                return tuple(loc.networks)
+        return None
 
     def line_for_number(self, number: str) -> Line | None:
         for line in self.lines:
