@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import shutil
 import socket
 import tempfile
@@ -311,8 +312,13 @@ async def test_the_same_invite_from_the_trunk_still_gets_in(asterisk, channels):
     channel = start["channel"]
     assert channel["name"].startswith("PJSIP/carrier-")
     assert channel["caller"] == {"name": "", "number": ""}
-    async with channels.session.delete(f"{channels.base_url}/channels/{channel['id']}") as resp:
+    url = f"{channels.base_url}/channels/{channel['id']}"
+    async with channels.session.post(f"{url}/answer") as resp:
         assert resp.status == 204
+    async with channels.session.delete(url) as resp:
+        assert resp.status == 204, [
+            (e["type"], e.get("cause"), e.get("cause_txt")) for e in channels.events
+        ]
     code, out = await call
     assert code == 0, out
 
@@ -327,11 +333,18 @@ async def test_no_anonymous_or_unknown_inbound(asterisk, channels, from_user):
     assert channels.created() == []
 
 
-def test_asterisk_loaded_the_carrier_acl(asterisk):
-    out = asterisk.runtime.cli("pjsip show endpoint carrier")
-    assert "identify_by" in out and ": ip" in out.split("identify_by", 1)[1].splitlines()[0]
-    acl = asterisk.runtime.cli("pjsip show endpoint test-far-1")
-    assert "127.0.0.64/255.255.255.192" in acl or "127.0.0.64/26" in acl, acl
+def _option(asterisk, endpoint: str, name: str) -> str:
+    out = asterisk.runtime.cli(f"pjsip show endpoint {endpoint}")
+    found = re.search(rf"^\s*{name}\s+:\s*(.*?)\s*$", out, flags=re.M)
+    assert found is not None, out
+    return found.group(1)
+
+
+def test_asterisk_loaded_the_edge_as_rendered(asterisk):
+    assert _option(asterisk, "carrier", "identify_by") == "ip"
+    for endpoint in ("carrier", "test-udp-1", FAR_VOLUNTEER[0]):
+        assert _option(asterisk, endpoint, "acl") == "deny/permit"
+    assert _option(asterisk, "test-udp-1", "allow_transfer") == "false"
 
 
 # ---------------------------------------------------------------- the volunteers' door
