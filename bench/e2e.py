@@ -44,7 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -384,7 +384,7 @@ def analyse(
 # ----------------------------------------------------------------------------- main
 
 
-def make_phones(s: Settings, workdir: Path) -> Phones:
+def make_phones(s: Settings, workdir: Path, *, trace: bool = True) -> Phones:
     phone_dir = workdir / "phones"
     phone_dir.mkdir(exist_ok=True)
     ports = PortPool(PHONE_IP)
@@ -396,14 +396,22 @@ def make_phones(s: Settings, workdir: Path) -> Phones:
                 phone_dir,
                 ports,
                 answer_ms=s.answer_ms,
-                trace=True,
+                trace=trace,
             )
             for vid in volunteer_ids(s)
         ]
     )
 
 
-async def bench(s: Settings, workdir: Path) -> list[Run]:
+@contextlib.asynccontextmanager
+async def running_app(
+    s: Settings, workdir: Path, before_serve: Callable[[HelplineConfig], None] | None = None
+) -> AsyncIterator[tuple[HelplineConfig, AsteriskRuntime, asyncio.Task[None]]]:
+    """The bench Asterisk started and our app serving in this process, both stopped after.
+
+    ``before_serve`` runs once the database exists and before the app starts (other benches
+    add accounts there).
+    """
     from helpline.service import serve
 
     cfg = bench_config(s, workdir)
@@ -411,13 +419,27 @@ async def bench(s: Settings, workdir: Path) -> list[Run]:
     clear_live_state(cfg)
     print(f"starting the bench Asterisk ({BENCH_ROOT}) ...", flush=True)
     runtime = await asyncio.to_thread(start_asterisk, cfg, s)
+    app: asyncio.Task[None] | None = None
+    try:
+        if before_serve is not None:
+            before_serve(cfg)
+        started = asyncio.Event()
+        app = asyncio.create_task(serve(cfg, started), name="helpline-app")
+        await wait_guarded(started.wait(), app, 30)
+        yield cfg, runtime, app
+    finally:
+        if app is not None:
+            app.cancel()
+            await asyncio.gather(app, return_exceptions=True)
+        await asyncio.to_thread(runtime.stop)
+        clear_live_state(cfg)
+
+
+async def bench(s: Settings, workdir: Path) -> list[Run]:
     profile = Profile()
     install_profiling(profile)
-    started = asyncio.Event()
-    app = asyncio.create_task(serve(cfg, started), name="helpline-app")
     runs: list[Run] = []
-    try:
-        await wait_guarded(started.wait(), app, 30)
+    async with running_app(s, workdir) as (cfg, runtime, _):
         phones = make_phones(s, workdir)
         floor = FloorProcess(runtime.ari, FLOOR_APP, volunteer_ids(s), workdir)
         async with phones, floor:
@@ -440,11 +462,6 @@ async def bench(s: Settings, workdir: Path) -> list[Run]:
         for run, caller_log in logs:
             analyse(run, caller_log, volunteer_msgs, profile, floor_stamps)
             runs.append(run)
-    finally:
-        app.cancel()
-        await asyncio.gather(app, return_exceptions=True)
-        await asyncio.to_thread(runtime.stop)
-        clear_live_state(cfg)
     report(s, runs, profile, floor_own_us)
     return runs
 

@@ -14,17 +14,55 @@ from pathlib import Path
 from typing import Annotated, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from config.addresses import LOOPBACK_NETWORKS, IpAddress, IpNetwork, url_host
+from config.addresses import LOOPBACK_NETWORKS, IpAddress, IpNetwork
 from config.errors import ConfigError
 from ivr.hours_config import ScheduleConfig, default_schedules, validate_references
 from ivr.ivr_config import IvrSection, LineMenu
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "kindertelefoon.toml"
 
-Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,47}$")]
-DialledNumber = Annotated[str, Field(pattern=r"^[0-9]{3,15}$")]
+IDENTIFIER = re.compile(r"[a-z0-9][a-z0-9_-]{0,47}")
+"""An id (volunteer, location, line...): ASCII only, so it is safe in pjsip.conf, SQL and URLs.
+
+Always applied with ``fullmatch``: ``match`` with a ``$`` lets a trailing newline through
+("bob\\n"), which would write a broken pjsip.conf section."""
+
+
+def is_identifier(value: object) -> bool:
+    """True when ``value`` is a string that is a whole, well-formed identifier."""
+    return isinstance(value, str) and IDENTIFIER.fullmatch(value) is not None
+
+
+def _identifier(value: str) -> str:
+    if not is_identifier(value):
+        raise ValueError("use 1-48 of a-z 0-9 _ - (starting with a letter or digit)")
+    return value
+
+
+def _dialled_number(value: str) -> str:
+    if not (value.isascii() and value.isdigit() and 3 <= len(value) <= 15):
+        raise ValueError("use 3-15 digits 0-9")
+    return value
+
+
+_TOKEN68 = re.compile(r"[A-Za-z0-9._~+/-]{16,512}=*")
+
+Identifier = Annotated[str, AfterValidator(_identifier)]
+DialledNumber = Annotated[str, AfterValidator(_dialled_number)]
+
+LOOPBACK = "127.0.0.1"
+"""Where Asterisk's HTTP/ARI and AMI listen, whatever ``[asterisk] bind`` (SIP, RTP) is: only
+the app on the same host may reach them (dialplan.base.render_http/render_manager)."""
 
 KNOWN_SKILLS = frozenset({"phone", "chat", "peer_chat"})
 
@@ -34,7 +72,8 @@ ROLES: tuple[Role, ...] = get_args(Role)
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No inf or nan anywhere: `session_ttl_s = inf` once made every login fail.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class HelplineSection(_Model):
@@ -87,10 +126,10 @@ class QueueSection(_Model):
     ring_timeout_s: float = Field(default=20.0, gt=0, le=300)
     wrap_up_s: float = Field(default=60.0, ge=0, le=3600)
     max_no_answer: int = Field(default=2, ge=1, le=100)
-    max_wait_s: float = Field(default=900.0, gt=0)
-    max_queue_length: int = Field(default=200, ge=1)
+    max_wait_s: float = Field(default=900.0, gt=0, le=24 * 3600)
+    max_queue_length: int = Field(default=200, ge=1, le=100_000)
     max_chats: int = Field(default=2, ge=1, le=10)
-    language_wait_s: float = Field(default=30.0, gt=0, allow_inf_nan=False)
+    language_wait_s: float = Field(default=30.0, gt=0, le=3600)
     """How long a child who chose a language waits for a speaker of it (while one is
     available or about to be) before anyone who can take the contact gets it."""
 
@@ -128,7 +167,7 @@ class AsteriskSection(_Model):
 
     @property
     def ari_url(self) -> str:
-        return f"http://{url_host(self.bind)}:{self.http_port}/ari"
+        return f"http://{LOOPBACK}:{self.http_port}/ari"
 
 
 class DatabaseSection(_Model):
@@ -142,7 +181,7 @@ class RedisSection(_Model):
 
     url: str = "redis://127.0.0.1:6379/0"
     prefix: str = Field(default="helpline:", pattern=r"^[A-Za-z0-9_.:-]+$")
-    lease_s: float = Field(default=5.0, gt=0)
+    lease_s: float = Field(default=5.0, gt=0, le=300)
 
 
 class HttpSection(_Model):
@@ -152,7 +191,16 @@ class HttpSection(_Model):
     port: int = Field(default=8080, gt=0, lt=65536)
     admin_token: str | None = Field(default=None, min_length=16)
     """Bearer token for the admin API (staff tooling); no token, no admin API."""
-    session_ttl_s: float = Field(default=12 * 3600, gt=0)
+    session_ttl_s: float = Field(default=12 * 3600, gt=0, le=7 * 24 * 3600)
+    """How long a login lasts (at most a week)."""
+
+    @field_validator("admin_token")
+    @classmethod
+    def _token68(cls, value: str | None) -> str | None:
+        # What a client can send in "Authorization: Bearer ..." (RFC 6750); web refuses the rest.
+        if value is not None and _TOKEN68.fullmatch(value) is None:
+            raise ValueError("use 16-512 of A-Z a-z 0-9 . _ ~ + / - (a random string)")
+        return value
 
 
 class HoursSection(_Model):

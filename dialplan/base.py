@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from config.settings import AsteriskSection
+from config.settings import LOOPBACK, AsteriskSection
 from dialplan.values import conf_value
 
 HEADER = "; Rendered by helpline (dialplan.render); do not edit, re-render.\n"
@@ -145,10 +145,12 @@ def render_logger() -> str:
 
 
 def render_http(ast: AsteriskSection) -> str:
+    # Loopback only: ARI has full call control. Only the app (same host) talks to it; a
+    # browser's SIP WebSocket (/ws) is reached through a proxy that exposes that path alone.
     return HEADER + (
         "[general]\n"
         "enabled=yes\n"
-        f"bindaddr={conf_value(ast.bind)}\n"
+        f"bindaddr={LOOPBACK}\n"
         f"bindport={ast.http_port}\n"
         "servername=helpline\n"
         "sessionlimit=500\n"
@@ -172,20 +174,25 @@ def render_ari(ast: AsteriskSection) -> str:
 
 
 def render_manager(ast: AsteriskSection) -> str:
-    bind = conf_value(ast.bind)
+    """AMI on loopback, for one user who may only read the ``security`` class.
+
+    The app uses AMI for nothing but the security log (``security.ami``): no originate,
+    command or system rights, no write class at all, so a leaked AMI secret can neither
+    place a call nor run a shell command.
+    """
     return HEADER + (
         "[general]\n"
         "enabled=yes\n"
-        f"bindaddr={bind}\n"
+        f"bindaddr={LOOPBACK}\n"
         f"port={ast.ami_port}\n"
         "displayconnects=no\n"
         "webenabled=no\n"
         f"\n[{conf_value(ast.ami_user)}]\n"
         f"secret={conf_value(ast.ami_password)}\n"
         "deny=0.0.0.0/0.0.0.0\n"
-        f"permit={bind}/255.255.255.255\n"
-        "read=system,call,agent,reporting,command\n"
-        "write=system,call,agent,originate,reporting,command\n"
+        f"permit={LOOPBACK}/255.255.255.255\n"
+        "read=security\n"
+        "write=\n"
     )
 
 

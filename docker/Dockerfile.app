@@ -30,6 +30,7 @@ COPY web ./web
 COPY runtime ./runtime
 COPY softphone ./softphone
 COPY reports ./reports
+COPY security ./security
 COPY helpline ./helpline
 RUN pip install . && rm -rf /src
 

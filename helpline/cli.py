@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from helpline import (
     cli_asterisk,
     cli_hours,
+    cli_live,
     cli_prompts,
     cli_run,
     cli_simulate,
@@ -28,6 +29,7 @@ _SUBCOMMAND_MODULES = (
     cli_simulate,
     cli_hours,
     cli_prompts,
+    cli_live,
 )
 
 

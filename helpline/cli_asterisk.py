@@ -7,7 +7,7 @@ import logging
 import sys
 from typing import Any
 
-from config.settings import HelplineConfig
+from config.settings import LOOPBACK, HelplineConfig
 from dialplan import VolunteerSip, render_asterisk_config, sip_ha1
 from helpline.cli_support import config_or_report
 from runtime.asterisk import AriAccess, AsteriskRuntime
@@ -71,7 +71,7 @@ def _up(args: argparse.Namespace) -> int:
     print(
         f"Asterisk {status.version} up (pid {status.pid}) in {waited:.2f}s; "
         f"ARI {cfg.asterisk.ari_url}, SIP udp {cfg.asterisk.bind}:{cfg.asterisk.sip_port}, "
-        f"WebSocket ws://{cfg.asterisk.bind}:{cfg.asterisk.http_port}/ws"
+        f"WebSocket ws://{LOOPBACK}:{cfg.asterisk.http_port}/ws (loopback: proxy /ws to it)"
     )
     return 0
 

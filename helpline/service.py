@@ -19,12 +19,14 @@ from aiohttp import web
 from acd import AcdSettings, strategy_by_name
 from ari_app.app import HelplineApp
 from ari_app.client import AriClient
-from config.settings import HelplineConfig
+from config.settings import LOOPBACK, HelplineConfig
 from helpline.gateway import AppGateway
 from helpline.live_bus import start_live_bus
 from ivr.flow import required_prompt_ids
 from ivr.hours import HoursStatus
 from runtime.prompts import check_prompts
+from security import log as security_log
+from security.ami import AmiSecurityListener
 from storage import pools
 from storage.db import make_engine, migrate
 from storage.hours_store import HoursExceptionStore
@@ -84,6 +86,24 @@ def check_prompt_files(cfg: HelplineConfig) -> None:
     check_prompts(cfg.asterisk.root, prompt_languages(cfg), required_prompts(cfg))
 
 
+def security_listener(cfg: HelplineConfig, directory: VolunteerDirectory) -> AmiSecurityListener:
+    """Failed SIP authentication from AMI into ``<log_dir>/security.log`` (see security/)."""
+
+    async def accounts() -> list[str]:
+        return await asyncio.to_thread(lambda: [v.id for v in directory.list()])
+
+    ast = cfg.asterisk
+    return AmiSecurityListener(
+        LOOPBACK,
+        ast.ami_port,
+        ast.ami_user,
+        ast.ami_password,
+        accounts,
+        trunks=ast.trunk_addresses,
+        reconnect_s=ast.reconnect_max_s,
+    )
+
+
 async def serve(cfg: HelplineConfig, started: asyncio.Event | None = None) -> None:
     """Run until cancelled or until the lease is lost (then the caller exits non-zero)."""
     check_prompt_files(cfg)
@@ -118,6 +138,8 @@ async def serve(cfg: HelplineConfig, started: asyncio.Event | None = None) -> No
     sessions = RedisSessionStore(redis, cfg.redis.prefix)
     web_app = create_app(cfg, directory, gateway, sessions, hours_store, readiness)
     runner: web.AppRunner | None = None
+    # Before the API starts: a standby's refused logins are recorded too.
+    security_file = security_log.attach_file(cfg.log_dir / "security.log")
     try:
         # Before the lease, so a standby takes over with the hours already loaded, and
         # answers health checks (live, not ready) while it waits.
@@ -150,6 +172,8 @@ async def serve(cfg: HelplineConfig, started: asyncio.Event | None = None) -> No
                 asyncio.create_task(app.run(), name="stasis-app"),
                 asyncio.create_task(lease.keep(), name="lease"),
                 asyncio.create_task(stream.run(), name="live-stream"),
+                # The leader only, so two processes do not write each failure twice.
+                asyncio.create_task(security_listener(cfg, directory).run(), name="security"),
             ]
             signal = asyncio.create_task(_set_when_ready(app, started))
             try:
@@ -172,6 +196,7 @@ async def serve(cfg: HelplineConfig, started: asyncio.Event | None = None) -> No
         announcer.close()
         engine.dispose()
         pools.shutdown()  # last: the record writer has drained
+        security_log.detach(security_file)
 
 
 async def _set_when_ready(app: HelplineApp, started: asyncio.Event | None) -> None:

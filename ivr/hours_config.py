@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MINUTES_PER_DAY = 24 * 60
-_INTERVAL = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+_INTERVAL = re.compile(r"([0-9]{2}):([0-9]{2})-([0-9]{2}):([0-9]{2})")
 # Holiday names are collected over these years to validate `holiday_hours` keys: wide enough to
 # include holidays that only occur every few years (NL Liberation Day is a day off every 5).
 _NAME_YEARS = range(2020, 2041)
@@ -38,7 +38,7 @@ Interval = tuple[int, int]
 
 def parse_interval(text: str) -> Interval:
     """``"11:00-20:00"`` as minutes ``(660, 1200)``; ValueError with a clear message."""
-    m = _INTERVAL.match(text) if isinstance(text, str) else None
+    m = _INTERVAL.fullmatch(text) if isinstance(text, str) else None
     if m is None:
         raise ValueError(f"{text!r}: expected HH:MM-HH:MM, e.g. 11:00-20:00")
     sh, sm, eh, em = (int(g) for g in m.groups())
@@ -97,7 +97,7 @@ class ScheduleConfig(BaseModel):
     A weekday key overrides ``daily``; a day with neither is closed.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     daily: list[str] | None = None
     monday: list[str] | None = None

@@ -16,15 +16,15 @@ MENU_DIGITS = frozenset("0123456789*#")
 MAX_POSITION_PROMPT = 20
 """Highest ``position_<n>`` prompt in the catalogue."""
 
-_LANGUAGE = re.compile(r"^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})?$")
+_LANGUAGE = re.compile(r"[a-z]{2,3}([_-][A-Za-z0-9]{2,8})?")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _check_language(value: str) -> str:
-    if not _LANGUAGE.match(value):
+    if not _LANGUAGE.fullmatch(value):
         raise ValueError(f"{value!r} is not a language code (like 'nl' or 'en')")
     return value
 

@@ -22,7 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from config.settings import KNOWN_SKILLS, ROLES, HelplineConfig, Role
+from config.settings import KNOWN_SKILLS, ROLES, HelplineConfig, Role, is_identifier
 from storage.errors import InvalidVolunteer, UnknownVolunteer, VolunteerExists
 from storage.models import Volunteer
 
@@ -35,14 +35,15 @@ __all__ = [
     "VolunteerDirectory",
     "VolunteerInfo",
     "check_role",
+    "is_identifier",
     "make_hasher",
     "sip_ha1",
 ]
 
 log = logging.getLogger(__name__)
 
-_IDENTIFIER = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
-_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+# Always fullmatch: match() with "$" accepts a trailing newline (see config.settings.IDENTIFIER).
+_LANGUAGE = re.compile(r"[a-z]{2,3}")
 MIN_PASSWORD_LEN = 8
 MAX_PASSWORD_LEN = 1024
 # Test suites set this to "test" to hash with argon2's cheapest profile; never in production.
@@ -163,13 +164,12 @@ class VolunteerDirectory:
         languages: list[str],
         young: bool,
     ) -> None:
-        if not isinstance(volunteer_id, str) or not _IDENTIFIER.match(volunteer_id):
-            raise InvalidVolunteer(
-                f"id {volunteer_id!r}: use 1-48 of a-z 0-9 _ - (starting with a letter or digit)"
-            )
+        if not is_identifier(volunteer_id):
+            # No value in the message: it may hold control characters or surrogates.
+            raise InvalidVolunteer("id: use 1-48 of a-z 0-9 _ - (starting with a letter or digit)")
         if not name.strip() or len(name) > 100 or not name.isprintable():
             raise InvalidVolunteer("name: must be 1-100 printable characters")
-        if not _IDENTIFIER.match(location) or (
+        if not is_identifier(location) or (
             self._locations is not None and location not in self._locations
         ):
             raise InvalidVolunteer(f"location {location!r} is not a configured location")
@@ -185,7 +185,7 @@ class VolunteerDirectory:
         if not languages:
             raise InvalidVolunteer("languages: at least one is needed")
         for lang in languages:
-            if not _LANGUAGE.match(lang) or (
+            if not _LANGUAGE.fullmatch(lang) or (
                 self._languages is not None and lang not in self._languages
             ):
                 raise InvalidVolunteer(f"language {lang!r} is not a configured language")

@@ -13,10 +13,11 @@ from aiohttp import web
 
 import acd
 from storage import pools
-from storage.volunteers import MAX_PASSWORD_LEN
+from storage.volunteers import MAX_PASSWORD_LEN, is_identifier
 from web.auth import require_admin
 from web.body import read_json
 from web.context import WebContext, ctx, volunteer_json
+from web.errors import NotFound
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,14 @@ routes = web.RouteTableDef()
 
 _VOLUNTEER_FIELDS = {"id", "name", "location", "skills", "languages", "password", "young", "role"}
 _ROLE_MAX_LEN = 32  # longer than any role; the directory says which ones exist
+
+
+def _volunteer_id(request: web.Request) -> str:
+    """The ``{id}`` of the path; a 404 unless it is a well-formed id (never reaches SQL)."""
+    volunteer_id = request.match_info["id"]
+    if not is_identifier(volunteer_id):
+        raise NotFound("no such volunteer", code="unknown_volunteer")
+    return volunteer_id
 
 
 def _admin(request: web.Request) -> WebContext:
@@ -75,7 +84,7 @@ async def add_volunteer(request: web.Request) -> web.Response:
 async def get_volunteer(request: web.Request) -> web.Response:
     """One volunteer and their ACD state (null when logged out)."""
     c = _admin(request)
-    info = await asyncio.to_thread(c.directory.require, request.match_info["id"])
+    info = await asyncio.to_thread(c.directory.require, _volunteer_id(request))
     return web.json_response(
         {"volunteer": volunteer_json(info), "agent": c.gateway.agent_view(info.id)}
     )
@@ -85,7 +94,7 @@ async def get_volunteer(request: web.Request) -> web.Response:
 async def disable_volunteer(request: web.Request) -> web.Response:
     """Disable the account and log the volunteer out of the ACD (after wrap-up if busy)."""
     c = _admin(request)
-    volunteer_id = request.match_info["id"]
+    volunteer_id = _volunteer_id(request)
     await asyncio.to_thread(c.directory.disable, volunteer_id)
     try:
         await c.gateway.submit(acd.AgentLoggedOut(volunteer_id))
@@ -99,7 +108,7 @@ async def disable_volunteer(request: web.Request) -> web.Response:
 async def enable_volunteer(request: web.Request) -> web.Response:
     """Allow a disabled volunteer to log in again."""
     c = _admin(request)
-    volunteer_id = request.match_info["id"]
+    volunteer_id = _volunteer_id(request)
     await asyncio.to_thread(c.directory.enable, volunteer_id)
     info = await asyncio.to_thread(c.directory.require, volunteer_id)
     return web.json_response({"volunteer": volunteer_json(info)})
@@ -112,7 +121,7 @@ async def set_password(request: web.Request) -> web.Response:
     body = await read_json(request)
     body.only({"password"})
     password = body.string("password", max_len=MAX_PASSWORD_LEN)
-    await pools.run_in("login", c.directory.set_password, request.match_info["id"], password)
+    await pools.run_in("login", c.directory.set_password, _volunteer_id(request), password)
     return web.json_response({"ok": True})
 
 
@@ -123,7 +132,7 @@ async def set_role(request: web.Request) -> web.Response:
     body = await read_json(request)
     body.only({"role"})
     role = body.string("role", max_len=_ROLE_MAX_LEN)
-    volunteer_id = request.match_info["id"]
+    volunteer_id = _volunteer_id(request)
     await asyncio.to_thread(c.directory.set_role, volunteer_id, role)
     info = await asyncio.to_thread(c.directory.require, volunteer_id)
     return web.json_response({"volunteer": volunteer_json(info)})

@@ -11,7 +11,7 @@ from aiohttp import web
 from config.settings import HelplineConfig, HttpSection
 from storage.hours_store import HoursExceptionStore
 from storage.volunteers import VolunteerDirectory
-from web import admin_api, health, hours_api, live_api, volunteer_api
+from web import admin_api, health, hours_api, live_api, openapi, volunteer_api
 from web.auth import SessionStore
 from web.body import MAX_BODY_BYTES
 from web.context import CTX, WebContext
@@ -38,6 +38,7 @@ def create_app(
     health.install(app, readiness or AlwaysReady())
     app.add_routes(volunteer_api.routes)
     app.add_routes(live_api.routes)
+    app.add_routes(openapi.routes)
     if cfg.http.admin_token is not None:
         app.add_routes(admin_api.routes)
     if hours is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -154,13 +155,22 @@ class RedisSessionStore:
             raise SessionStoreError(f"cannot delete session: {type(exc).__name__}") from exc
 
 
+# RFC 6750's token68: what our tokens (token_urlsafe) and any sane admin token are made of.
+_TOKEN68 = re.compile(r"[A-Za-z0-9._~+/-]{1,512}=*")
+
+
 def bearer_token(request: web.Request) -> str | None:
-    """The token of an ``Authorization: Bearer <token>`` header, or None."""
+    """The token of an ``Authorization: Bearer <token>`` header, or None.
+
+    Anything but visible ASCII (token68) is no token: aiohttp hands undecodable header bytes
+    over as surrogates, which no hash or comparison can encode.
+    """
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
+    value = value.strip(" \t")
+    if scheme.lower() != "bearer" or _TOKEN68.fullmatch(value) is None:
         return None
-    return value.strip()
+    return value
 
 
 async def require_session(request: web.Request, store: SessionStore) -> tuple[str, Session]:

@@ -1,6 +1,9 @@
 """Reading and checking JSON request bodies: every 400 names the field that is wrong.
 
 Error messages name fields and types only; they never echo a value (it may be a password).
+A body is read only when it is ``application/json`` (else 415), strict UTF-8, without
+NaN/Infinity, and without a NUL or an unpaired surrogate in any key or string: those
+reach argon2, SQL and logs as text no codec or database accepts.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from web.errors import BadRequest, BodyTooLarge
+from web.errors import BadRequest, BodyTooLarge, UnsupportedMediaType
 
 MAX_BODY_BYTES = 16 * 1024
 
@@ -72,9 +75,44 @@ def _check_str(name: str, value: Any, max_len: int) -> str:
     return value
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # json.loads would give a float nan/inf
+
+
+def _bad_text(text: str) -> bool:
+    """True when ``text`` holds a NUL or a lone surrogate (from a JSON "\\ud800" escape)."""
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _check_text(data: dict[str, Any]) -> None:
+    """BadRequest naming the top-level field whose keys or strings hold unusable text."""
+    for name, value in data.items():
+        label = _safe_name(name) if not _bad_text(name) else "(a field)"
+        stack: list[Any] = [name, value]
+        while stack:  # iterative: nesting depth is bounded only by the body size
+            item = stack.pop()
+            if isinstance(item, str):
+                if _bad_text(item):
+                    raise BadRequest(
+                        f"{label}: must not contain NUL or unpaired surrogate characters",
+                        code="invalid_field",
+                    )
+            elif isinstance(item, dict):
+                stack.extend(item.keys())
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+
+
 def _safe_name(name: str) -> str:
     # An unknown key is client-chosen text; show it only if it looks like a field name.
-    if len(name) <= 40 and name.replace("_", "").replace("-", "").isalnum():
+    if len(name) <= 40 and name.isascii() and name.replace("_", "").replace("-", "").isalnum():
         return name
     return "(a field)"
 
@@ -92,15 +130,26 @@ async def read_json(request: web.Request, *, allow_empty: bool = False) -> Field
         raise BodyTooLarge(f"body: larger than the {MAX_BODY_BYTES // 1024} KiB limit") from None
     if len(raw) > MAX_BODY_BYTES:
         raise BodyTooLarge(f"body: larger than the {MAX_BODY_BYTES // 1024} KiB limit")
+    if allow_empty and not raw.strip():
+        return Fields({})  # an action without fields: no body, so no Content-Type either
+    charset = (request.charset or "utf-8").lower()
+    if request.content_type != "application/json" or charset != "utf-8":
+        # aiohttp reads an absent Content-Type as application/octet-stream.
+        raise UnsupportedMediaType("body: Content-Type must be application/json")
+    return parse_object(raw)
+
+
+def parse_object(raw: bytes) -> Fields:
+    """A JSON object from ``raw``; BadRequest (and nothing else) for anything that is not one."""
     if not raw.strip():
-        if allow_empty:
-            return Fields({})
         raise BadRequest("body: a JSON object is required", code="missing_body")
     try:
-        data = json.loads(raw)
+        # Strict UTF-8 first: json.loads(bytes) would also guess UTF-16 and UTF-32.
+        data = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
     except (ValueError, RecursionError):
         # No position or excerpt: the text around the error could be a password.
         raise BadRequest("body: not valid JSON", code="invalid_json") from None
     if not isinstance(data, dict):
         raise BadRequest("body: must be a JSON object", code="invalid_json")
+    _check_text(data)
     return Fields(data)

@@ -60,6 +60,14 @@ class BodyTooLarge(ApiError):
     code = "body_too_large"
 
 
+class UnsupportedMediaType(ApiError):
+    """A request body that is not ``application/json``: a web page can post ``text/plain``
+    cross-site without a CORS preflight, so nothing else is ever read."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
 class Unauthorized(ApiError):
     """No valid session or admin token; the message never says which part was wrong."""
 

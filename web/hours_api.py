@@ -97,6 +97,13 @@ def status_json(line_id: str, channel: str, status: HoursStatus) -> dict[str, ob
     }
 
 
+# Exceptions are planned in this range; anything outside is a typo (or a probe), and near
+# year 1 or 9999 an offset pushes the time off Python's calendar (OverflowError).
+MIN_YEAR = 2000
+MAX_YEAR = 2199
+MAX_ID = 2**31 - 1  # the id column is an SQL INTEGER: PostgreSQL refuses a larger value
+
+
 def _parse_time(name: str, text: str, now: datetime) -> datetime:
     if text.strip().lower() == "now":
         return now
@@ -106,7 +113,20 @@ def _parse_time(name: str, text: str, now: datetime) -> datetime:
         raise BadRequest(f"{name}: must be an ISO 8601 time", code="invalid_field") from None
     if value.tzinfo is None or value.utcoffset() is None:
         raise BadRequest(f"{name}: must include an offset (e.g. +02:00 or Z)", code="invalid_field")
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise BadRequest(
+            f"{name}: must be between the years {MIN_YEAR} and {MAX_YEAR}", code="invalid_field"
+        )
     return value.astimezone(UTC)
+
+
+def exception_id(raw: str) -> int | None:
+    """The id in a path, or None unless it is ASCII digits ("²".isdigit() is True) of a
+    number an SQL INTEGER holds."""
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_ID))):
+        return None
+    ident = int(raw)
+    return ident if ident <= MAX_ID else None
 
 
 @routes.get("/api/v1/admin/hours")
@@ -155,11 +175,11 @@ async def add_exception(request: web.Request) -> web.Response:
 async def remove_exception(request: web.Request) -> web.Response:
     """Delete a closure or extra opening."""
     h = _hours(request)
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 18:
+    ident = exception_id(request.match_info["id"])
+    if ident is None:
         raise NotFound("no such exception")
     try:
-        removed = await asyncio.to_thread(h.service.store.remove, int(raw))
+        removed = await asyncio.to_thread(h.service.store.remove, ident)
     except UnknownHoursException:
         raise NotFound("no such exception") from None
     return web.json_response({"exception": exception_json(removed)})

@@ -8,6 +8,9 @@ and receives, as JSON text frames:
 - then ``{"type": "delta", "seq": n, "kind": "agent"|"contact"|"queue", "id": ..., "data":
   {...} | null}`` for every change it may see, in order (``data: null``: gone from its view).
 
+A frame holds one such object, or a JSON array of them (in order) when several were ready at
+once.
+
 A supervisor sees everything; a volunteer sees their own record, the contacts offered to or
 held by them, and the queue figures. Messages carry ``at``, the server's Unix time when the
 change was published. The socket is closed with 4401 when the session ends or the account is
@@ -21,7 +24,7 @@ import contextlib
 import logging
 import socket
 
-from aiohttp import WSCloseCode, web
+from aiohttp import web
 
 from live import Scope
 from web.errors import BadRequest
@@ -75,7 +78,7 @@ async def live(request: web.Request) -> web.StreamResponse:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
     await ws.prepare(request)
     sub = hub.subscribe(scope_of(caller), after)
-    sender = asyncio.create_task(_send(ws, hub, sub, caller), name="live-send")
+    sender = asyncio.create_task(_send(ws, hub, sub, caller, request), name="live-send")
     try:
         async for _ in ws:
             pass  # nothing is expected from the client; reading keeps pings answered
@@ -87,21 +90,35 @@ async def live(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-async def _send(ws: web.WebSocketResponse, hub: LiveHub, sub: Subscription, caller: Caller) -> None:
+async def _send(
+    ws: web.WebSocketResponse,
+    hub: LiveHub,
+    sub: Subscription,
+    caller: Caller,
+    request: web.Request,
+) -> None:
     try:
         while not ws.closed:
             try:
-                batch = await asyncio.wait_for(hub.next_batch(sub), RECHECK_S)
+                async with asyncio.timeout(RECHECK_S):
+                    batch = await hub.next_batch(sub)
             except TimeoutError:
                 if not await _still_signed_in(caller):
                     await ws.close(code=SESSION_ENDED, message=b"session ended")
                     return
                 continue
-            for text in batch:
-                await asyncio.wait_for(ws.send_str(text), SEND_TIMEOUT_S)
+            if not batch:
+                continue
+            # What is ready goes out as one frame: one write per client per wake-up, not one
+            # per change (the fan-out shares the loop with the engine).
+            frame = batch[0] if len(batch) == 1 else "[" + ",".join(batch) + "]"
+            async with asyncio.timeout(SEND_TIMEOUT_S):
+                await ws.send_str(frame)
     except TimeoutError:
         log.info("live client too slow; disconnected (%d overflows)", sub.overflows)
-        await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow")
+        # Its socket is full: a closing handshake would wait on it too. Cut it.
+        if request.transport is not None:
+            request.transport.abort()
     except ConnectionError:
         pass  # the client went away; the reader ends the handler
 

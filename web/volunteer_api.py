@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 import acd
+from security import log as security_log
 from storage import pools
 from storage.volunteers import MAX_PASSWORD_LEN, VolunteerInfo
 from web.auth import Session, new_token, require_session, token_hash
@@ -82,6 +83,7 @@ async def create_session(request: web.Request) -> web.Response:
     # flood of logins queues there and never delays a thread anything else waits for.
     if not await pools.run_in("login", c.directory.verify_password, volunteer_id, password):
         log.info("login refused from %s", request.remote)
+        security_log.failed_login(volunteer_id, request.remote)
         raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")
     info = await asyncio.to_thread(c.directory.get, volunteer_id)
     if info is None or not info.enabled:  # disabled between the two reads

@@ -70,7 +70,8 @@ class Watcher:
     async def _read(self) -> None:
         async for msg in self.ws:
             if msg.type is aiohttp.WSMsgType.TEXT:
-                self.messages.append(json.loads(msg.data))
+                data = json.loads(msg.data)  # one message, or several in order
+                self.messages.extend(data if isinstance(data, list) else [data])
 
     async def close(self) -> None:
         await self.ws.close()
@@ -207,6 +208,7 @@ class StalledClient:
             b"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer " + token.encode() + b"\r\n\r\n"
         )
         self._buf = b""
+        self._pending: list[dict[str, Any]] = []
         while b"\r\n\r\n" not in self._buf:
             self._buf += self.sock.recv(4096)
         head, _, self._buf = self._buf.partition(b"\r\n\r\n")
@@ -221,8 +223,9 @@ class StalledClient:
         return out
 
     def read_message(self) -> dict[str, Any]:
-        """The next text frame (server frames are unmasked and, from aiohttp, unfragmented)."""
-        while True:
+        """The next message (server frames are unmasked and, from aiohttp, unfragmented; a
+        frame holds one message or an array of them)."""
+        while not self._pending:
             b0, b1 = self._exactly(2)
             length = b1 & 0x7F
             if length == 126:
@@ -231,8 +234,9 @@ class StalledClient:
                 (length,) = struct.unpack("!Q", self._exactly(8))
             payload = self._exactly(length)
             if b0 & 0x0F == 0x1:
-                data: dict[str, Any] = json.loads(payload)
-                return data
+                data = json.loads(payload)
+                self._pending.extend(data if isinstance(data, list) else [data])
+        return self._pending.pop(0)
 
 
 async def test_a_stalled_client_gets_a_snapshot_and_costs_a_bounded_queue(

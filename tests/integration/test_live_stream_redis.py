@@ -183,3 +183,38 @@ def test_publish_from_synchronous_code_never_awaits() -> None:
     assert stream.publish([delta(1), delta(2)]) is None
     assert stream.publish_snapshot(2, {}) is None
     assert stream.pending == 2
+
+
+async def test_helpline_live_follows_the_bus_from_another_process(redis, prefix):
+    """``helpline live``: the newest snapshot, then the changes after it; or from a seq."""
+    from helpline.cli_live import follow_bus
+    from tests.unit.web_support import make_config
+
+    cfg = make_config()
+    cfg = cfg.model_copy(update={"redis": cfg.redis.model_copy(update={"prefix": prefix + ":"})})
+    writer = LiveStream(redis, prefix)
+    flusher = asyncio.create_task(writer.run())
+    try:
+        writer.publish([delta(1), delta(2)])
+        writer.publish_snapshot(2, {"agents": [], "contacts": [], "queue": {"n": 2}})
+        writer.publish([delta(3), delta(4), delta(5)])
+
+        async def written() -> bool:
+            return writer.pending == 0 and await writer.last_seq() == 5
+
+        await wait_for(written)
+    finally:
+        flusher.cancel()
+        await asyncio.gather(flusher, return_exceptions=True)
+
+    lines: list[str] = []
+    await asyncio.wait_for(follow_bus(cfg, None, 3, lines.append), 5)
+    got = [json.loads(line) for line in lines]
+    assert got[0] == {"type": "snapshot", "agents": [], "contacts": [], "queue": {"n": 2}, "seq": 2}
+    assert [(m["type"], m["seq"]) for m in got[1:]] == [("delta", 3), ("delta", 4), ("delta", 5)]
+    assert got[1] == {"type": "delta", "seq": 3, "kind": "agent", "id": "vol-3",
+                      "data": {"state": "ready", "n": 3}}  # fmt: skip
+
+    lines.clear()
+    await asyncio.wait_for(follow_bus(cfg, 4, 1, lines.append), 5)
+    assert [json.loads(line)["seq"] for line in lines] == [5]

@@ -220,6 +220,29 @@ def test_network_services_bind_loopback_and_configured_ports(cfg):
     assert ari["password"] == ["ari-secret-1"]
 
 
+def test_ari_and_ami_listen_on_loopback_whatever_the_sip_address(cfg):
+    public = cfg.model_copy(
+        update={"asterisk": cfg.asterisk.model_copy(update={"bind": "192.0.2.10"})}
+    )
+    files = render_asterisk_config(public, [])
+    assert _section(files["http.conf"], "general")["bindaddr"] == ["127.0.0.1"]
+    assert _section(files["manager.conf"], "general")["bindaddr"] == ["127.0.0.1"]
+    assert public.asterisk.ari_url == "http://127.0.0.1:8090/ari"
+
+
+def test_the_ami_user_may_only_read_security_events(cfg):
+    manager = render_asterisk_config(cfg, [])["manager.conf"]
+    user = _section(manager, "ami-user")
+    assert user["read"] == ["security"]
+    assert user["write"] == [""]
+    assert user["permit"] == ["127.0.0.1/255.255.255.255"]
+    assert user["deny"] == ["0.0.0.0/0.0.0.0"]
+    # One user, and none of the rights the app never needed.
+    assert manager.count("secret=") == 1
+    for right in ("originate", "command", "system", "call", "agent", "reporting"):
+        assert right not in manager
+
+
 def test_logger_keeps_no_verbose_log(cfg):
     logger = render_asterisk_config(cfg, [])["logger.conf"]
     logfiles = _section(logger, "logfiles")

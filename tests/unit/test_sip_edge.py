@@ -163,11 +163,11 @@ def test_edge_acl_without_volunteers_is_the_trunk_only(cfg):
     assert acl["permit"] == ["198.51.100.20,203.0.113.0/28"]
 
 
-def test_ipv6_bind_is_bracketed_for_the_transport_and_ari(cfg):
+def test_ipv6_bind_is_bracketed_for_the_transport(cfg):
     v6 = cfg.model_copy(update={"asterisk": cfg.asterisk.model_copy(update={"bind": "::1"})})
     pjsip = render_asterisk_config(v6, [])["pjsip.conf"]
     assert _one(pjsip, "transport-udp", "transport")["bind"] == ["[::1]:5060"]
-    assert v6.asterisk.ari_url == "http://[::1]:8088/ari"
+    assert _one(pjsip, "carrier", "endpoint")["media_address"] == ["::1"]
 
 
 @pytest.mark.parametrize("bad", [("0.0.0.0/0",), ("::/0",), ("10.0.0.1/8",), ("pbx.example",), ()])

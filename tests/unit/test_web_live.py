@@ -37,11 +37,18 @@ async def _open(env: WebEnv, who: str, after: int | None = None) -> aiohttp.Clie
     return await env.client.ws_connect(f"/api/v1/live{query}", headers=env.bearer(token))
 
 
+_PENDING: dict[int, list[dict[str, Any]]] = {}
+"""Messages of a frame that held several (a JSON array), not yet handed out, per socket."""
+
+
 async def _read(ws: aiohttp.ClientWebSocketResponse, timeout: float = 2.0) -> dict[str, Any]:
-    msg = await asyncio.wait_for(ws.receive(), timeout)
-    assert msg.type is aiohttp.WSMsgType.TEXT, msg
-    data: dict[str, Any] = json.loads(msg.data)
-    return data
+    pending = _PENDING.setdefault(id(ws), [])
+    if not pending:
+        msg = await asyncio.wait_for(ws.receive(), timeout)
+        assert msg.type is aiohttp.WSMsgType.TEXT, msg
+        data = json.loads(msg.data)
+        pending.extend(data if isinstance(data, list) else [data])
+    return pending.pop(0)
 
 
 async def _drain(ws: aiohttp.ClientWebSocketResponse) -> list[dict[str, Any]]:

@@ -6,9 +6,10 @@ the errors the API maps (``IllegalTransition``, ``UnknownAgent``) are the core's
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,9 @@ import acd
 from config.settings import HelplineConfig, parse_config
 from live import LiveView
 from storage import db
+from storage.hours_store import HoursExceptionStore
 from storage.volunteers import VolunteerDirectory
-from web import MemorySessionStore, create_app
+from web import MemorySessionStore, SessionStore, create_app, hours_api
 from web.live_hub import LiveHub
 
 ADMIN_TOKEN = "admin-token-for-tests-0123456789"
@@ -119,7 +121,7 @@ class WebEnv:
     client: TestClient[Any, Any]
     gateway: FakeGateway
     directory: VolunteerDirectory
-    sessions: MemorySessionStore
+    sessions: Any  # a MemorySessionStore unless the test passed another SessionStore
     cfg: HelplineConfig
 
     async def login(
@@ -137,10 +139,22 @@ class WebEnv:
 
 
 @asynccontextmanager
-async def web_env(tmp_path: Path, admin_token: str | None = ADMIN_TOKEN) -> AsyncIterator[WebEnv]:
-    """A running test server with volunteers anna (utrecht), bram (almelo, disabled), sam."""
+async def web_env(
+    tmp_path: Path,
+    admin_token: str | None = ADMIN_TOKEN,
+    *,
+    hours_clock: Callable[[], datetime] | None = None,
+    db_url: str | None = None,
+    sessions: SessionStore | None = None,
+) -> AsyncIterator[WebEnv]:
+    """A running test server with volunteers anna (utrecht), bram (almelo, disabled), sam.
+
+    With ``hours_clock`` the opening-hours routes are mounted too, on the same database.
+    ``db_url`` (an empty database) and ``sessions`` replace the SQLite file and the in-memory
+    session store (integration tests pass PostgreSQL and Redis).
+    """
     cfg = make_config(admin_token)
-    engine = db.make_engine(f"sqlite:///{tmp_path}/web.db")
+    engine = db.make_engine(db_url or f"sqlite:///{tmp_path}/web.db")
     db.migrate(engine)
     directory = VolunteerDirectory.from_config(engine, cfg)
     directory.add("anna", "Anna", "utrecht", ["phone", "chat"], ["nl", "en"], PASSWORD)
@@ -148,8 +162,10 @@ async def web_env(tmp_path: Path, admin_token: str | None = ADMIN_TOKEN) -> Asyn
     directory.disable("bram")
     directory.add("sam", "Sam", "almelo", ["peer_chat"], ["nl"], PASSWORD, young=True)
     gateway = FakeGateway()
-    sessions = MemorySessionStore()
+    sessions = sessions or MemorySessionStore()
     app = create_app(cfg, directory, gateway, sessions)
+    if hours_clock is not None:
+        hours_api.install(app, HoursExceptionStore.from_config(engine, cfg), clock=hours_clock)
     client: TestClient[Any, Any] = TestClient(TestServer(app))
     await client.start_server()
     try:
