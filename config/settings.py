@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from config.addresses import LOOPBACK_NETWORKS, IpAddress, IpNetwork
 from config.errors import ConfigError
 from config.secrets import PLACEHOLDER, fill_from_environment
 from ivr.hours_config import ScheduleConfig, default_schedules, validate_references
@@ -112,10 +113,15 @@ class Line(_Model):
 
 
 class Location(_Model):
-    """A site volunteers log in from; used for the wallboard and reports only."""
+    """A site volunteers work from: the wallboard and reports group by it, and its volunteers'
+    phones may register and call only from its networks."""
 
     id: Identifier
     name: str
+    networks: list[IpNetwork] = Field(default_factory=lambda: list(LOOPBACK_NETWORKS), min_length=1)
+    """Addresses and networks this location's phones reach Asterisk from (as Asterisk sees
+    them: behind NAT or a WebSocket proxy, the public or proxy address). Default: this host only
+    (loopback), so a location whose networks nobody wrote down has no phones on the air."""
 
 
 class QueueSection(_Model):
@@ -137,7 +143,7 @@ class AsteriskSection(_Model):
     """The Asterisk we drive: where it runs and how we reach it."""
 
     root: Path = Path("/var/lib/helpline/asterisk-root")
-    bind: str = "127.0.0.1"
+    bind: IpAddress = "127.0.0.1"
     sip_port: int = Field(default=5060, gt=0, lt=65536)
     http_port: int = Field(default=8088, gt=0, lt=65536)
     ami_port: int = Field(default=5038, gt=0, lt=65536)
@@ -147,7 +153,9 @@ class AsteriskSection(_Model):
     ami_user: Identifier = "helpline"
     ami_password: str = Field(min_length=8)
     sip_realm: str = "helpline"
-    trunk_addresses: list[str] = Field(min_length=1)
+    trunk_addresses: list[IpNetwork] = Field(min_length=1)
+    """The carrier's addresses or networks: a SIP request from here is the carrier, and a
+    request from anywhere else never is, whatever its From header says."""
     volunteer_phones: Literal["sip", "webrtc"] = "sip"
     """Plain SIP phones (any softphone or desk phone) or browser (WebRTC) phones."""
     rtp_start: int = Field(default=10000, gt=1024, lt=65536)
@@ -184,7 +192,7 @@ class RedisSection(_Model):
 class HttpSection(_Model):
     """The volunteer/supervisor HTTP API, and the admin API on its own listener."""
 
-    host: str = "127.0.0.1"
+    host: IpAddress = "127.0.0.1"
     port: int = Field(default=8080, gt=0, lt=65536)
     admin_token: str | None = Field(default=None, min_length=16)
     """Bearer token for the admin API (staff tooling); no token, no admin API."""
@@ -316,6 +324,13 @@ class HelplineConfig(_Model):
                     raise ValueError(f"volunteers[{i}].languages: {lang!r} is not in languages")
         validate_references(self.schedules, self.lines)
         return self
+
+    def location_networks(self, location_id: str) -> tuple[str, ...] | None:
+        """The networks a volunteer of ``location_id`` may phone from; None for no such location."""
+        for loc in self.locations:
+            if loc.id == location_id:
+                return tuple(loc.networks)
+        return None
 
     def line_for_number(self, number: str) -> Line | None:
         for line in self.lines:

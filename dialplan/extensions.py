@@ -104,8 +104,12 @@ def render_extensions(cfg: HelplineConfig) -> str:
         f"exten => _[+*#A-Za-z].,1,Gosub({ANONYMISE},s,1)",
         f" same => n,Hangup({_UNALLOCATED})",
         "",
+        # A volunteer's phone dials nothing: not out, not 116111, not another phone. One or
+        # more characters, so a single digit is refused the same way (403, no channel out).
         f"[{VOLUNTEER_CONTEXT}]",
+        f"exten => _X,1,Hangup({_REJECTED})",
         f"exten => _X.,1,Hangup({_REJECTED})",
+        f"exten => _[+*#A-Za-z],1,Hangup({_REJECTED})",
         f"exten => _[+*#A-Za-z].,1,Hangup({_REJECTED})",
         "",
     ]

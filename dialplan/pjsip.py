@@ -1,9 +1,25 @@
-"""pjsip.conf: transports, the carrier trunk and one endpoint per volunteer."""
+"""pjsip.conf: transports, the carrier trunk and one endpoint per volunteer.
+
+Who may talk to us, in three layers:
+
+- ``edge-acl`` (res_pjsip_acl) answers 403 to any request whose source is neither a trunk
+  address nor a location network, before an endpoint is even looked up: strangers get no digest
+  challenge to guess against.
+- The carrier is identified by source address only (``identify_by=ip``), and its endpoint ACL
+  permits only the trunk addresses: an INVITE saying ``From: carrier`` from elsewhere matches no
+  endpoint and gets the artificial endpoint's 401 that nothing can answer.
+- A volunteer endpoint has an ACL of its location's networks: from anywhere else, even with the
+  right password, Asterisk swaps in the artificial endpoint (401, never 200).
+
+There is no anonymous endpoint and no ``anonymous`` identifier: an unknown From never reaches
+the dialplan. Volunteers' context dials nothing (extensions.py).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from config.addresses import url_host
 from config.settings import AsteriskSection
 from dialplan.errors import RenderError
 from dialplan.sip import VolunteerSip
@@ -15,11 +31,16 @@ VOLUNTEER_CONTEXT = "volunteers"
 """Dialplan context of calls *from* volunteer phones: they may dial nothing."""
 UDP_TRANSPORT = "transport-udp"
 WS_TRANSPORT = "transport-ws"
+EDGE_ACL = "edge-acl"
+"""The global ACL section: trunk addresses and location networks, nobody else."""
+
+# An ACL lets through whatever no rule matches, so every list starts by denying both families.
+_DENY_ALL = "0.0.0.0/0.0.0.0,::/0"
 
 
 def render_pjsip(ast: AsteriskSection, volunteers: Sequence[VolunteerSip]) -> str:
     """The whole pjsip.conf."""
-    bind = conf_value(ast.bind)
+    bind = conf_value(url_host(ast.bind))
     realm = conf_value(ast.sip_realm)
     seen: set[str] = set()
     for vol in volunteers:
@@ -32,6 +53,7 @@ def render_pjsip(ast: AsteriskSection, volunteers: Sequence[VolunteerSip]) -> st
         "type=global",
         "user_agent=helpline",
         # Carrier by source address first; volunteers by their From user (then digest auth).
+        # No "anonymous": a request nobody is identified for never gets an endpoint.
         "endpoint_identifier_order=ip,username",
         f"default_realm={realm}",
         "",
@@ -46,6 +68,7 @@ def render_pjsip(ast: AsteriskSection, volunteers: Sequence[VolunteerSip]) -> st
         "protocol=ws",
         f"bind={bind}",
         "",
+        *_edge_acl(ast, volunteers),
         *_carrier(ast),
     ]
     for vol in volunteers:
@@ -63,11 +86,29 @@ def _media(ast: AsteriskSection) -> list[str]:
     ]
 
 
+def _edge_acl(ast: AsteriskSection, volunteers: Sequence[VolunteerSip]) -> list[str]:
+    allowed = list(
+        dict.fromkeys([*ast.trunk_addresses, *(n for v in volunteers for n in v.networks)])
+    )
+    return [
+        f"[{EDGE_ACL}]",
+        "type=acl",
+        f"deny={_DENY_ALL}",
+        f"permit={','.join(conf_value(a) for a in allowed)}",
+        "",
+    ]
+
+
 def _carrier(ast: AsteriskSection) -> list[str]:
     matches = ",".join(conf_value(a) for a in ast.trunk_addresses)
     return [
         f"[{CARRIER}]",
         "type=endpoint",
+        # By source address only: the default (username,ip) made anyone saying From: carrier
+        # the carrier. The ACL is the second lock on the same door.
+        "identify_by=ip",
+        f"deny={_DENY_ALL}",
+        f"permit={matches}",
         f"context={CARRIER}",
         f"transport={UDP_TRANSPORT}",
         "disallow=all",
@@ -99,7 +140,13 @@ def _volunteer(ast: AsteriskSection, vol: VolunteerSip, realm: str) -> list[str]
     endpoint = [
         f"[{name}]",
         "type=endpoint",
+        "identify_by=username",
+        # Only from the volunteer's location; elsewhere even the right password gets a 401.
+        f"deny={_DENY_ALL}",
+        f"permit={','.join(conf_value(n) for n in vol.networks)}",
+        # The context dials nothing, and no REFER may send a child's call somewhere either.
         f"context={VOLUNTEER_CONTEXT}",
+        "allow_transfer=no",
         f"auth={name}-auth",
         f"aors={name}",
         "disallow=all",

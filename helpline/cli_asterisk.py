@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from typing import Any
 
@@ -11,6 +12,8 @@ from dialplan import VolunteerSip, render_asterisk_config, sip_ha1
 from helpline.cli_support import config_or_report
 from runtime.asterisk import AriAccess, AsteriskRuntime
 from runtime.errors import AsteriskError
+
+log = logging.getLogger(__name__)
 
 
 def register(subparsers: Any) -> None:
@@ -76,7 +79,8 @@ def _up(args: argparse.Namespace) -> int:
 def volunteer_accounts(cfg: HelplineConfig) -> list[VolunteerSip]:
     """SIP accounts to render: every enabled volunteer of the volunteer store.
 
-    They are plain SIP or browser (WebRTC) phones as ``[asterisk] volunteer_phones`` says. When
+    They are plain SIP or browser (WebRTC) phones as ``[asterisk] volunteer_phones`` says, let
+    in only from their location's ``networks``. When
     the store's database is not set up yet, the demo volunteers seeded in the config are used
     instead (SIP user = volunteer id, SIP password = seed password; only the HA1 is rendered).
     """
@@ -88,7 +92,9 @@ def volunteer_accounts(cfg: HelplineConfig) -> list[VolunteerSip]:
     try:
         engine = make_engine(cfg.database.url)
         try:
-            creds = VolunteerDirectory.from_config(engine, cfg).sip_credentials()
+            directory = VolunteerDirectory.from_config(engine, cfg)
+            creds = directory.sip_credentials()
+            location = {v.id: v.location_id for v in directory.list(enabled_only=True)}
         finally:
             engine.dispose()
     except (SQLAlchemyError, OSError):
@@ -96,8 +102,18 @@ def volunteer_accounts(cfg: HelplineConfig) -> list[VolunteerSip]:
     if not creds:
         realm = cfg.asterisk.sip_realm
         creds = [(v.id, sip_ha1(v.id, realm, v.password)) for v in cfg.volunteers]
+        location = {v.id: v.location for v in cfg.volunteers}
     webrtc = cfg.asterisk.volunteer_phones == "webrtc"
-    return [VolunteerSip(sip_user=user, ha1=ha1, webrtc=webrtc) for user, ha1 in creds]
+    accounts = []
+    for user, ha1 in creds:
+        networks = cfg.location_networks(location.get(user, ""))
+        if networks is None:
+            # Their location left the config: no network may vouch for the phone, so it stays
+            # off the air rather than taking every other phone down with a render error.
+            log.warning("volunteer %s: location not in the config; phone not rendered", user)
+            continue
+        accounts.append(VolunteerSip(sip_user=user, ha1=ha1, webrtc=webrtc, networks=networks))
+    return accounts
 
 
 def render_for(cfg: HelplineConfig) -> dict[str, str]:

@@ -79,6 +79,12 @@ holidays = ""
 id = "utrecht"
 name = "Utrecht"
 
+# Phones of this location may only register from 127.0.0.64-127.0.0.127 (test_sip_edge.py).
+[[locations]]
+id = "far"
+name = "Far"
+networks = ["127.0.0.64/26"]
+
 [asterisk]
 root = "{root}"
 bind = "127.0.0.1"
@@ -102,6 +108,9 @@ TEST_VOLUNTEERS = {
     "test-udp-2": ("test-sip-pass-2", False),
     "test-web-1": ("test-sip-pass-3", True),
 }
+FAR_VOLUNTEER = ("test-far-1", "test-sip-pass-far")
+"""A UDP phone of location ``far`` (127.0.0.64/26 only); kept out of TEST_VOLUNTEERS because
+the phone pools register those from 127.0.0.1."""
 
 
 @dataclass(frozen=True)
@@ -163,6 +172,17 @@ def _asterisk_session() -> Iterator[AsteriskUnderTest]:
         VolunteerSip(sip_user=user, ha1=sip_ha1(user, ast.sip_realm, password), webrtc=webrtc)
         for user, (password, webrtc) in TEST_VOLUNTEERS.items()
     ]
+    far_user, far_password = FAR_VOLUNTEER
+    far_networks = cfg.location_networks("far")
+    assert far_networks is not None
+    accounts.append(
+        VolunteerSip(
+            sip_user=far_user,
+            ha1=sip_ha1(far_user, ast.sip_realm, far_password),
+            webrtc=False,
+            networks=far_networks,
+        )
+    )
     files = render_asterisk_config(cfg, accounts)
     if os.geteuid() != 0:
         pytest.skip("the chrooted test Asterisk needs root (use the docker/ deployment)")
