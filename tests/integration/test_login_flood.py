@@ -63,7 +63,9 @@ async def test_a_child_rings_through_at_once_while_300_bad_logins_are_in_flight(
             await phone.registered()
             await run.login_ready("test-udp-1")
             runner = await start_site(
-                create_app(cfg, directory, run.gateway, MemorySessionStore()), http
+                create_app(cfg, directory, run.gateway, MemorySessionStore()),
+                http.host,
+                http.port,
             )
             try:
                 flood = Flood(f"http://127.0.0.1:{http.port}/api/v1/session", flood_args)
