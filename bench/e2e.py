@@ -223,12 +223,21 @@ def volunteer_ids(s: Settings) -> list[str]:
     return [f"bench-{i:02d}" for i in range(1, s.volunteers + 1)]
 
 
-def start_asterisk(cfg: HelplineConfig, s: Settings) -> AsteriskRuntime:
+def start_asterisk(cfg: HelplineConfig, s: Settings) -> tuple[AsteriskRuntime, dict[str, str]]:
+    """Asterisk with the bench volunteers' accounts; returns it and id -> SIP secret."""
     from helpline.cli_asterisk import render_for, runtime_for
     from helpline.service import prepare_database, prompt_languages, required_prompts
     from runtime.prompts import generate_prompts
+    from storage.db import make_engine
+    from storage.volunteers import VolunteerDirectory
 
     prepare_database(cfg)  # creates the bench volunteers, so render_for gives their accounts
+    engine = make_engine(cfg.database.url)
+    try:
+        directory = VolunteerDirectory.from_config(engine, cfg)
+        sip_secrets = {vid: directory.new_sip_secret(vid) for vid in volunteer_ids(s)}
+    finally:
+        engine.dispose()
     files = render_for(cfg)
     queue, exten = app_queue_config(s, volunteer_ids(s))
     files["queues.conf"] += queue
@@ -241,7 +250,7 @@ def start_asterisk(cfg: HelplineConfig, s: Settings) -> AsteriskRuntime:
     runtime.start(wait_s=60.0)
     # ARI answers before every module has loaded: a phone registering then may be refused.
     runtime.cli("core waitfullybooted", timeout_s=60.0)
-    return runtime
+    return runtime, sip_secrets
 
 
 def clear_live_state(cfg: HelplineConfig) -> None:
@@ -384,14 +393,14 @@ def analyse(
 # ----------------------------------------------------------------------------- main
 
 
-def make_phones(s: Settings, workdir: Path) -> Phones:
+def make_phones(s: Settings, workdir: Path, sip_secrets: dict[str, str]) -> Phones:
     phone_dir = workdir / "phones"
     phone_dir.mkdir(exist_ok=True)
     ports = PortPool(PHONE_IP)
     return Phones(
         [
             Phone(
-                PhoneAccount(vid, PASSWORD),
+                PhoneAccount(vid, sip_secrets[vid]),
                 "127.0.0.1:5070",
                 phone_dir,
                 ports,
@@ -410,7 +419,7 @@ async def bench(s: Settings, workdir: Path) -> list[Run]:
     bench_root()
     clear_live_state(cfg)
     print(f"starting the bench Asterisk ({BENCH_ROOT}) ...", flush=True)
-    runtime = await asyncio.to_thread(start_asterisk, cfg, s)
+    runtime, sip_secrets = await asyncio.to_thread(start_asterisk, cfg, s)
     profile = Profile()
     install_profiling(profile)
     started = asyncio.Event()
@@ -418,7 +427,7 @@ async def bench(s: Settings, workdir: Path) -> list[Run]:
     runs: list[Run] = []
     try:
         await wait_guarded(started.wait(), app, 30)
-        phones = make_phones(s, workdir)
+        phones = make_phones(s, workdir, sip_secrets)
         floor = FloorProcess(runtime.ari, FLOOR_APP, volunteer_ids(s), workdir)
         async with phones, floor:
             base = f"http://{cfg.http.host}:{cfg.http.port}/api/v1"

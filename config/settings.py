@@ -27,8 +27,9 @@ DialledNumber = Annotated[str, Field(pattern=r"^[0-9]{3,15}$")]
 
 KNOWN_SKILLS = frozenset({"phone", "chat", "peer_chat"})
 
-Role = Literal["volunteer", "supervisor"]
-"""What an account may see: a supervisor coaches and sees everyone, a volunteer only themselves."""
+Role = Literal["volunteer", "supervisor", "admin"]
+"""What an account may see: a supervisor coaches and sees everyone, a volunteer only themselves;
+an admin is a person who manages accounts (rather than a shared token)."""
 ROLES: tuple[Role, ...] = get_args(Role)
 
 

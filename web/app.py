@@ -14,7 +14,7 @@ from storage.volunteers import VolunteerDirectory
 from web import admin_api, health, hours_api, live_api, volunteer_api
 from web.auth import SessionStore
 from web.body import MAX_BODY_BYTES
-from web.context import CTX, WebContext
+from web.context import CTX, SipChanged, WebContext
 from web.errors import error_middleware
 from web.gateway import AcdGateway
 from web.health import AlwaysReady, Readiness
@@ -27,14 +27,18 @@ def create_app(
     sessions: SessionStore,
     hours: HoursExceptionStore | None = None,
     readiness: Readiness | None = None,
+    sip_changed: SipChanged | None = None,
 ) -> web.Application:
     """The API application. The admin routes exist only when an admin token is configured.
 
     ``readiness`` feeds ``/healthz/ready`` (and ``/healthz``); without it the app counts as
-    always ready (see :mod:`web.health`).
+    always ready (see :mod:`web.health`). ``sip_changed`` is awaited after an admin reset,
+    disable or enable, so the rotated SIP secret reaches Asterisk at once.
     """
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
-    app[CTX] = WebContext(cfg=cfg, directory=directory, gateway=gateway, sessions=sessions)
+    app[CTX] = WebContext(
+        cfg=cfg, directory=directory, gateway=gateway, sessions=sessions, sip_changed=sip_changed
+    )
     health.install(app, readiness or AlwaysReady())
     app.add_routes(volunteer_api.routes)
     app.add_routes(live_api.routes)
