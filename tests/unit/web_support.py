@@ -121,6 +121,8 @@ class WebEnv:
     directory: VolunteerDirectory
     sessions: MemorySessionStore
     cfg: HelplineConfig
+    sip_pushes: list[str] = field(default_factory=list)
+    """One entry per time the API asked to push the SIP accounts to Asterisk."""
 
     async def login(
         self, volunteer_id: str = "anna", password: str = PASSWORD, **extra: Any
@@ -149,11 +151,16 @@ async def web_env(tmp_path: Path, admin_token: str | None = ADMIN_TOKEN) -> Asyn
     directory.add("sam", "Sam", "almelo", ["peer_chat"], ["nl"], PASSWORD, young=True)
     gateway = FakeGateway()
     sessions = MemorySessionStore()
-    app = create_app(cfg, directory, gateway, sessions)
+    pushes: list[str] = []
+
+    async def sip_changed() -> None:
+        pushes.append("push")
+
+    app = create_app(cfg, directory, gateway, sessions, sip_changed=sip_changed)
     client: TestClient[Any, Any] = TestClient(TestServer(app))
     await client.start_server()
     try:
-        yield WebEnv(client, gateway, directory, sessions, cfg)
+        yield WebEnv(client, gateway, directory, sessions, cfg, pushes)
     finally:
         await client.close()
         engine.dispose()
