@@ -320,9 +320,7 @@ def test_the_sip_secret_is_random_and_never_the_login_password(engine, vols):
 
 
 @pytest.mark.parametrize("action", ["disable", "enable", "set_password"])
-def test_reset_disable_and_enable_rotate_the_sip_secret_and_raise_the_version(
-    engine, vols, action
-):
+def test_reset_disable_and_enable_rotate_the_sip_secret_and_raise_the_version(engine, vols, action):
     vols.add("anna", "Anna", "utrecht", ["phone"], ["nl"], PASSWORD)
     old = _device(engine, "anna").ha1
     version = vols.require("anna").credential_version
