@@ -66,7 +66,9 @@ def _contacts(asterisk, aor: str) -> list[str]:
     """The contact URIs registered on ``aor``."""
     text = asterisk.runtime.cli(f"pjsip show aor {aor}")
     return sorted(
-        line.split()[1] for line in text.splitlines() if line.strip().startswith("Contact:")
+        line.split()[1]
+        for line in text.splitlines()
+        if line.strip().startswith("Contact:") and "/sip:" in line  # not the table's header
     )
 
 
