@@ -224,12 +224,21 @@ def volunteer_ids(s: Settings) -> list[str]:
     return [f"bench-{i:02d}" for i in range(1, s.volunteers + 1)]
 
 
-def start_asterisk(cfg: HelplineConfig, s: Settings) -> AsteriskRuntime:
+def start_asterisk(cfg: HelplineConfig, s: Settings) -> tuple[AsteriskRuntime, dict[str, str]]:
+    """Asterisk with the bench volunteers' accounts; returns it and id -> SIP secret."""
     from helpline.cli_asterisk import render_for, runtime_for
     from helpline.service import prepare_database, prompt_languages, required_prompts
     from runtime.prompts import generate_prompts
+    from storage.db import make_engine
+    from storage.volunteers import VolunteerDirectory
 
     prepare_database(cfg)  # creates the bench volunteers, so render_for gives their accounts
+    engine = make_engine(cfg.database.url)
+    try:
+        directory = VolunteerDirectory.from_config(engine, cfg)
+        sip_secrets = {vid: directory.new_sip_secret(vid) for vid in volunteer_ids(s)}
+    finally:
+        engine.dispose()
     files = render_for(cfg)
     queue, exten = app_queue_config(s, volunteer_ids(s))
     files["queues.conf"] += queue
@@ -242,7 +251,7 @@ def start_asterisk(cfg: HelplineConfig, s: Settings) -> AsteriskRuntime:
     runtime.start(wait_s=60.0)
     # ARI answers before every module has loaded: a phone registering then may be refused.
     runtime.cli("core waitfullybooted", timeout_s=60.0)
-    return runtime
+    return runtime, sip_secrets
 
 
 def clear_live_state(cfg: HelplineConfig) -> None:
@@ -385,14 +394,16 @@ def analyse(
 # ----------------------------------------------------------------------------- main
 
 
-def make_phones(s: Settings, workdir: Path, *, trace: bool = True) -> Phones:
+def make_phones(
+    s: Settings, workdir: Path, sip_secrets: dict[str, str], *, trace: bool = True
+) -> Phones:
     phone_dir = workdir / "phones"
     phone_dir.mkdir(exist_ok=True)
     ports = PortPool(PHONE_IP)
     return Phones(
         [
             Phone(
-                PhoneAccount(vid, PASSWORD),
+                PhoneAccount(vid, sip_secrets[vid]),
                 "127.0.0.1:5070",
                 phone_dir,
                 ports,
@@ -404,10 +415,21 @@ def make_phones(s: Settings, workdir: Path, *, trace: bool = True) -> Phones:
     )
 
 
+@dataclass
+class BenchApp:
+    """What ``running_app`` yields."""
+
+    cfg: HelplineConfig
+    runtime: AsteriskRuntime
+    app: asyncio.Task[None]
+    sip_secrets: dict[str, str]
+    """The bench volunteers' SIP secrets (random; never their login passwords)."""
+
+
 @contextlib.asynccontextmanager
 async def running_app(
     s: Settings, workdir: Path, before_serve: Callable[[HelplineConfig], None] | None = None
-) -> AsyncIterator[tuple[HelplineConfig, AsteriskRuntime, asyncio.Task[None]]]:
+) -> AsyncIterator[BenchApp]:
     """The bench Asterisk started and our app serving in this process, both stopped after.
 
     ``before_serve`` runs once the database exists and before the app starts (other benches
@@ -419,7 +441,7 @@ async def running_app(
     bench_root()
     clear_live_state(cfg)
     print(f"starting the bench Asterisk ({BENCH_ROOT}) ...", flush=True)
-    runtime = await asyncio.to_thread(start_asterisk, cfg, s)
+    runtime, sip_secrets = await asyncio.to_thread(start_asterisk, cfg, s)
     app: asyncio.Task[None] | None = None
     try:
         if before_serve is not None:
@@ -427,7 +449,7 @@ async def running_app(
         started = asyncio.Event()
         app = asyncio.create_task(serve(cfg, started), name="helpline-app")
         await wait_guarded(started.wait(), app, 30)
-        yield cfg, runtime, app
+        yield BenchApp(cfg, runtime, app, sip_secrets)
     finally:
         if app is not None:
             app.cancel()
@@ -440,8 +462,9 @@ async def bench(s: Settings, workdir: Path) -> list[Run]:
     profile = Profile()
     install_profiling(profile)
     runs: list[Run] = []
-    async with running_app(s, workdir) as (cfg, runtime, _):
-        phones = make_phones(s, workdir)
+    async with running_app(s, workdir) as running:
+        cfg, runtime = running.cfg, running.runtime
+        phones = make_phones(s, workdir, running.sip_secrets)
         floor = FloorProcess(runtime.ari, FLOOR_APP, volunteer_ids(s), workdir)
         async with phones, floor:
             base = f"http://{cfg.http.host}:{cfg.http.port}/api/v1"

@@ -266,8 +266,11 @@ def volunteer_ids(s: Settings) -> list[str]:
     return [f"eve-{i:03d}" for i in range(1, s.volunteers + 1)]
 
 
-def prepare(cfg: HelplineConfig, ids: Sequence[str], password: str) -> AsteriskRuntime:
-    """Volunteers in SQL, their accounts in the rendered config, Asterisk (re)started."""
+def prepare(
+    cfg: HelplineConfig, ids: Sequence[str], password: str
+) -> tuple[AsteriskRuntime, dict[str, str]]:
+    """Volunteers in SQL, their accounts in the rendered config, Asterisk (re)started; returns
+    it and id -> the SIP secret of their phone."""
     from helpline.cli_asterisk import render_for, runtime_for
     from helpline.service import prepare_database, prompt_languages, required_prompts
     from runtime.prompts import generate_prompts
@@ -278,8 +281,10 @@ def prepare(cfg: HelplineConfig, ids: Sequence[str], password: str) -> AsteriskR
     engine = make_engine(cfg.database.url)
     try:
         directory = VolunteerDirectory.from_config(engine, cfg)
+        sip_secrets: dict[str, str] = {}
         for vid in ids:
             directory.add(vid, vid, "evening", ["phone"], ["nl"], password)
+            sip_secrets[vid] = directory.new_sip_secret(vid)
     finally:
         engine.dispose()
     runtime = runtime_for(cfg)
@@ -287,7 +292,7 @@ def prepare(cfg: HelplineConfig, ids: Sequence[str], password: str) -> AsteriskR
     runtime.install_config(render_for(cfg))
     generate_prompts(runtime.root, prompt_languages(cfg), required_prompts(cfg))
     runtime.start(wait_s=60.0)
-    return runtime
+    return runtime, sip_secrets
 
 
 def clear_live_state(cfg: HelplineConfig) -> None:
@@ -413,7 +418,7 @@ async def evening(s: Settings, work: Path) -> Outcome:
     clear_live_state(cfg)
     print(f"preparing {len(ids)} volunteers and starting Asterisk ({DEFAULT_ROOT}) ...",
           flush=True)  # fmt: skip
-    runtime = await asyncio.to_thread(prepare, cfg, ids, password)
+    runtime, sip_secrets = await asyncio.to_thread(prepare, cfg, ids, password)
     app: asyncio.subprocess.Process | None = None
     try:
         app = await start_app(cfg, config_path, s, work)
@@ -422,7 +427,7 @@ async def evening(s: Settings, work: Path) -> Outcome:
             raise RuntimeError("Asterisk is not running")
         phone_dir = work / "phones"
         phone_dir.mkdir()
-        accounts = [PhoneAccount(vid, password) for vid in ids]
+        accounts = [PhoneAccount(vid, sip_secrets[vid]) for vid in ids]
         started = time.monotonic()
         async with PhonePool(
             accounts, SIP, phone_dir, per_process=s.per_process, answer_ms=s.answer_ms,

@@ -159,7 +159,7 @@ async def bench(args: argparse.Namespace, work: Path) -> list[Trial]:
     bench_root()
     clear_live_state(cfg)
     print(f"starting the bench Asterisk ({BENCH_ROOT}) ...", flush=True)
-    runtime = await asyncio.to_thread(start_asterisk, cfg, s)
+    runtime, sip_secrets = await asyncio.to_thread(start_asterisk, cfg, s)
     trials: list[Trial] = []
     try:
         async with AriProxy(f"http://127.0.0.1:{cfg.asterisk.http_port}") as proxy:
@@ -168,7 +168,7 @@ async def bench(args: argparse.Namespace, work: Path) -> list[Trial]:
             app = asyncio.create_task(serve(app_cfg, started), name="helpline-app")
             try:
                 await wait_guarded(started.wait(), app, 30)
-                phones = make_phones(s, work)
+                phones = make_phones(s, work, sip_secrets)
                 async with phones, VolunteerApi(f"http://127.0.0.1:{cfg.http.port}/api/v1") as api:
                     for vid in volunteer_ids(s):
                         await api.login(vid, PASSWORD)

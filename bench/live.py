@@ -509,13 +509,14 @@ async def bench(ls: LiveSettings, workdir: Path) -> Result:
         add_accounts(cfg, listen_only, [*supervisors, STALLED])
 
     problems: list[str] = []
-    async with running_app(s, workdir, before_serve) as (cfg, _, _):
+    async with running_app(s, workdir, before_serve) as running:
+        cfg = running.cfg
         base = f"http://{cfg.http.host}:{cfg.http.port}"
         connector = aiohttp.TCPConnector(limit=0)  # 200 sockets at once, not the default 100
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=10)
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
             api = Api(http, base + "/api/v1")
-            phones = make_phones(s, workdir, trace=False)
+            phones = make_phones(s, workdir, running.sip_secrets, trace=False)
             async with phones:
                 listeners: list[Listener] = []
                 for vid in volunteer_ids(s):

@@ -274,8 +274,9 @@ async def bench(args: argparse.Namespace, work: Path) -> tuple[list[Call], dict[
     calls: list[Call] = []
     tally: dict[str, int] = {}
     hashed_in_flood = 0
-    async with running_app(s, work) as (cfg, _, _):
-        phones = make_phones(s, work)
+    async with running_app(s, work) as running:
+        cfg = running.cfg
+        phones = make_phones(s, work, running.sip_secrets)
         base = f"http://{cfg.http.host}:{cfg.http.port}/api/v1"
         async with phones, VolunteerApi(base) as api:
             for vid in volunteer_ids(s):

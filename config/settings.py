@@ -68,8 +68,9 @@ the app on the same host may reach them (dialplan.base.render_http/render_manage
 
 KNOWN_SKILLS = frozenset({"phone", "chat", "peer_chat"})
 
-Role = Literal["volunteer", "supervisor"]
-"""What an account may see: a supervisor coaches and sees everyone, a volunteer only themselves."""
+Role = Literal["volunteer", "supervisor", "admin"]
+"""What an account may see: a supervisor coaches and sees everyone, a volunteer only themselves;
+an admin is a person who manages accounts (rather than a shared token)."""
 ROLES: tuple[Role, ...] = get_args(Role)
 
 

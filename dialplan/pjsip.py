@@ -177,7 +177,9 @@ def _volunteer(ast: AsteriskSection, vol: VolunteerSip, realm: str) -> list[str]
         f"[{name}]",
         "type=aor",
         "max_contacts=1",
-        "remove_existing=yes",
+        # A second REGISTER from elsewhere is refused while the phone's contact lives: it must
+        # not silently take over a volunteer's phone (and the calls meant for it).
+        "remove_existing=no",
         "",
         f"[{name}-auth]",
         "type=auth",

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from config.settings import LOOPBACK, HelplineConfig
-from dialplan import VolunteerSip, render_asterisk_config, sip_ha1
+from dialplan import VolunteerSip, render_asterisk_config
 from helpline.cli_support import config_or_report
 from runtime.asterisk import AriAccess, AsteriskRuntime
 from runtime.errors import AsteriskError
@@ -80,9 +80,10 @@ def volunteer_accounts(cfg: HelplineConfig) -> list[VolunteerSip]:
     """SIP accounts to render: every enabled volunteer of the volunteer store.
 
     They are plain SIP or browser (WebRTC) phones as ``[asterisk] volunteer_phones`` says, let
-    in only from their location's ``networks``. When
-    the store's database is not set up yet, the demo volunteers seeded in the config are used
-    instead (SIP user = volunteer id, SIP password = seed password; only the HA1 is rendered).
+    in only from their location's ``networks``; each authenticates with its random SIP secret
+    (only its HA1 is rendered), never the login password. Without a reachable database there
+    are no accounts: a phone gets its secret from ``helpline volunteer sip-secret`` once the
+    database is set up.
     """
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -98,11 +99,7 @@ def volunteer_accounts(cfg: HelplineConfig) -> list[VolunteerSip]:
         finally:
             engine.dispose()
     except (SQLAlchemyError, OSError):
-        creds = []
-    if not creds:
-        realm = cfg.asterisk.sip_realm
-        creds = [(v.id, sip_ha1(v.id, realm, v.password)) for v in cfg.volunteers]
-        location = {v.id: v.location for v in cfg.volunteers}
+        creds, location = [], {}
     webrtc = cfg.asterisk.volunteer_phones == "webrtc"
     accounts = []
     for user, ha1 in creds:
@@ -123,6 +120,25 @@ def render_for(cfg: HelplineConfig) -> dict[str, str]:
     ``runtime.cli("module reload res_pjsip.so")`` (Asterisk 22 has no ``pjsip reload``).
     """
     return render_asterisk_config(cfg, volunteer_accounts(cfg))
+
+
+def reload_phones(cfg: HelplineConfig) -> bool:
+    """Re-render the SIP accounts into the Asterisk that runs here and reload PJSIP.
+
+    False (nothing done) when no Asterisk of ours runs with this configuration's root, e.g. in
+    the compose set-up, where the init container renders the accounts; AsteriskError when it
+    runs but the install or reload failed. Blocking: async callers use a thread.
+    """
+    runtime = runtime_for(cfg)
+    try:
+        ours = runtime.is_running() and runtime.ari_info() is not None
+    except AsteriskError:
+        ours = False
+    if not ours:
+        return False
+    runtime.install_config(render_for(cfg))
+    runtime.cli("module reload res_pjsip.so")  # Asterisk 22 has no "pjsip reload"
+    return True
 
 
 def _down(args: argparse.Namespace) -> int:

@@ -211,7 +211,8 @@ def _print_welcome(cfg: HelplineConfig) -> None:
     print("Register any SIP phone as a volunteer:")
     print(f"  server {ast.bind}:{ast.sip_port} (UDP), realm {ast.sip_realm}")
     if demo is not None:
-        print(f"  user {demo.id}, password {demo.password}   (demo volunteer from the config)")
+        # The SIP secret is random and apart from the login password: issued (and shown) once.
+        print(f"  user {demo.id}, secret from: .venv/bin/helpline volunteer sip-secret {demo.id}")
     print("Log the volunteer in and make them ready:")
     if demo is not None:
         base = f"http://{cfg.http.host}:{cfg.http.port}/api/v1"

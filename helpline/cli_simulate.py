@@ -99,8 +99,11 @@ def check_system_up(cfg: HelplineConfig) -> None:
         raise SystemNotUp(f"Asterisk's ARI does not answer at {cfg.asterisk.ari_url}; `make up`")
 
 
-def prepare_volunteers(cfg: HelplineConfig, ids: list[str]) -> dict[str, str]:
-    """Create or re-enable the sim volunteers with fresh passwords; returns id -> password."""
+def prepare_volunteers(
+    cfg: HelplineConfig, ids: list[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Create or re-enable the sim volunteers with fresh passwords and SIP secrets; returns
+    (id -> login password, id -> SIP secret of their phone)."""
     from storage.db import make_engine
     from storage.volunteers import VolunteerDirectory
 
@@ -110,6 +113,7 @@ def prepare_volunteers(cfg: HelplineConfig, ids: list[str]) -> dict[str, str]:
         location = cfg.locations[0].id
         languages = sorted({line.language for line in cfg.lines})
         passwords: dict[str, str] = {}
+        sip_secrets: dict[str, str] = {}
         for vid in ids:
             password = secrets.token_urlsafe(12)
             if directory.get(vid) is None:
@@ -119,7 +123,8 @@ def prepare_volunteers(cfg: HelplineConfig, ids: list[str]) -> dict[str, str]:
                 directory.set_password(vid, password)
                 directory.enable(vid)
             passwords[vid] = password
-        return passwords
+            sip_secrets[vid] = directory.new_sip_secret(vid)  # last: enable rotates it too
+        return passwords, sip_secrets
     finally:
         engine.dispose()
 
@@ -236,13 +241,13 @@ async def run_simulation(
     """
     await asyncio.to_thread(check_system_up, cfg)
     ids = sim_ids(plan.volunteers)
-    passwords = await asyncio.to_thread(prepare_volunteers, cfg, ids)
+    passwords, sip_secrets = await asyncio.to_thread(prepare_volunteers, cfg, ids)
     try:
         await asyncio.to_thread(install, cfg)
         out(f"{len(ids)} simulated volunteers: {ids[0]}..{ids[-1]} at {cfg.locations[0].id}")
         with tempfile.TemporaryDirectory(prefix="helpline-sim-") as tmp:
             return await _simulate(
-                cfg, plan, ids, passwords, Path(tmp), out, record_timeout_s, on_ready
+                cfg, plan, ids, passwords, sip_secrets, Path(tmp), out, record_timeout_s, on_ready
             )
     finally:
         await asyncio.to_thread(disable_volunteers, cfg, ids)
@@ -257,6 +262,7 @@ async def _simulate(
     plan: SimulationPlan,
     ids: list[str],
     passwords: dict[str, str],
+    sip_secrets: dict[str, str],
     workdir: Path,
     out: Printer,
     record_timeout_s: float,
@@ -264,7 +270,7 @@ async def _simulate(
 ) -> SimulationSummary:
     sip = f"{cfg.asterisk.bind}:{cfg.asterisk.sip_port}"
     phones = PhonePool(
-        [PhoneAccount(vid, passwords[vid]) for vid in ids],
+        [PhoneAccount(vid, sip_secrets[vid]) for vid in ids],
         sip,
         workdir,
         per_process=PHONES_PER_PROCESS,

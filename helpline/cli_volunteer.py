@@ -1,8 +1,10 @@
-"""``helpline volunteer ...``: add, list, disable, enable, re-password and re-role accounts.
+"""``helpline volunteer ...``: add, list, disable, enable, re-password and re-role accounts,
+and issue a phone's SIP secret.
 
 Exit codes: 0 ok, 2 for a user error (bad config, unknown volunteer, invalid data) with one line
 on stderr, 1 when the database itself fails. Passwords are read from stdin or a no-echo prompt
-and are never printed; the list shows no hashes.
+and are never printed; the list shows no hashes. ``sip-secret`` prints a new random SIP secret
+once (only its digest is kept), for configuring the volunteer's phone.
 """
 
 from __future__ import annotations
@@ -60,12 +62,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         p.add_argument("id")
         p.set_defaults(func=_wrap(_cmd_disable if name == "disable" else _cmd_enable))
 
-    pw = sub.add_parser("passwd", help="set a new password (login and SIP)")
+    pw = sub.add_parser(
+        "passwd", help="set a new login password (ends their sessions, rotates the SIP secret)"
+    )
     pw.add_argument("id")
     pw.add_argument("--password-stdin", action="store_true")
     pw.set_defaults(func=_wrap(_cmd_passwd))
 
-    role = sub.add_parser("role", help="make an account a volunteer or a supervisor")
+    sip = sub.add_parser(
+        "sip-secret",
+        help="issue a new SIP secret for the volunteer's phone and show it once",
+        description="Rotates the SIP secret (the old one stops working) and prints the new one"
+        " once; only its digest is stored, so it cannot be shown again.",
+    )
+    sip.add_argument("id")
+    sip.set_defaults(func=_wrap(_cmd_sip_secret))
+
+    role = sub.add_parser("role", help="make an account a volunteer, supervisor or admin")
     role.add_argument("id")
     role.add_argument("role", metavar=_ROLE_METAVAR)
     role.set_defaults(func=_wrap(_cmd_role))
@@ -91,22 +104,16 @@ def _wrap(cmd: _Command) -> Callable[[argparse.Namespace], int]:
 
 def _reload_phones(cfg: HelplineConfig) -> None:
     """Give Asterisk the changed SIP accounts when it runs here with this configuration."""
-    from helpline.cli_asterisk import render_for, runtime_for
+    from helpline.cli_asterisk import reload_phones
     from runtime.errors import AsteriskError
 
-    runtime = runtime_for(cfg)
     try:
-        ours = runtime.is_running() and runtime.ari_info() is not None
-    except AsteriskError:
-        ours = False
-    if not ours:
-        print("Asterisk is not running here: the SIP account changes with `helpline asterisk up`")
-        return
-    try:
-        runtime.install_config(render_for(cfg))
-        runtime.cli("module reload res_pjsip.so")
+        reloaded = reload_phones(cfg)
     except AsteriskError as exc:
         raise CliUserError(f"the account changed, but Asterisk did not reload: {exc}") from exc
+    if not reloaded:
+        print("Asterisk is not running here: the SIP account changes with `helpline asterisk up`")
+        return
     print("SIP accounts reloaded in Asterisk")
 
 
@@ -144,6 +151,7 @@ def _cmd_add(args: argparse.Namespace, cfg: HelplineConfig, vols: VolunteerDirec
         role=role,
     )
     print(f"added volunteer {info.id} ({info.name}, {info.location_id}, {info.role})")
+    print(f"their phone's SIP secret: helpline volunteer sip-secret {info.id}")
 
 
 def _cmd_list(args: argparse.Namespace, cfg: HelplineConfig, vols: VolunteerDirectory) -> None:
@@ -164,6 +172,17 @@ def _cmd_passwd(args: argparse.Namespace, cfg: HelplineConfig, vols: VolunteerDi
     vols.require(args.id)
     vols.set_password(args.id, _read_password(args.password_stdin))
     print(f"password changed for volunteer {args.id}")
+
+
+def _cmd_sip_secret(
+    args: argparse.Namespace, cfg: HelplineConfig, vols: VolunteerDirectory
+) -> None:
+    secret = vols.new_sip_secret(args.id)
+    # The one place the secret is ever shown: stdout of the person configuring the phone.
+    print(f"SIP user:   {args.id}")
+    print(f"SIP realm:  {cfg.asterisk.sip_realm}")
+    print(f"SIP secret: {secret}")
+    print("shown once; the previous secret no longer works")
 
 
 def _cmd_role(args: argparse.Namespace, cfg: HelplineConfig, vols: VolunteerDirectory) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -110,6 +111,23 @@ def security_listener(cfg: HelplineConfig, directory: VolunteerDirectory) -> Ami
     )
 
 
+def sip_pusher(cfg: HelplineConfig) -> Callable[[], Awaitable[None]]:
+    """What the admin API awaits after rotating a SIP secret: re-render the accounts and
+    reload PJSIP in the Asterisk that runs here (as ``helpline volunteer`` does), one reload
+    at a time, off the event loop. Where the app does not own Asterisk's config (compose), the
+    accounts change at the next render, and a warning says so."""
+    from helpline.cli_asterisk import reload_phones
+
+    lock = asyncio.Lock()
+
+    async def push() -> None:
+        async with lock:
+            if not await asyncio.to_thread(reload_phones, cfg):
+                log.warning("Asterisk's config is not ours to render: SIP accounts not reloaded")
+
+    return push
+
+
 async def serve(cfg: HelplineConfig, started: asyncio.Event | None = None) -> None:
     """Run until cancelled or until the lease is lost (then the caller exits non-zero)."""
     refuse_known_secrets(cfg)
@@ -150,7 +168,9 @@ async def serve(cfg: HelplineConfig, started: asyncio.Event | None = None) -> No
     )
     sessions = RedisSessionStore(redis, cfg.redis.prefix)
     web_app = create_app(cfg, directory, gateway, sessions, readiness=readiness)
-    admin_app = create_admin_app(cfg, directory, gateway, sessions, hours_store)
+    admin_app = create_admin_app(
+        cfg, directory, gateway, sessions, hours_store, sip_changed=sip_pusher(cfg)
+    )
     runners: list[web.AppRunner] = []
     # Before the API starts: a standby's refused logins are recorded too.
     security_file = security_log.attach_file(cfg.log_dir / "security.log")

@@ -9,7 +9,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, Float, Index, Integer, MetaData, String
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -101,7 +111,11 @@ class ContactRecord(Base):
 
 
 class Volunteer(Base):
-    """A volunteer account: login, skills, and hashed secrets only (no plaintext password)."""
+    """A volunteer account: login, skills and the login's argon2 hash (no plaintext password).
+
+    The SIP secret is not here: it is random, never derived from the password, and lives in
+    :class:`SipSecret`.
+    """
 
     __tablename__ = "volunteers"
 
@@ -116,19 +130,48 @@ class Volunteer(Base):
     young: Mapped[bool] = mapped_column(Boolean, default=False)
     """A peer volunteer aged 16-19: chat only, may take peer_chat."""
     password_hash: Mapped[str] = mapped_column(String(200))
-    sip_ha1: Mapped[str] = mapped_column(String(32))
-    """md5("id:realm:password") for pjsip auth_type=md5."""
-    sip_realm: Mapped[str] = mapped_column(String(100))
-    """The realm sip_ha1 was computed for; a different realm needs a password reset."""
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     role: Mapped[str] = mapped_column(String(16), default="volunteer", server_default="volunteer")
-    """"volunteer" or "supervisor" (config.settings.ROLES); decides what the account may see."""
+    """One of config.settings.ROLES; decides what the account may see."""
+    credential_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Raised by every password reset, disable and enable; a session made under an older
+    version is refused at its next request."""
 
     __table_args__ = (
         CheckConstraint(_in("role", ROLES), name="role"),
         Index("ix_volunteers_location_id", "location_id"),
     )
+
+
+SIP_AUTH_ID_LEN = 64
+
+
+class SipSecret(Base):
+    """A SIP digest credential of a volunteer: the HA1 of a random secret, never the password.
+
+    The HA1 is itself a working SIP credential for its realm: it is a secret like a password,
+    never logged or shown. One row per pjsip auth object: today each volunteer has one device
+    secret (``expires_at`` None) for a desk or softphone; the short-lived per-session secrets
+    the browser softphone will mint are more rows with an ``expires_at``.
+    """
+
+    __tablename__ = "sip_secrets"
+
+    auth_id: Mapped[str] = mapped_column(String(SIP_AUTH_ID_LEN), primary_key=True)
+    """The pjsip auth object's id, e.g. ``anna-auth``."""
+    volunteer_id: Mapped[str] = mapped_column(
+        String(ID_LEN), ForeignKey("volunteers.id", ondelete="CASCADE")
+    )
+    ha1: Mapped[str] = mapped_column(String(32))
+    """md5("user:realm:secret") of a random secret, for pjsip ``password_digest``."""
+    realm: Mapped[str] = mapped_column(String(100))
+    """The realm ``ha1`` was computed for; another realm needs a new secret."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    """None for a device secret (valid until rotated)."""
+
+    __table_args__ = (Index("ix_sip_secrets_volunteer_id", "volunteer_id"),)
 
 
 MAX_HOURS_REASON_LEN = 200

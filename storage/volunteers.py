@@ -1,8 +1,13 @@
 """Volunteer accounts: who may log in, with which skills and role, and their SIP credentials.
 
-Only hashes are stored: an argon2 hash for the web login and the SIP HA1 digest
-(md5 of "user:realm:password") that Asterisk's pjsip ``auth_type=md5`` accepts, so no
-plaintext secret exists anywhere on disk. Passwords are never logged or echoed.
+The login password is stored only as an argon2 hash and never becomes a SIP credential: each
+account's phone has its own random secret (``secrets.token_urlsafe``), of which only the HA1
+digest Asterisk's pjsip ``password_digest`` takes is kept. The plaintext secret exists only
+while it is handed out once (``new_sip_secret``); the HA1 is itself a working SIP credential
+for its realm, so it is treated like a password: never logged, never in API output.
+
+Every password reset, disable and enable rotates the SIP secret and raises the account's
+credential version, which ends the sessions made before it (see ``web.volunteer_api``).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import hashlib
 import logging
 import os
 import re
+import secrets
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,18 +25,19 @@ from typing import Any, cast
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from config.settings import KNOWN_SKILLS, ROLES, HelplineConfig, Role, is_identifier
 from storage.errors import InvalidVolunteer, UnknownVolunteer, VolunteerExists
-from storage.models import Volunteer
+from storage.models import SipSecret, Volunteer
 
 __all__ = [
     "ARGON2_PROFILE_ENV",
     "MAX_PASSWORD_LEN",
     "MIN_PASSWORD_LEN",
     "ROLES",
+    "SIP_SECRET_BYTES",
     "Role",
     "VolunteerDirectory",
     "VolunteerInfo",
@@ -46,6 +53,8 @@ log = logging.getLogger(__name__)
 _LANGUAGE = re.compile(r"[a-z]{2,3}")
 MIN_PASSWORD_LEN = 8
 MAX_PASSWORD_LEN = 1024
+SIP_SECRET_BYTES = 32
+"""Entropy of a SIP secret: 256 bits, so guessing it over SIP or from its HA1 is hopeless."""
 # Test suites set this to "test" to hash with argon2's cheapest profile; never in production.
 ARGON2_PROFILE_ENV = "HELPLINE_ARGON2_PROFILE"
 
@@ -65,7 +74,11 @@ class VolunteerInfo:
     enabled: bool
     created_at: datetime
     role: Role
-    """"supervisor" for the staff who coach volunteers, else "volunteer"."""
+    """"supervisor" for the staff who coach volunteers, "admin" for account managers, else
+    "volunteer"."""
+    credential_version: int = 0
+    """Raised by every password reset, disable and enable; sessions carry the one they began
+    under and die when it changes. Not a secret, but not API output either."""
 
 
 def make_hasher() -> PasswordHasher:
@@ -75,9 +88,14 @@ def make_hasher() -> PasswordHasher:
     return PasswordHasher()
 
 
-def sip_ha1(sip_user: str, realm: str, password: str) -> str:
-    """The SIP digest HA1 Asterisk stores for auth_type=md5 (md5 is what SIP digest uses)."""
-    return hashlib.md5(f"{sip_user}:{realm}:{password}".encode()).hexdigest()
+def sip_ha1(sip_user: str, realm: str, secret: str) -> str:
+    """The SIP digest HA1 Asterisk takes as ``password_digest`` (md5 is what SIP digest uses)."""
+    return hashlib.md5(f"{sip_user}:{realm}:{secret}".encode()).hexdigest()  # noqa: S324
+
+
+def _device_auth_id(volunteer_id: str) -> str:
+    # The pjsip auth object of the volunteer's phone, as dialplan.pjsip names it.
+    return f"{volunteer_id}-auth"
 
 
 def _split(value: str | Iterable[str]) -> list[str]:
@@ -117,6 +135,7 @@ def _info(row: Any) -> VolunteerInfo:  # a Core Row of the volunteers table
         enabled=bool(row.enabled),
         created_at=row.created_at,
         role=cast(Role, row.role),  # the table's CHECK constraint admits nothing else
+        credential_version=row.credential_version,
     )
 
 
@@ -221,14 +240,14 @@ class VolunteerDirectory:
             "young": young,
             "role": checked_role,
             "password_hash": self._hasher.hash(password),
-            "sip_ha1": sip_ha1(volunteer_id, self._realm, password),
-            "sip_realm": self._realm,
             "enabled": True,
             "created_at": datetime.now(UTC),
         }
         try:
             with self._engine.begin() as conn:
                 conn.execute(insert(Volunteer), [values])
+                # A secret nobody knows until ``new_sip_secret`` hands one out.
+                self._rotate_sip(conn, volunteer_id)
         except IntegrityError as exc:
             raise VolunteerExists(f"volunteer {volunteer_id!r} already exists") from exc
         log.info("volunteer %s added at location %s as %s", volunteer_id, location, checked_role)
@@ -257,22 +276,67 @@ class VolunteerDirectory:
         with self._engine.connect() as conn:
             return [_info(row) for row in conn.execute(stmt)]
 
-    def _set_enabled(self, volunteer_id: str, enabled: bool) -> None:
-        with self._engine.begin() as conn:
-            result = conn.execute(
-                update(Volunteer).where(Volunteer.id == volunteer_id).values(enabled=enabled)
-            )
+    def _revoke(self, conn: Connection, volunteer_id: str, **values: Any) -> None:
+        """Apply ``values``, end every session (credential version + 1) and rotate the SIP
+        secret, in the caller's transaction; UnknownVolunteer when there is no such account."""
+        result = conn.execute(
+            update(Volunteer)
+            .where(Volunteer.id == volunteer_id)
+            .values(credential_version=Volunteer.credential_version + 1, **values)
+        )
         if result.rowcount == 0:
             raise UnknownVolunteer(f"no volunteer {volunteer_id!r}")
+        self._rotate_sip(conn, volunteer_id)
+
+    def _rotate_sip(self, conn: Connection, volunteer_id: str) -> str:
+        """Replace the device SIP secret with a fresh random one; returns its plaintext."""
+        secret = secrets.token_urlsafe(SIP_SECRET_BYTES)
+        auth_id = _device_auth_id(volunteer_id)
+        conn.execute(delete(SipSecret).where(SipSecret.auth_id == auth_id))
+        conn.execute(
+            insert(SipSecret),
+            [
+                {
+                    "auth_id": auth_id,
+                    "volunteer_id": volunteer_id,
+                    "ha1": sip_ha1(volunteer_id, self._realm, secret),
+                    "realm": self._realm,
+                    "created_at": datetime.now(UTC),
+                    "expires_at": None,
+                }
+            ],
+        )
+        return secret
+
+    def _set_enabled(self, volunteer_id: str, enabled: bool) -> None:
+        # Both ways rotate: a disabled account's phone and sessions must not outlive it, and
+        # re-enabling must not bring back a secret or session from before the disable.
+        with self._engine.begin() as conn:
+            self._revoke(conn, volunteer_id, enabled=enabled)
         log.info("volunteer %s %s", volunteer_id, "enabled" if enabled else "disabled")
 
     def disable(self, volunteer_id: str) -> None:
-        """Stop the volunteer logging in or registering a softphone (data is kept)."""
+        """Stop the volunteer logging in or registering a phone (data is kept); ends their
+        sessions and rotates their SIP secret."""
         self._set_enabled(volunteer_id, False)
 
     def enable(self, volunteer_id: str) -> None:
-        """Allow a disabled volunteer back in."""
+        """Allow a disabled volunteer back in, with a new SIP secret (see ``new_sip_secret``)."""
         self._set_enabled(volunteer_id, True)
+
+    def new_sip_secret(self, volunteer_id: str) -> str:
+        """Rotate the volunteer's SIP secret and return the new one, to be shown exactly once.
+
+        Only its HA1 is stored, so it can never be shown again: configure the phone now.
+        Sessions are left alone (this is not a password reset). UnknownVolunteer when missing.
+        """
+        with self._engine.begin() as conn:
+            exists = conn.execute(select(Volunteer.id).where(Volunteer.id == volunteer_id)).first()
+            if exists is None:
+                raise UnknownVolunteer(f"no volunteer {volunteer_id!r}")
+            secret = self._rotate_sip(conn, volunteer_id)
+        log.info("volunteer %s: new SIP secret issued", volunteer_id)
+        return secret
 
     def set_role(self, volunteer_id: str, role: str) -> None:
         """Make the account a volunteer or a supervisor; InvalidVolunteer/UnknownVolunteer."""
@@ -286,19 +350,11 @@ class VolunteerDirectory:
         log.info("volunteer %s is now a %s", volunteer_id, checked)
 
     def set_password(self, volunteer_id: str, password: str) -> None:
-        """Replace both the login hash and the SIP digest (for the current realm)."""
+        """Replace the login hash; ends every session and rotates the SIP secret (a reset means
+        the old credentials may be in the wrong hands)."""
         _check_password(password)
-        values = {
-            "password_hash": self._hasher.hash(password),
-            "sip_ha1": sip_ha1(volunteer_id, self._realm, password),
-            "sip_realm": self._realm,
-        }
         with self._engine.begin() as conn:
-            result = conn.execute(
-                update(Volunteer).where(Volunteer.id == volunteer_id).values(**values)
-            )
-        if result.rowcount == 0:
-            raise UnknownVolunteer(f"no volunteer {volunteer_id!r}")
+            self._revoke(conn, volunteer_id, password_hash=self._hasher.hash(password))
         log.info("volunteer %s password changed", volunteer_id)
 
     # -- authentication ---------------------------------------------------------------------
@@ -344,14 +400,18 @@ class VolunteerDirectory:
         return self._dummy_hash
 
     def sip_credentials(self) -> builtins.list[tuple[str, str]]:
-        """(sip_user, ha1) for every enabled volunteer, for the pjsip configuration.
+        """(sip_user, ha1) of every enabled volunteer's device secret, for pjsip.conf.
 
         A volunteer whose digest was made for another realm is left out (with a warning):
-        their softphone could not authenticate anyway until the password is set again.
+        their phone could not authenticate anyway until it gets a new secret.
         """
         stmt = (
-            select(Volunteer.id, Volunteer.sip_ha1, Volunteer.sip_realm)
-            .where(Volunteer.enabled.is_(True))
+            select(Volunteer.id, SipSecret.ha1, SipSecret.realm)
+            .join(SipSecret, SipSecret.volunteer_id == Volunteer.id)
+            .where(
+                Volunteer.enabled.is_(True),
+                SipSecret.expires_at.is_(None),  # the device secret, not a session's
+            )
             .order_by(Volunteer.id)
         )
         creds: builtins.list[tuple[str, str]] = []
@@ -359,7 +419,8 @@ class VolunteerDirectory:
             for vid, ha1, realm in conn.execute(stmt):
                 if realm != self._realm:
                     log.warning(
-                        "volunteer %s: SIP digest is for another realm; set the password again",
+                        "volunteer %s: SIP secret is for another realm; issue a new one"
+                        " (helpline volunteer sip-secret)",
                         vid,
                     )
                     continue

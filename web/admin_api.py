@@ -1,7 +1,9 @@
 """The staff API: manage volunteer accounts and look at the queue.
 
 Only mounted when ``[http] admin_token`` is configured (otherwise every path is a 404), and
-every request must carry ``Authorization: Bearer <admin_token>``.
+every request must carry ``Authorization: Bearer <admin_token>``. A password reset, disable or
+enable ends the volunteer's sessions and rotates their SIP secret, which is pushed to Asterisk
+at once; the new secret is never in a response (``helpline volunteer sip-secret`` shows it).
 """
 
 from __future__ import annotations
@@ -33,6 +35,16 @@ def _volunteer_id(request: web.Request) -> str:
     if not is_identifier(volunteer_id):
         raise NotFound("no such volunteer", code="unknown_volunteer")
     return volunteer_id
+
+
+async def _push_sip(c: WebContext, volunteer_id: str) -> None:
+    """Give Asterisk the rotated secret; the account change itself is already committed."""
+    if c.sip_changed is None:
+        return
+    try:
+        await c.sip_changed()
+    except Exception:  # noqa: BLE001 - the change stands; the next reload carries it
+        log.warning("volunteer %s: SIP accounts not reloaded in Asterisk", volunteer_id)
 
 
 def _admin(request: web.Request) -> WebContext:
@@ -96,10 +108,11 @@ async def disable_volunteer(request: web.Request) -> web.Response:
     c = _admin(request)
     volunteer_id = _volunteer_id(request)
     await asyncio.to_thread(c.directory.disable, volunteer_id)
+    await _push_sip(c, volunteer_id)
     try:
         await c.gateway.submit(acd.AgentLoggedOut(volunteer_id))
     except acd.AcdError:
-        pass  # not logged in: nothing to end. Their sessions die at their next request.
+        pass  # not logged in: nothing to end. Their sessions are refused from now on.
     info = await asyncio.to_thread(c.directory.require, volunteer_id)
     return web.json_response({"volunteer": volunteer_json(info)})
 
@@ -110,18 +123,21 @@ async def enable_volunteer(request: web.Request) -> web.Response:
     c = _admin(request)
     volunteer_id = _volunteer_id(request)
     await asyncio.to_thread(c.directory.enable, volunteer_id)
+    await _push_sip(c, volunteer_id)
     info = await asyncio.to_thread(c.directory.require, volunteer_id)
     return web.json_response({"volunteer": volunteer_json(info)})
 
 
 @routes.post("/api/v1/admin/volunteers/{id}/password")
 async def set_password(request: web.Request) -> web.Response:
-    """Replace the volunteer's password (web login and SIP digest)."""
+    """Replace the volunteer's login password: ends their sessions, rotates their SIP secret."""
     c = _admin(request)
     body = await read_json(request)
     body.only({"password"})
     password = body.string("password", max_len=MAX_PASSWORD_LEN)
-    await pools.run_in("login", c.directory.set_password, _volunteer_id(request), password)
+    volunteer_id = _volunteer_id(request)
+    await pools.run_in("login", c.directory.set_password, volunteer_id, password)
+    await _push_sip(c, volunteer_id)
     return web.json_response({"ok": True})
 
 

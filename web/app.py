@@ -16,7 +16,7 @@ from storage.volunteers import VolunteerDirectory
 from web import admin_api, health, hours_api, live_api, openapi, volunteer_api
 from web.auth import SessionStore
 from web.body import MAX_BODY_BYTES
-from web.context import CTX, WebContext
+from web.context import CTX, SipChanged, WebContext
 from web.errors import error_middleware
 from web.gateway import AcdGateway
 from web.health import AlwaysReady, Readiness
@@ -51,13 +51,16 @@ def create_admin_app(
     gateway: AcdGateway,
     sessions: SessionStore,
     hours: HoursExceptionStore | None = None,
+    *,
+    sip_changed: SipChanged | None = None,
 ) -> web.Application:
     """The staff API (volunteer accounts, the queue, opening hours) for its own listener.
 
     Every path is a 404 without ``[http] admin_token``; the service then starts no admin
-    listener at all.
+    listener at all. ``sip_changed`` is awaited after an admin reset, disable or enable, so
+    the rotated SIP secret reaches Asterisk at once.
     """
-    app = _base(cfg, directory, gateway, sessions)
+    app = _base(cfg, directory, gateway, sessions, sip_changed)
     if cfg.http.admin_token is not None:
         app.add_routes(admin_api.routes)
     if hours is not None:
@@ -70,9 +73,12 @@ def _base(
     directory: VolunteerDirectory,
     gateway: AcdGateway,
     sessions: SessionStore,
+    sip_changed: SipChanged | None = None,
 ) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
-    app[CTX] = WebContext(cfg=cfg, directory=directory, gateway=gateway, sessions=sessions)
+    app[CTX] = WebContext(
+        cfg=cfg, directory=directory, gateway=gateway, sessions=sessions, sip_changed=sip_changed
+    )
     return app
 
 

@@ -37,6 +37,9 @@ class Session:
     """Where they work from in this session."""
     created_at: float
     """Unix time of the login."""
+    credential_version: int = 0
+    """The account's credential version at login; a reset or disable raises the account's,
+    and the session is refused from then on (checked on every request)."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -47,16 +50,25 @@ class Session:
         data = json.loads(raw)
         if not isinstance(data, dict):
             raise ValueError("session is not an object")
-        vid, loc, created = (
+        vid, loc, created, version = (
             data.get("volunteer_id"),
             data.get("location_id"),
             data.get("created_at"),
+            data.get("credential_version"),
         )
         if not isinstance(vid, str) or not isinstance(loc, str):
             raise ValueError("session lacks volunteer_id/location_id")
         if not isinstance(created, int | float) or isinstance(created, bool):
             raise ValueError("session lacks created_at")
-        return cls(volunteer_id=vid, location_id=loc, created_at=float(created))
+        # A session from before credential versions existed has none: it is not honoured.
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise ValueError("session lacks credential_version")
+        return cls(
+            volunteer_id=vid,
+            location_id=loc,
+            created_at=float(created),
+            credential_version=version,
+        )
 
 
 def new_token() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -10,6 +11,9 @@ from config.settings import HelplineConfig
 from storage.volunteers import VolunteerDirectory, VolunteerInfo
 from web.auth import SessionStore
 from web.gateway import AcdGateway
+
+SipChanged = Callable[[], Awaitable[None]]
+"""Gives Asterisk the volunteers' current SIP accounts (after a reset, disable or enable)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +26,8 @@ class WebContext:
     sessions: SessionStore
     location_ids: frozenset[str] = field(init=False)
     """The configured location ids, for validating a login's ``location``."""
+    sip_changed: SipChanged | None = None
+    """Pushes rotated SIP secrets to Asterisk; None where nothing can (unit tests)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "location_ids", frozenset(loc.id for loc in self.cfg.locations))

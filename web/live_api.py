@@ -42,7 +42,7 @@ SEND_TIMEOUT_S = 10.0
 """A client that takes longer than this to accept one frame is disconnected."""
 
 SESSION_ENDED = 4401
-"""Close code: the session is gone (logged out, expired, account disabled)."""
+"""Close code: the session is gone (logged out, expired, password reset, account disabled)."""
 
 MAX_SEQ_DIGITS = 18
 
@@ -52,8 +52,8 @@ can hold in memory (loopback autotuning would otherwise let it grow to megabytes
 
 
 def scope_of(caller: Caller) -> Scope:
-    """Supervisors see everything, volunteers themselves."""
-    if caller.volunteer.role == "supervisor":
+    """Supervisors (and admins, staff too) see everything, volunteers themselves."""
+    if caller.volunteer.role in ("supervisor", "admin"):
         return Scope.supervisor()
     return Scope.volunteer(caller.volunteer.id)
 
@@ -131,4 +131,9 @@ async def _still_signed_in(caller: Caller) -> bool:
     except Exception as exc:  # a store outage: keep the socket; check again later
         log.warning("live: cannot re-check a session (%s)", type(exc).__name__)
         return True
-    return session is not None and info is not None and info.enabled
+    return (
+        session is not None
+        and info is not None
+        and info.enabled
+        and info.credential_version == session.credential_version  # no reset since
+    )

@@ -49,12 +49,13 @@ class Caller:
 async def authenticate(request: web.Request) -> Caller:
     """The volunteer behind the request's session token; Unauthorized otherwise.
 
-    The account is re-read on every request so a disabled volunteer loses access at once.
+    The account is re-read on every request so a disabled volunteer, or one whose password
+    was reset since this session began (a newer credential version), loses access at once.
     """
     c = ctx(request)
     key, session = await require_session(request, c.sessions)
     info = await asyncio.to_thread(c.directory.get, session.volunteer_id)
-    if info is None or not info.enabled:
+    if info is None or not info.enabled or info.credential_version != session.credential_version:
         await c.sessions.delete(key)
         raise Unauthorized("the session is unknown or has expired; log in again")
     return Caller(c, key, session, info)
@@ -110,7 +111,12 @@ async def create_session(request: web.Request) -> web.Response:
     if c.gateway.agent_view(info.id) is None:
         await c.gateway.login(info.id, location, frozenset(info.skills), frozenset(info.languages))
     token = new_token()
-    session = Session(volunteer_id=info.id, location_id=location, created_at=time.time())
+    session = Session(
+        volunteer_id=info.id,
+        location_id=location,
+        created_at=time.time(),
+        credential_version=info.credential_version,
+    )
     ttl_s = c.cfg.http.session_ttl_s
     await c.sessions.put(token_hash(token), session, ttl_s)
     log.info("volunteer %s logged in at %s", info.id, location)

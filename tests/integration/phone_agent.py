@@ -65,6 +65,7 @@ class AgentAccount(pj.Account):
         self.agent = agent
 
     def onRegState(self, prm: pj.OnRegStateParam) -> None:  # noqa: N802
+        self.agent.reg_answers += 1
         self.agent.emit("reg", code=prm.code, reason=prm.reason, active=self.getInfo().regIsActive)
 
     def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802
@@ -89,6 +90,8 @@ class Agent:
         self.recorder: pj.AudioMediaRecorder | None = None
         self.recording: Path | None = None
         self.segments = 0
+        self.reg_answers = 0
+        """REGISTER outcomes seen (the shutdown waits for the one of its unregistration)."""
         self.ep = pj.Endpoint()
         self.account = AgentAccount(self)
 
@@ -363,13 +366,23 @@ class Agent:
                 self._hangup(0)
             except pj.Error:
                 pass
+        answers = self.reg_answers
+        unregistering = False
         try:
             if self.cfg.get("registrar") and self.account.getInfo().regIsActive:
                 self.account.setRegistration(False)
+                unregistering = True
         except pj.Error:
             pass
-        deadline = time.monotonic() + 1.0
-        while time.monotonic() < deadline and (self.call is not None or self._registered_quietly()):
+        # Wait for Asterisk's answer to the unregistration (after its digest challenge), not
+        # only for pjsua to stop counting itself registered: a contact left behind would make
+        # the next phone on this account a refused second contact (remove_existing=no).
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline and (
+            self.call is not None
+            or (unregistering and self.reg_answers == answers)
+            or self._registered_quietly()
+        ):
             self.ep.libHandleEvents(10)
         self._stop_recording()
         self.out.flush()

@@ -210,7 +210,9 @@ _REGISTER = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 """
 
 
-async def _register(asterisk, user: str, password: str, final: int, expires: int) -> int:
+async def _register(
+    asterisk, user: str, password: str, final: int, expires: int, port: int | None = None
+) -> int:
     with tempfile.TemporaryDirectory(prefix="sipp-") as tmp:
         scenario = Path(tmp) / "register.xml"
         scenario.write_text(
@@ -224,7 +226,7 @@ async def _register(asterisk, user: str, password: str, final: int, expires: int
             "-i",
             "127.0.0.1",
             "-p",
-            str(free_udp_port("127.0.0.1")),
+            str(port or free_udp_port("127.0.0.1")),
             "-m",
             "1",
             "-timeout",
@@ -241,11 +243,14 @@ async def _register(asterisk, user: str, password: str, final: int, expires: int
 
 async def test_volunteer_registers_with_digest_from_ha1(asterisk):
     user, password = "test-udp-1", asterisk.volunteers["test-udp-1"]
-    assert await _register(asterisk, user, password, final=200, expires=60) == 0
+    # One port for both: the Contact must match to unregister (a second contact is refused).
+    port = free_udp_port("127.0.0.1")
+    assert await _register(asterisk, user, password, final=200, expires=60, port=port) == 0
     contacts = asterisk.runtime.cli(f"pjsip show aor {user}")
     assert f"Contact:  {user}/sip:{user}@127.0.0.1" in contacts
     # Unregister again so later tests start from an offline phone.
-    assert await _register(asterisk, user, password, final=200, expires=0) == 0
+    assert await _register(asterisk, user, password, final=200, expires=0, port=port) == 0
+    assert "Contact:  test-udp-1/sip:" not in asterisk.runtime.cli(f"pjsip show aor {user}")
 
 
 async def test_wrong_sip_password_is_refused(asterisk):

@@ -17,11 +17,12 @@ from sqlalchemy.exc import IntegrityError
 from config.settings import parse_config
 from storage import db
 from storage.errors import DuplicateRecord, InvalidRecord, UnknownVolunteer, VolunteerExists
-from storage.models import Base, ContactRecord, Volunteer
+from storage.models import Base, ContactRecord, SipSecret, Volunteer
 from storage.records import ContactRecordData, RecordWriter
 from storage.volunteers import ARGON2_PROFILE_ENV, VolunteerDirectory, sip_ha1
 from tests.integration.databases import BACKENDS, migrated_backend, throwaway_postgres
 from tests.record_samples import T0, answered_record
+from tests.unit.test_volunteers import check_migration_0004
 
 PASSWORD = "correct horse battery"
 # A caller number that the code under test is never given: it must appear nowhere.
@@ -43,6 +44,7 @@ def migrated(request, tmp_path_factory) -> Iterator[Engine]:
 def _wipe(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(delete(ContactRecord))
+        conn.execute(delete(SipSecret))
         conn.execute(delete(Volunteer))
 
 
@@ -123,8 +125,8 @@ def test_no_value_in_either_table_could_be_a_caller_number(engine):
     ):
         with pytest.raises(InvalidRecord):
             writer.write(answered_record(**bad))
-    hashes = {"password_hash", "sip_ha1"}  # hex/base64 digests: digits by chance, not data
-    for table in (ContactRecord.__table__, Volunteer.__table__):
+    hashes = {"password_hash", "ha1"}  # hex/base64 digests: digits by chance, not data
+    for table in (ContactRecord.__table__, Volunteer.__table__, SipSecret.__table__):
         names = [c.name for c in table.columns]
         for row in _rows(engine, table):
             for name, value in zip(names, row, strict=True):
@@ -232,10 +234,26 @@ def test_passwords_and_sip_credentials(engine):
     assert not vols.verify_password("ghost", PASSWORD)
     vols.set_password("anna", "new password")
     assert vols.verify_password("anna", "new password")
+    assert vols.require("anna").credential_version == 1
     vols.disable("bas")
-    assert vols.sip_credentials() == [("anna", sip_ha1("anna", "kt", "new password"))]
-    everything = " ".join(str(v) for row in _rows(engine, Volunteer.__table__) for v in row)
-    assert "new password" not in everything and "bas password" not in everything
+    [(user, ha1)] = vols.sip_credentials()
+    assert user == "anna" and ha1 != sip_ha1("anna", "kt", "new password")
+    secret = vols.new_sip_secret("anna")
+    assert vols.sip_credentials() == [("anna", sip_ha1("anna", "kt", secret))]
+    rows = _rows(engine, Volunteer.__table__) + _rows(engine, SipSecret.__table__)
+    everything = " ".join(str(v) for row in rows for v in row)
+    for plain in ("new password", "bas password", secret):
+        assert plain not in everything
+
+
+def test_sip_secret_migration_replaces_password_digests(empty_url):
+    engine = db.make_engine(empty_url)
+    try:
+        check_migration_0004(engine)
+        db.migrate(engine)
+        assert db.current_revision(engine) == db.head_revision()
+    finally:
+        engine.dispose()
 
 
 def test_seed_from_config_creates_missing_and_leaves_existing(engine):

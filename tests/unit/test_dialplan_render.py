@@ -308,3 +308,16 @@ def test_decode_parses_or_raises_invalid_never_anything_else(raw):
         stasis_args.decode(raw)
     except InvalidStasisArgs:
         pass
+
+
+def test_a_registered_phone_is_not_replaced_by_a_second_register(cfg):
+    """Finding: max_contacts=1 with remove_existing=yes let a new REGISTER steal a phone."""
+    pjsip = render_asterisk_config(cfg, _vols())["pjsip.conf"]
+    aors = [
+        sec
+        for sec in re.split(r"^\[", pjsip, flags=re.M)
+        if sec.startswith("anna]") and "\ntype=aor\n" in sec
+    ]
+    assert len(aors) == 1
+    assert "\nmax_contacts=1\n" in aors[0]
+    assert "\nremove_existing=no\n" in aors[0]

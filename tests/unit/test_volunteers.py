@@ -22,7 +22,7 @@ from storage.errors import (
     VolunteerError,
     VolunteerExists,
 )
-from storage.models import Volunteer
+from storage.models import SipSecret, Volunteer
 from storage.volunteers import ARGON2_PROFILE_ENV, ROLES, VolunteerDirectory, make_hasher, sip_ha1
 
 PASSWORD = "correct horse battery"
@@ -53,6 +53,13 @@ def _row(engine: Engine, vid: str):
         return conn.execute(select(Volunteer).where(Volunteer.id == vid)).one()
 
 
+def _device(engine: Engine, vid: str):
+    with engine.connect() as conn:
+        return conn.execute(
+            select(SipSecret).where(SipSecret.volunteer_id == vid, SipSecret.expires_at.is_(None))
+        ).one()
+
+
 def test_hasher_is_production_strength_without_the_test_override(monkeypatch):
     monkeypatch.delenv(ARGON2_PROFILE_ENV)
     default = profiles.RFC_9106_LOW_MEMORY
@@ -68,9 +75,12 @@ def test_add_stores_only_hashes(engine, vols):
     row = _row(engine, "anna")
     assert PASSWORD not in " ".join(str(v) for v in row)
     assert row.password_hash.startswith("$argon2id$")
-    expected = hashlib.md5(f"anna:helpline:{PASSWORD}".encode()).hexdigest()
-    assert row.sip_ha1 == expected == sip_ha1("anna", "helpline", PASSWORD)
-    assert row.sip_realm == "helpline"
+    assert "sip_ha1" not in row._fields and row.credential_version == 0
+    # The phone's secret is random: its digest is not the password's.
+    device = _device(engine, "anna")
+    from_password = hashlib.md5(f"anna:helpline:{PASSWORD}".encode()).hexdigest()
+    assert device.auth_id == "anna-auth" and device.realm == "helpline"
+    assert len(device.ha1) == 32 and device.ha1 != from_password
 
 
 def test_comma_strings_are_accepted(vols):
@@ -93,7 +103,7 @@ def test_comma_strings_are_accepted(vols):
         ({"languages": []}, "languages"),
         ({"languages": ["de"]}, "language 'de'"),
         ({"password": "short"}, "password"),
-        ({"role": "admin"}, "role: must be one of volunteer, supervisor"),
+        ({"role": "root"}, "role: must be one of volunteer, supervisor, admin"),
         ({"role": "Supervisor"}, "role"),
         ({"role": ""}, "role"),
     ],
@@ -116,12 +126,14 @@ def test_invalid_volunteers(vols, kwargs, match):
 
 
 def test_role_defaults_to_volunteer_and_supervisor_is_kept(engine, vols):
-    assert ROLES == ("volunteer", "supervisor")
+    assert ROLES == ("volunteer", "supervisor", "admin")
     assert vols.add("anna", "Anna", "utrecht", ["chat"], ["nl"], PASSWORD).role == "volunteer"
     boss = vols.add("bas", "Bas", "utrecht", ["chat"], ["nl"], PASSWORD, role="supervisor")
     assert boss.role == "supervisor"
     assert _row(engine, "bas").role == "supervisor"
     assert [(v.id, v.role) for v in vols.list()] == [("anna", "volunteer"), ("bas", "supervisor")]
+    vols.set_role("bas", "admin")
+    assert _row(engine, "bas").role == "admin" == vols.require("bas").role
 
 
 def test_invalid_role_message_does_not_echo_the_value(vols):
@@ -172,21 +184,20 @@ def test_migration_0003_makes_existing_accounts_volunteers(tmp_path):
         assert "role" not in {c["name"] for c in inspect(eng).get_columns("volunteers")}
         _insert_0002_volunteer(eng, "old1")
         _insert_0002_volunteer(eng, "old2")
-        db.migrate(eng)
-        assert db.current_revision(eng) == db.head_revision() == "0003"
+        db.migrate(eng, "0003")
+        assert db.current_revision(eng) == "0003"
         columns = {c["name"]: c for c in inspect(eng).get_columns("volunteers")}
         assert columns["role"]["nullable"] is False
         assert [i["name"] for i in inspect(eng).get_indexes("volunteers")] == [
             "ix_volunteers_location_id"
         ]  # the copied SQLite table kept its index
-        vols = VolunteerDirectory(eng, "helpline")
-        assert [(v.id, v.role) for v in vols.list()] == [
-            ("old1", "volunteer"),
-            ("old2", "volunteer"),
-        ]
-        vols.set_role("old2", "supervisor")
+        # Plain SQL: the directory speaks the newest schema.
+        with eng.begin() as conn:
+            roles = conn.execute(text("SELECT id, role FROM volunteers ORDER BY id")).all()
+            assert [tuple(r) for r in roles] == [("old1", "volunteer"), ("old2", "volunteer")]
+            conn.execute(text("UPDATE volunteers SET role = 'supervisor' WHERE id = 'old2'"))
         with pytest.raises(IntegrityError), eng.begin() as conn:
-            conn.execute(update(Volunteer).values(role="root"))
+            conn.execute(text("UPDATE volunteers SET role = 'root'"))
         db.downgrade(eng, "0002")
         assert "role" not in {c["name"] for c in inspect(eng).get_columns("volunteers")}
         with eng.connect() as conn:
@@ -253,12 +264,16 @@ def test_weak_hash_is_upgraded_on_login(engine):
     assert vols.verify_password("anna", PASSWORD)
 
 
-def test_set_password_changes_login_and_sip(engine, vols):
+def test_set_password_changes_login_rotates_sip_and_ends_sessions(engine, vols):
     vols.add("anna", "Anna", "utrecht", ["chat"], ["nl"], PASSWORD)
+    before = vols.sip_credentials()
     vols.set_password("anna", "another secret")
     assert vols.verify_password("anna", "another secret")
     assert not vols.verify_password("anna", PASSWORD)
-    assert vols.sip_credentials() == [("anna", sip_ha1("anna", "helpline", "another secret"))]
+    after = dict(vols.sip_credentials())
+    assert before != [("anna", after["anna"])]
+    assert after["anna"] != sip_ha1("anna", "helpline", "another secret")
+    assert vols.require("anna").credential_version == 1
     with pytest.raises(UnknownVolunteer):
         vols.set_password("nobody", "another secret")
     with pytest.raises(InvalidVolunteer):
@@ -273,17 +288,109 @@ def test_sip_credentials_skip_disabled_and_other_realm(engine, vols):
     assert [u for u, _ in vols.sip_credentials()] == ["anna", "cor"]
     moved = VolunteerDirectory(engine, "new-realm")
     assert moved.sip_credentials() == []
-    moved.set_password("cor", PASSWORD)
-    assert moved.sip_credentials() == [("cor", sip_ha1("cor", "new-realm", PASSWORD))]
+    secret = moved.new_sip_secret("cor")
+    assert moved.sip_credentials() == [("cor", sip_ha1("cor", "new-realm", secret))]
 
 
-def test_passwords_are_never_logged(vols, caplog):
+def test_passwords_are_never_logged(engine, vols, caplog):
     caplog.set_level(logging.DEBUG)
     vols.add("anna", "Anna", "utrecht", ["chat"], ["nl"], PASSWORD)
     vols.set_password("anna", "another secret")
     vols.verify_password("anna", "another secret")
+    secret = vols.new_sip_secret("anna")
     assert "anna" in caplog.text  # the log does record what happened
     assert PASSWORD not in caplog.text and "another secret" not in caplog.text
+    assert secret not in caplog.text and _device(engine, "anna").ha1 not in caplog.text
+
+
+def test_the_sip_secret_is_random_and_never_the_login_password(engine, vols):
+    """Finding: the SIP secret was the login password (its HA1 stored and rendered)."""
+    vols.add("anna", "Anna", "utrecht", ["phone"], ["nl"], PASSWORD)
+    vols.add("bas", "Bas", "utrecht", ["phone"], ["nl"], PASSWORD)
+    creds = dict(vols.sip_credentials())
+    assert creds["anna"] != sip_ha1("anna", "helpline", PASSWORD)
+    assert creds["bas"] != sip_ha1("bas", "helpline", PASSWORD)
+    secret = vols.new_sip_secret("anna")
+    assert len(secret) >= 43 and secret != PASSWORD  # 256 bits, urlsafe
+    assert dict(vols.sip_credentials())["anna"] == sip_ha1("anna", "helpline", secret)
+    assert vols.new_sip_secret("anna") != secret
+    assert vols.require("anna").credential_version == 0  # a new phone secret ends no session
+    with pytest.raises(UnknownVolunteer):
+        vols.new_sip_secret("nobody")
+
+
+@pytest.mark.parametrize("action", ["disable", "enable", "set_password"])
+def test_reset_disable_and_enable_rotate_the_sip_secret_and_raise_the_version(engine, vols, action):
+    vols.add("anna", "Anna", "utrecht", ["phone"], ["nl"], PASSWORD)
+    old = _device(engine, "anna").ha1
+    version = vols.require("anna").credential_version
+    if action == "set_password":
+        vols.set_password("anna", "another secret")
+    else:
+        getattr(vols, action)("anna")
+    assert _device(engine, "anna").ha1 != old
+    assert vols.require("anna").credential_version == version + 1
+    with pytest.raises(UnknownVolunteer):
+        if action == "set_password":
+            vols.set_password("nobody", "another secret")
+        else:
+            getattr(vols, action)("nobody")
+
+
+def _insert_0003_volunteer(engine: Engine, vid: str, role: str) -> None:
+    # The volunteers table as revision 0003 had it: the digest of the login password.
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO volunteers (id, name, location_id, skills, languages, young,"
+                " password_hash, sip_ha1, sip_realm, enabled, created_at, role) VALUES"
+                " (:id, 'Old', 'utrecht', 'chat', 'nl', false, 'x', :ha1, 'helpline', true,"
+                " '2025-01-01 00:00:00.000000', :role)"
+            ),
+            {"id": vid, "ha1": sip_ha1(vid, "helpline", PASSWORD), "role": role},
+        )
+
+
+def check_migration_0004(eng: Engine) -> None:
+    """0003 -> 0004 -> 0003 on ``eng`` (SQLite here, PostgreSQL in the integration suite)."""
+    db.migrate(eng, "0003")
+    _insert_0003_volunteer(eng, "old1", "volunteer")
+    _insert_0003_volunteer(eng, "old2", "supervisor")
+    db.migrate(eng)
+    assert db.current_revision(eng) == db.head_revision() == "0004"
+    columns = {c["name"] for c in inspect(eng).get_columns("volunteers")}
+    assert "sip_ha1" not in columns and "sip_realm" not in columns
+    vols = VolunteerDirectory(eng, "helpline")
+    assert [(v.id, v.role, v.credential_version) for v in vols.list()] == [
+        ("old1", "volunteer", 0),
+        ("old2", "supervisor", 0),
+    ]
+    # The password-derived digest is gone: each account has a random secret nobody knows.
+    creds = dict(vols.sip_credentials())
+    assert sorted(creds) == ["old1", "old2"]
+    for vid, ha1 in creds.items():
+        assert ha1 != sip_ha1(vid, "helpline", PASSWORD)
+    assert creds["old1"] != creds["old2"]
+    vols.set_role("old2", "admin")
+    with pytest.raises(IntegrityError), eng.begin() as conn:
+        conn.execute(update(Volunteer).values(role="root"))
+    secret = vols.new_sip_secret("old1")
+    db.downgrade(eng, "0003")
+    with eng.connect() as conn:
+        rows = conn.execute(text("SELECT id, role, sip_ha1 FROM volunteers ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [
+        ("old1", "volunteer", sip_ha1("old1", "helpline", secret)),
+        ("old2", "supervisor", creds["old2"]),
+    ]
+    assert "sip_secrets" not in inspect(eng).get_table_names()
+
+
+def test_migration_0004_replaces_password_digests_with_random_secrets(tmp_path):
+    eng = db.make_engine(f"sqlite:///{tmp_path}/old.db")
+    try:
+        check_migration_0004(eng)
+    finally:
+        eng.dispose()
 
 
 # -- CLI ---------------------------------------------------------------------------------------
@@ -346,7 +453,7 @@ def test_cli_add_with_password_stdin(config_file, monkeypatch, capsys):
         info = vols.require("anna")
         assert info.languages == ("nl", "en") and info.location_id == "utrecht"
         assert vols.verify_password("anna", PASSWORD)
-        assert dict(vols.sip_credentials())["anna"] == sip_ha1("anna", "kt", PASSWORD)
+        assert dict(vols.sip_credentials())["anna"] != sip_ha1("anna", "kt", PASSWORD)
     finally:
         engine.dispose()
 
@@ -484,6 +591,27 @@ def test_cli_passwd(config_file, monkeypatch):
     finally:
         engine.dispose()
     assert run(config_file, "passwd", "nobody", "--password-stdin") == 2
+
+
+def test_cli_sip_secret_is_shown_once_and_rotates(config_file, monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert run(config_file, *ADD, "--password-stdin") == 0
+    assert "sip-secret anna" in capsys.readouterr().out
+    assert run(config_file, "sip-secret", "anna") == 0
+    out = capsys.readouterr().out
+    secret = out.split("SIP secret: ", 1)[1].split()[0]
+    assert "SIP user:   anna" in out and "SIP realm:  kt" in out
+    vols, engine = _cli_vols(config_file)
+    try:
+        assert dict(vols.sip_credentials())["anna"] == sip_ha1("anna", "kt", secret)
+        assert vols.verify_password("anna", PASSWORD)  # the login is untouched
+    finally:
+        engine.dispose()
+    assert run(config_file, "list") == 0
+    assert secret not in capsys.readouterr().out
+    assert run(config_file, "sip-secret", "anna") == 0
+    assert secret not in capsys.readouterr().out  # a new one each time: never shown twice
+    assert run(config_file, "sip-secret", "nobody") == 2
 
 
 def test_cli_bad_config_is_exit_2(tmp_path, capsys):

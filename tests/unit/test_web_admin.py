@@ -125,7 +125,7 @@ async def test_add_existing_volunteer_is_409(env: WebEnv):
         ({"skills": "chat"}, "invalid_field", "skills:"),
         ({"skills": [1]}, "invalid_field", "skills[0]:"),
         ({"young": "yes"}, "invalid_field", "young:"),
-        ({"role": "admin"}, "invalid_volunteer", "role: must be one of volunteer, supervisor"),
+        ({"role": "root"}, "invalid_volunteer", "one of volunteer, supervisor, admin"),
         ({"role": "SUPERVISOR"}, "invalid_volunteer", "role: must be one of"),
         ({"role": 1}, "invalid_field", "role: must be a string"),
         ({"role": ["supervisor"]}, "invalid_field", "role: must be a string"),

@@ -53,3 +53,14 @@ async def test_memory_store_expires_and_deletes():
     await store.delete("k")
     await store.delete("k")
     assert await store.get("k") is None
+
+
+def test_a_session_carries_its_credential_version():
+    session = Session("anna", "utrecht", 1.0, credential_version=7)
+    assert Session.from_json(session.to_json()).credential_version == 7
+    # Stored before versions existed, or tampered with: not honoured.
+    for version in ("", '"credential_version": "7", ', '"credential_version": true, '):
+        with pytest.raises(ValueError):
+            Session.from_json(
+                "{" + version + '"volunteer_id": "anna", "location_id": "u", "created_at": 1}'
+            )

@@ -196,3 +196,21 @@ async def test_the_socket_closes_when_the_account_is_disabled(env: WebEnv, monke
     msg = await asyncio.wait_for(ws.receive(), 2.0)
     assert msg.type is aiohttp.WSMsgType.CLOSE
     assert msg.data == live_api.SESSION_ENDED
+
+
+async def test_the_socket_closes_when_the_password_is_reset(env: WebEnv, monkeypatch):
+    monkeypatch.setattr(live_api, "RECHECK_S", 0.1)
+    ws = await _open(env, "tom")
+    await _read(ws)
+    env.directory.set_password("tom", "a brand new password")
+    msg = await asyncio.wait_for(ws.receive(), 2.0)
+    assert msg.type is aiohttp.WSMsgType.CLOSE
+    assert msg.data == live_api.SESSION_ENDED
+
+
+async def test_an_admin_sees_what_a_supervisor_sees(env: WebEnv):
+    env.directory.set_role("tom", "admin")
+    ws = await _open(env, "tom")
+    await _read(ws)
+    env.gateway.handle(acd.AgentLoggedIn("sofie", "utrecht", frozenset({"phone"}), frozenset()))
+    assert "sofie" in {m["id"] for m in await _drain(ws)}  # another's change: the full view

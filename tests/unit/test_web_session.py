@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import acd
-from tests.unit.web_support import PASSWORD, WebEnv, web_env
-from web import token_hash
+from tests.unit.web_support import ADMIN_TOKEN, PASSWORD, WebEnv, web_env
+from web import Session, token_hash
 
 
 @pytest.fixture
@@ -164,3 +164,64 @@ async def test_expired_session_is_refused(tmp_path):
         assert (await env.client.get("/api/v1/me", headers=env.bearer(token))).status == 200
         clock[0] = env.cfg.http.session_ttl_s + 1
         assert (await env.client.get("/api/v1/me", headers=env.bearer(token))).status == 401
+
+
+# -- revocation: a credential version on the account, checked on every request ---------------
+
+
+async def test_a_password_reset_ends_every_session_at_once(env: WebEnv):
+    """Finding: a password reset left existing sessions working."""
+    first, second = await env.login(), await env.login()
+    resp = await env.admin.post(
+        "/api/v1/admin/volunteers/anna/password",
+        json={"password": "a brand new password"},
+        headers=env.bearer(ADMIN_TOKEN),
+    )
+    assert resp.status == 200
+    for token in (first, second):
+        assert (await env.client.get("/api/v1/me", headers=env.bearer(token))).status == 401
+        # Every authenticated route, not only /me.
+        ready = await env.client.post("/api/v1/me/ready", headers=env.bearer(token))
+        assert ready.status == 401
+    assert env.sessions.keys() == []  # revoked, not just refused
+    fresh = await env.login(password="a brand new password")
+    assert (await env.client.get("/api/v1/me", headers=env.bearer(fresh))).status == 200
+
+
+async def test_a_reset_through_the_directory_also_ends_sessions(env: WebEnv):
+    # The CLI (another process) changes only SQL: the version there is what counts.
+    token = await env.login()
+    env.directory.set_password("anna", "a brand new password")
+    assert (await env.client.get("/api/v1/me", headers=env.bearer(token))).status == 401
+
+
+async def test_disable_then_enable_does_not_bring_an_old_session_back(env: WebEnv):
+    token = await env.login()
+    admin = env.bearer(ADMIN_TOKEN)
+    assert (await env.admin.post("/api/v1/admin/volunteers/anna/disable", headers=admin)).ok
+    assert (await env.client.get("/api/v1/me", headers=env.bearer(token))).status == 401
+    env.sessions._items.clear()  # even had it been kept, the version would refuse it
+    await env.sessions.put(
+        token_hash(token), Session("anna", "utrecht", 0.0, credential_version=0), 60
+    )
+    assert (await env.admin.post("/api/v1/admin/volunteers/anna/enable", headers=admin)).ok
+    assert (await env.client.get("/api/v1/me", headers=env.bearer(token))).status == 401
+    assert (await env.client.get("/api/v1/me", headers=env.bearer(await env.login()))).ok
+
+
+async def test_a_new_phone_secret_or_role_change_keeps_sessions(env: WebEnv):
+    token = await env.login()
+    env.directory.new_sip_secret("anna")
+    env.directory.set_role("anna", "supervisor")
+    assert (await env.client.get("/api/v1/me", headers=env.bearer(token))).status == 200
+
+
+async def test_reset_disable_and_enable_push_the_sip_accounts(env: WebEnv):
+    admin = env.bearer(ADMIN_TOKEN)
+    c = env.admin
+    await c.post("/api/v1/admin/volunteers/anna/password", json={"password": "x" * 12},
+                 headers=admin)  # fmt: skip
+    await c.post("/api/v1/admin/volunteers/anna/disable", headers=admin)
+    await c.post("/api/v1/admin/volunteers/anna/enable", headers=admin)
+    await c.post("/api/v1/admin/volunteers/anna/role", json={"role": "admin"}, headers=admin)
+    assert env.sip_pushes == ["push"] * 3  # a role change touches no SIP account

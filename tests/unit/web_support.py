@@ -126,6 +126,8 @@ class WebEnv:
     directory: VolunteerDirectory
     sessions: Any  # a MemorySessionStore unless the test passed another SessionStore
     cfg: HelplineConfig
+    sip_pushes: list[str] = field(default_factory=list)
+    """One entry per time the API asked to push the SIP accounts to Asterisk."""
 
     async def login(
         self, volunteer_id: str = "anna", password: str = PASSWORD, **extra: Any
@@ -170,17 +172,22 @@ async def web_env(
     directory.add("sam", "Sam", "almelo", ["peer_chat"], ["nl"], PASSWORD, young=True)
     gateway = FakeGateway()
     sessions = sessions or MemorySessionStore()
+    pushes: list[str] = []
+
+    async def sip_changed() -> None:
+        pushes.append("push")
+
     app = create_app(cfg, directory, gateway, sessions)
     client: TestClient[Any, Any] = TestClient(TestServer(app))
     await client.start_server()
-    admin_app = create_admin_app(cfg, directory, gateway, sessions)
+    admin_app = create_admin_app(cfg, directory, gateway, sessions, sip_changed=sip_changed)
     if hours_clock is not None:  # on the admin listener, as the service mounts them
         store = HoursExceptionStore.from_config(engine, cfg)
         hours_api.install(admin_app, store, clock=hours_clock)
     admin: TestClient[Any, Any] = TestClient(TestServer(admin_app))
     await admin.start_server()
     try:
-        yield WebEnv(client, admin, gateway, directory, sessions, cfg)
+        yield WebEnv(client, admin, gateway, directory, sessions, cfg, pushes)
     finally:
         await admin.close()
         await client.close()
