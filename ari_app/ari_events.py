@@ -146,6 +146,34 @@ class ChannelLeftBridge:
 
 
 @dataclass(frozen=True, slots=True)
+class ContactStatusChange:
+    """A registration (contact) of an endpoint was created, removed or changed reachability
+    (needs an ``endpoint:PJSIP`` subscription)."""
+
+    application: str
+    """The Stasis application name."""
+    endpoint: Endpoint
+    """The endpoint the contact belongs to."""
+    aor: str
+    """The address of record (the volunteer's account)."""
+    uri: str
+    """Where the phone registered from (a volunteer's phone, never a caller)."""
+    status: str
+    """``Created``, ``Removed``, ``Reachable``, ``Unreachable``, ``NonQualified``..."""
+
+
+def _contact_status(f: Fields, app: str) -> AriEvent:
+    info = f.obj("contact_info")
+    return ContactStatusChange(
+        application=app,
+        endpoint=f.nested("endpoint", Endpoint.parse),
+        aor=info.req_str("aor"),
+        uri=info.req_str("uri"),
+        status=info.req_str("contact_status"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class EndpointStateChange:
     """An endpoint went online or offline (needs an ``endpoint:PJSIP`` subscription)."""
 
@@ -213,6 +241,7 @@ AriEvent = (
     | ChannelEnteredBridge
     | ChannelLeftBridge
     | EndpointStateChange
+    | ContactStatusChange
     | DeviceStateChanged
     | Dial
     | UnknownEvent
@@ -287,6 +316,7 @@ _PARSERS: dict[str, Callable[[Fields, str], AriEvent]] = {
     "ChannelLeftBridge": lambda f, app: ChannelLeftBridge(
         app, f.nested("bridge", Bridge.parse), f.nested("channel", Channel.parse)
     ),
+    "ContactStatusChange": _contact_status,
     "EndpointStateChange": lambda f, app: EndpointStateChange(
         app, f.nested("endpoint", Endpoint.parse)
     ),

@@ -31,6 +31,7 @@ _EVENTS_WE_USE = (
     "PlaybackStarted",
     "PlaybackFinished",
     "EndpointStateChange",
+    "ContactStatusChange",
 )
 
 UNAVAILABLE_RETRIES = 2

@@ -20,6 +20,7 @@ import acd
 from ari_app.ari_events import (
     ChannelDestroyed,
     ChannelDtmfReceived,
+    ContactStatusChange,
     EndpointStateChange,
     PlaybackFinished,
     PlaybackStarted,
@@ -28,13 +29,16 @@ from ari_app.ari_events import (
 )
 from ari_app.effector import AriEffector, AsteriskSnapshot, EndpointSeen
 from ari_app.reconcile import reconcile
+from ari_app.registrations import Registrations
 from ari_app.websocket import Connected, Disconnected
 from config.settings import HelplineConfig, Line
 from dialplan import stasis_args
 from dialplan.errors import InvalidStasisArgs
+from dialplan.pjsip import CARRIER
 from engine import Engine
 from ivr import flow
 from ivr.hours import HoursStatus
+from security import log as security_log
 from session import commands as sc
 from session import events as se
 from session.ids import contact_of_playback, parse_leg_id
@@ -59,6 +63,7 @@ class AriRouter:
         PlaybackStarted,
         PlaybackFinished,
         EndpointStateChange,
+        ContactStatusChange,
         Connected,
         Disconnected,
         AsteriskSnapshot,
@@ -79,6 +84,7 @@ class AriRouter:
         self._tz = ZoneInfo(cfg.helpline.timezone)
         self.lines = {line.id: line for line in cfg.lines}
         self.phones: dict[str, bool] = {}
+        self.registrations = Registrations()
         """Registration of every PJSIP endpoint we heard of (resource -> online)."""
         self.played: collections.deque[str] = collections.deque(maxlen=200)
         """Media of the latest playbacks Asterisk started (prompt names only)."""
@@ -109,6 +115,8 @@ class AriRouter:
         elif isinstance(item, EndpointStateChange):
             if item.endpoint.technology == "PJSIP":
                 self.phone_seen(item.endpoint.resource, item.endpoint.online)
+        elif isinstance(item, ContactStatusChange):
+            self._contact_changed(item)
         elif isinstance(item, EndpointSeen):
             self.phone_seen(item.agent_id, item.online)
         elif isinstance(item, Connected):
@@ -124,6 +132,14 @@ class AriRouter:
             reconcile(self, item, self._gone_while_away)
             self._gone_while_away.clear()
             engine.mark_reconciled()
+
+    def _contact_changed(self, item: ContactStatusChange) -> None:
+        if item.endpoint.technology != "PJSIP" or item.aor == CARRIER:
+            return
+        if self.registrations.seen(item.aor, item.uri, item.status, self.engine.now()):
+            address = _host_of(item.uri)
+            log.warning("volunteer %s: a new registration replaced the phone's", item.aor)
+            security_log.phone_replaced(item.aor, address)
 
     def phone_seen(self, agent_id: str, online: bool) -> None:
         self.phones[agent_id] = online
@@ -213,3 +229,11 @@ class AriRouter:
 
     def delete_stray_bridge(self, bridge_id: str) -> None:
         self.effector.submit(sc.DeleteBridge("", bridge_id))
+
+
+def _host_of(uri: str) -> str | None:
+    """The host of a ``sip:user@host:port;params`` contact (a volunteer phone's address)."""
+    rest = uri.split("@", 1)[-1].split(";", 1)[0]
+    if rest.startswith("["):
+        return rest[1:].split("]", 1)[0]
+    return rest.rsplit(":", 1)[0] if rest.count(":") == 1 else rest

@@ -177,9 +177,11 @@ def _volunteer(ast: AsteriskSection, vol: VolunteerSip, realm: str) -> list[str]
         f"[{name}]",
         "type=aor",
         "max_contacts=1",
-        # A second REGISTER from elsewhere is refused while the phone's contact lives: it must
-        # not silently take over a volunteer's phone (and the calls meant for it).
-        "remove_existing=no",
+        # A new REGISTER replaces the phone's contact. Refusing it (remove_existing=no) locked
+        # out a phone that crashed or lost its address across an Asterisk restart until the old
+        # contact expired; a take-over is reported instead (ari_app.registrations), and only a
+        # phone on the location's networks with the random SIP secret gets this far.
+        "remove_existing=yes",
         "",
         f"[{name}-auth]",
         "type=auth",

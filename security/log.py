@@ -79,6 +79,13 @@ def failed_login(account: str, address: str | None) -> None:
     _write("API login", _account(account), address_of(address), None)
 
 
+def phone_replaced(account: str, address: str | None) -> None:
+    """A new registration took a volunteer's phone over (Asterisk let it replace the one that
+    was registered). Not a failure, so not a fail2ban line: an alert for staff to check that
+    the volunteer moved to another phone themselves."""
+    _logger.warning("phone replaced account=%s from=%s", _account(account), address_of(address))
+
+
 def _account(account: str) -> str:
     return account if ACCOUNT_ID.fullmatch(account) else INVALID
 

@@ -164,10 +164,10 @@ def asterisk() -> Iterator[AsteriskUnderTest]:
         yield from _asterisk_session()
 
 
-def _asterisk_session() -> Iterator[AsteriskUnderTest]:
-    cfg = _test_config()
+def fixture_phones(cfg: HelplineConfig) -> list[VolunteerSip]:
+    """The test phones every rendering of the test Asterisk must keep (tests that render
+    accounts of their own add to these, so later tests still find theirs)."""
     ast = cfg.asterisk
-    runtime = AsteriskRuntime(AriAccess(ast.ari_url, ast.ari_user, ast.ari_password), ast.root)
     accounts = [
         VolunteerSip(sip_user=user, ha1=sip_ha1(user, ast.sip_realm, password), webrtc=webrtc)
         for user, (password, webrtc) in TEST_VOLUNTEERS.items()
@@ -183,7 +183,14 @@ def _asterisk_session() -> Iterator[AsteriskUnderTest]:
             networks=far_networks,
         )
     )
-    files = render_asterisk_config(cfg, accounts)
+    return accounts
+
+
+def _asterisk_session() -> Iterator[AsteriskUnderTest]:
+    cfg = _test_config()
+    ast = cfg.asterisk
+    runtime = AsteriskRuntime(AriAccess(ast.ari_url, ast.ari_user, ast.ari_password), ast.root)
+    files = render_asterisk_config(cfg, fixture_phones(cfg))
     if os.geteuid() != 0:
         pytest.skip("the chrooted test Asterisk needs root (use the docker/ deployment)")
     try:

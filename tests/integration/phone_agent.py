@@ -376,7 +376,8 @@ class Agent:
             pass
         # Wait for Asterisk's answer to the unregistration (after its digest challenge), not
         # only for pjsua to stop counting itself registered: a contact left behind would make
-        # the next phone on this account a refused second contact (remove_existing=no).
+        # the next phone on this account replace a contact that was already gone (and be reported
+        # as a take-over).
         deadline = time.monotonic() + 2.0
         while time.monotonic() < deadline and (
             self.call is not None

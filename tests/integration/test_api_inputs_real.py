@@ -99,7 +99,7 @@ async def test_a_surrogate_password_is_400_on_the_real_stores(env: WebEnv):
     ],
 )
 async def test_a_nul_in_text_is_400_where_postgresql_would_refuse_it(env: WebEnv, path, body):
-    resp = await env.client.post(path, json=body, headers=ADMIN)
+    resp = await env.admin.post(path, json=body, headers=ADMIN)
     assert resp.status == 400, await resp.text()
     assert (await resp.json())["error"] == "invalid_field"
 
@@ -113,13 +113,13 @@ async def test_a_volunteer_id_with_a_nul_in_the_login_is_400(env: WebEnv):
 
 async def test_the_edge_of_the_calendar_and_odd_ids_are_4xx(env: WebEnv):
     body = {"kind": "closed", "starts_at": "0001-01-01T00:00+01:00", "ends_at": "now"}
-    resp = await env.client.post(
+    resp = await env.admin.post(
         "/api/v1/admin/hours/exceptions", json={**body, "reason": "x"}, headers=ADMIN
     )
     assert resp.status == 400
     # "²".isdigit() is True; 99999999999 is more than PostgreSQL's INTEGER id column holds.
     for raw_id in ("²", "99999999999", str(2**31)):
-        resp = await env.client.delete(f"/api/v1/admin/hours/exceptions/{raw_id}", headers=ADMIN)
+        resp = await env.admin.delete(f"/api/v1/admin/hours/exceptions/{raw_id}", headers=ADMIN)
         assert resp.status == 404, raw_id
 
 

@@ -17,7 +17,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from config.settings import HelplineConfig, parse_config
-from dialplan import VolunteerSip, render_asterisk_config, sip_ha1
+from dialplan import render_asterisk_config
 from helpline.cli_asterisk import volunteer_accounts
 from helpline.cli_simulate import SimulationPlan, run_simulation
 from helpline.errors import SystemNotUp
@@ -36,7 +36,7 @@ from runtime.simulate import (
 from storage.db import make_engine
 from storage.records import RecordWriter
 from storage.volunteers import VolunteerDirectory
-from tests.integration.conftest import TEST_CONFIG, TEST_VOLUNTEERS
+from tests.integration.conftest import TEST_CONFIG, TEST_VOLUNTEERS, fixture_phones
 
 pytestmark = [
     pytest.mark.integration,
@@ -60,14 +60,9 @@ def _config(asterisk, tmp_path, prefix: str) -> HelplineConfig:
 
 def _installer(asterisk):
     """Render the fixture's test phones plus the SQL volunteers: other tests keep their phones."""
-    realm = asterisk.realm
-    fixture_phones = [
-        VolunteerSip(sip_user=user, ha1=sip_ha1(user, realm, password), webrtc=webrtc)
-        for user, (password, webrtc) in TEST_VOLUNTEERS.items()
-    ]
 
     def install(cfg: HelplineConfig) -> None:
-        accounts = fixture_phones + [
+        accounts = fixture_phones(asterisk.cfg) + [
             a for a in volunteer_accounts(cfg) if a.sip_user.startswith("sim-")
         ]
         asterisk.runtime.install_config(render_asterisk_config(cfg, accounts))

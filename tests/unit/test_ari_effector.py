@@ -241,6 +241,7 @@ async def test_snapshot_subscribes_filters_and_reads_the_three_lists(fake, effec
         "PlaybackStarted",
         "PlaybackFinished",
         "EndpointStateChange",
+        "ContactStatusChange",
     }
     assert sorted(fake.lines[2:]) == ["GET /bridges", "GET /channels", "GET /endpoints"]
     [snap] = effector.reported

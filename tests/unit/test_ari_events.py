@@ -92,6 +92,16 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "ChannelEnteredBridge", bridge=bridge_json(), channel=channel_json()
     ),
     "ChannelLeftBridge": base("ChannelLeftBridge", bridge=bridge_json(), channel=channel_json()),
+    "ContactStatusChange": base(
+        "ContactStatusChange",
+        endpoint={"technology": "PJSIP", "resource": "volunteer-17", "state": "online"},
+        contact_info={
+            "uri": "sip:volunteer-17@127.0.0.1:5062",
+            "contact_status": "Created",
+            "aor": "volunteer-17",
+            "roundtrip_usec": "0",
+        },
+    ),
     "EndpointStateChange": base(
         "EndpointStateChange",
         endpoint={

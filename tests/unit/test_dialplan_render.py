@@ -310,8 +310,9 @@ def test_decode_parses_or_raises_invalid_never_anything_else(raw):
         pass
 
 
-def test_a_registered_phone_is_not_replaced_by_a_second_register(cfg):
-    """Finding: max_contacts=1 with remove_existing=yes let a new REGISTER steal a phone."""
+def test_one_phone_per_account_and_a_new_register_replaces_it(cfg):
+    """One contact per account; a new REGISTER replaces it (and is reported by the app, see
+    ari_app.registrations): refusing it locked out phones that crashed."""
     pjsip = render_asterisk_config(cfg, _vols())["pjsip.conf"]
     aors = [
         sec
@@ -320,4 +321,4 @@ def test_a_registered_phone_is_not_replaced_by_a_second_register(cfg):
     ]
     assert len(aors) == 1
     assert "\nmax_contacts=1\n" in aors[0]
-    assert "\nremove_existing=no\n" in aors[0]
+    assert "\nremove_existing=yes\n" in aors[0]

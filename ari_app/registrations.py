@@ -1,0 +1,41 @@
+"""Who took a volunteer's phone: telling a second registration from a phone's own.
+
+Asterisk lets a new REGISTER replace a volunteer's registered phone (``max_contacts=1``,
+``remove_existing=yes``): refusing it instead left a phone that crashed, or lost its address
+when Asterisk restarted, unable to register again until its old contact expired (up to an
+hour without calls). Only phones on the location's networks with the account's random SIP
+secret get this far; when one replaces another it is reported, so staff can check that the
+volunteer moved phones themselves.
+
+Sans-IO: ARI's ``ContactStatusChange`` facts in, "replaced" out.
+"""
+
+from __future__ import annotations
+
+REPLACED_WITHIN_S = 2.0
+"""A contact created this soon after another was removed took its place (Asterisk may report
+the removal first)."""
+
+
+class Registrations:
+    """The current contact (URI) of each volunteer's account, as Asterisk reports them."""
+
+    def __init__(self) -> None:
+        self._current: dict[str, str] = {}
+        self._removed: dict[str, tuple[str, float]] = {}
+
+    def seen(self, aor: str, uri: str, status: str, now: float) -> bool:
+        """Record one change; True when a new contact replaced a different live one."""
+        if status == "Removed":
+            if self._current.get(aor) == uri:
+                del self._current[aor]
+            self._removed[aor] = (uri, now)
+            return False
+        if status != "Created":
+            return False  # reachability of a known contact: not a new registration
+        old = self._current.get(aor)
+        recent = self._removed.pop(aor, None)
+        self._current[aor] = uri
+        if old is not None:
+            return old != uri
+        return recent is not None and recent[0] != uri and now - recent[1] <= REPLACED_WITHIN_S
