@@ -7,7 +7,8 @@ hour without calls). Only phones on the location's networks with the account's r
 secret get this far; when one replaces another it is reported, so staff can check that the
 volunteer moved phones themselves.
 
-Sans-IO: ARI's ``ContactStatusChange`` facts in, "replaced" out.
+Sans-IO: ARI's ``ContactStatusChange`` facts in, "replaced" out. (Measured on Asterisk 22: a
+take-over arrives as ``NonQualified`` for the new contact, then ``Removed`` for the old.)
 """
 
 from __future__ import annotations
@@ -31,11 +32,14 @@ class Registrations:
                 del self._current[aor]
             self._removed[aor] = (uri, now)
             return False
-        if status != "Created":
-            return False  # reachability of a known contact: not a new registration
         old = self._current.get(aor)
+        if old == uri:
+            return False  # news of the phone's own contact (reachability, a refresh)
+        # A contact we did not know: Asterisk reports a new one as ``Created`` or, with no
+        # qualify configured (ours), as ``NonQualified``; it may do so before or after the
+        # removal of the one it replaces.
         recent = self._removed.pop(aor, None)
         self._current[aor] = uri
         if old is not None:
-            return old != uri
+            return True
         return recent is not None and recent[0] != uri and now - recent[1] <= REPLACED_WITHIN_S

@@ -19,6 +19,15 @@ def test_a_phones_own_registration_and_refreshes_are_not_a_take_over():
     assert not r.seen("vol-1", A, "Created", 2.0)  # the same contact again
 
 
+def test_what_asterisk_22_sends_for_a_take_over_is_one():
+    r = Registrations()
+    assert not r.seen("vol-1", A, "NonQualified", 0.0)  # the phone registers (no qualify)
+    assert not r.seen("vol-1", A, "NonQualified", 30.0)  # and refreshes
+    assert r.seen("vol-1", B, "NonQualified", 60.0)  # another phone: new contact first,
+    assert not r.seen("vol-1", A, "Removed", 60.0)  # then the old one removed
+    assert not r.seen("vol-1", B, "NonQualified", 90.0)  # the new phone's own refresh
+
+
 def test_a_new_contact_while_another_lives_is_a_take_over():
     r = Registrations()
     r.seen("vol-1", A, "Created", 0.0)
