@@ -205,7 +205,9 @@ class PhoneGroup:
                 self._process = None
                 raise sipp_failure(self.name, refused, code, self.workdir)
             if asyncio.get_running_loop().time() > deadline:
-                raise sipp_failure(self.name, refused, None, self.workdir)
+                failure = sipp_failure(self.name, refused, None, self.workdir)
+                await self.stop()  # a group that did not start must not keep ports and phones
+                raise failure
             await asyncio.sleep(0.1)
 
     def registered(self) -> set[str]:
