@@ -6,12 +6,13 @@ volunteers, who see their own record and contacts and the public queue figures) 
 address at ``--rate`` calls/s to 116111, answered by ``--volunteers`` sipp phones. The other
 volunteer clients are listen-only accounts (chat skill only, so never offered a call): they
 log in, go ready, and pause and go ready once more at a random moment of the load, so they
-receive their own agent deltas and every queue figure; the supervisors only log in. The app
-(``helpline.service.serve``) runs in this process as in ``e2e.py``, which logs every account in
-and makes the pause/ready calls; the 200 WebSocket clients run in a process of their own (this
-file with ``--client-fleet``: one event loop, one aiohttp ClientSession), which connects to the
-app's public port, so their reading and JSON parsing is not on the app's event loop. Asterisk,
-ports, lock, phones and callers are ``e2e.py``'s and ``rig.py``'s.
+receive their own agent deltas and every queue figure; the supervisors only log in. This
+process runs the app (``helpline.service.serve``, in-process as in ``e2e.py``), logs every
+account in (50 logins per loopback address, under the app's per-address limit) and makes the
+pause/ready calls. The 200 WebSocket clients run in a process of their own (this file with
+``--client-fleet``: one event loop, one aiohttp ClientSession) that connects to the app's
+public port, so their reading and JSON parsing is not on the app's event loop. Asterisk, ports,
+lock, phones and callers are ``e2e.py``'s and ``rig.py``'s.
 
 Latency: a delta carries ``at``, the server's Unix time when the engine's writer published it
 (right after the core's step: the step itself is not included here; ``e2e.py``'s ring times
