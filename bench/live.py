@@ -6,18 +6,22 @@ volunteers, who see their own record and contacts and the public queue figures) 
 address at ``--rate`` calls/s to 116111, answered by ``--volunteers`` sipp phones. The other
 volunteer clients are listen-only accounts (chat skill only, so never offered a call): they
 log in, go ready, and pause and go ready once more at a random moment of the load, so they
-receive their own agent deltas and every queue figure; the supervisors only log in. All
-clients are aiohttp WebSocket clients in this process (one ClientSession), beside the app
-(``helpline.service.serve``, in-process as in ``e2e.py``): Asterisk, ports, lock, phones and
-callers are ``e2e.py``'s and ``rig.py``'s.
+receive their own agent deltas and every queue figure; the supervisors only log in. This
+process runs the app (``helpline.service.serve``, in-process as in ``e2e.py``), logs every
+account in (50 logins per loopback address, under the app's per-address limit) and makes the
+pause/ready calls. The 200 WebSocket clients run in a process of their own (this file with
+``--client-fleet``: one event loop, one aiohttp ClientSession) that connects to the app's
+public port, so their reading and JSON parsing is not on the app's event loop. Asterisk, ports,
+lock, phones and callers are ``e2e.py``'s and ``rig.py``'s.
 
 Latency: a delta carries ``at``, the server's Unix time when the engine's writer published it
 (right after the core's step: the step itself is not included here; ``e2e.py``'s ring times
 measure it). A client's delay for a delta is its receive time (``time.time()``) minus ``at``;
 "every client has it" is the largest delay among the clients that received that delta. The
-percentiles are over the deltas published after every client had its first snapshot. The
-clients share the app's event loop and the machine's two cores with it, so their own reading
-and JSON parsing is part of what is measured (an upper bound for remote browsers).
+percentiles are over the deltas published after every client had its first snapshot. Both
+times are read from the same machine clock. The client process has its own event loop but
+shares the machine's two cores with the app, Asterisk and sipp, so a busy machine still shows
+in the figure.
 
 Stalled client: one more supervisor that opens the WebSocket over a plain socket with a tiny
 ``SO_RCVBUF`` and then reads nothing (the app gives every live socket a 64 KiB kernel send
@@ -26,8 +30,10 @@ seconds). ``--stall load`` (default) reads nothing until the load is over;
 ``--stall overflow`` starts reading as soon as the hub has dropped its queue once; a number
 stalls that many seconds. Then it reads everything buffered and says how its stream went on:
 a fresh snapshot (what the hub gives a client whose queue overflowed), a close frame, or the
-end of the connection. The app's memory is this process's RSS (``/proc/self/status``: VmRSS
-before and after the load, VmHWM for the peak since start), which includes the clients.
+end of the connection. The stalled client stays in this process: it finds its subscription
+through a hook on the hub. The app's memory is this process's RSS (``/proc/self/status``: VmRSS
+before and after the load, VmHWM for the peak since start): the app, the bench's own code and
+the stalled client, no longer the 200 clients (their process's peak is printed apart).
 
     python bench/live.py [--volunteers 20] [--listeners 200] [--supervisors 20]
                          [--rate 10] [--calls 300] [--stall load|overflow|<s>]
@@ -154,16 +160,35 @@ def add_accounts(
 API_TIMEOUT = aiohttp.ClientTimeout(total=15)
 
 
+LOGINS_PER_SOURCE = 50
+"""Logins from one loopback address, well under the app's per-address limit
+(``[logins] per_address``, 100 in 10 minutes by default): the bench is not about the guard."""
+
+
+def login_source(i: int) -> str:
+    """The address the i-th login comes from: 127.0.20.1, 127.0.20.2, ... (127/8 is loopback)."""
+    return f"127.0.20.{1 + i // LOGINS_PER_SOURCE}"
+
+
 class Api:
-    """The few volunteer API calls the bench makes, on the clients' session."""
+    """The few volunteer API calls the bench makes; logins from a few loopback addresses."""
 
     def __init__(self, http: aiohttp.ClientSession, base: str) -> None:
         self.http = http
         self.base = base
+        self._logins = 0
+        self._sources: dict[str, aiohttp.ClientSession] = {}
 
-    async def call(self, method: str, path: str, token: str | None, body: Any = None) -> Any:
+    async def call(
+        self,
+        method: str,
+        path: str,
+        token: str | None,
+        body: Any = None,
+        http: aiohttp.ClientSession | None = None,
+    ) -> Any:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        async with self.http.request(
+        async with (http or self.http).request(
             method, self.base + path, json=body, headers=headers, timeout=API_TIMEOUT
         ) as r:
             data = await r.json(content_type=None)
@@ -172,8 +197,19 @@ class Api:
             return data
 
     async def login(self, vid: str) -> str:
+        source = login_source(self._logins)
+        self._logins += 1
+        if source not in self._sources:
+            connector = aiohttp.TCPConnector(local_addr=(source, 0))
+            self._sources[source] = aiohttp.ClientSession(connector=connector)
         body = {"volunteer_id": vid, "password": PASSWORD, "location": LOCATION}
-        return str((await self.call("POST", "/session", None, body))["token"])
+        data = await self.call("POST", "/session", None, body, self._sources[source])
+        return str(data["token"])
+
+    async def close(self) -> None:
+        """The login sessions (``http`` is the caller's)."""
+        for session in self._sources.values():
+            await session.close()
 
     async def ready(self, token: str) -> None:
         await self.call("POST", "/me/ready", token)
@@ -263,6 +299,164 @@ async def listen(
             tally.failed += 1
             if tally.subscribed + tally.failed == tally.expected:
                 tally.all_subscribed.set()
+
+
+# ----------------------------------------------------------------------------- the client process
+
+
+async def _line(reader: asyncio.StreamReader) -> Any:
+    """The next JSON line from the other process."""
+    line = await reader.readline()
+    if not line:
+        raise EOFError
+    return json.loads(line)
+
+
+async def _stdin() -> asyncio.StreamReader:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=2**24)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    return reader
+
+
+def _say(message: Any) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+async def client_fleet() -> None:
+    """The clients' process: subscribe every client, tally until told the load is over.
+
+    Talks JSON lines: reads ``{"url", "clients": [[vid, token, supervisor], ...]}`` on stdin,
+    says ``{"subscribed", "failed", "start_seq"}``, reads ``"load"`` (the load starts) and
+    ``"stop"``, then says the tallies and exits. Tokens come on stdin, not in argv, which
+    ``ps`` shows.
+    """
+    stdin = await _stdin()
+    spec = await _line(stdin)
+    listeners = [Listener(vid, token, bool(sup)) for vid, token, sup in spec["clients"]]
+    tally = Tally(expected=len(listeners))
+    connector = aiohttp.TCPConnector(limit=0)  # 200 sockets at once, not the default 100
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=10)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+        gate = asyncio.Semaphore(CONNECTING)
+        clients = [
+            asyncio.create_task(listen(http, spec["url"], w, tally, gate)) for w in listeners
+        ]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(tally.all_subscribed.wait(), 60)
+        # A delta after every client's snapshot seq was published while all were subscribed.
+        tally.start_seq = max((w.last_seq for w in listeners), default=0)
+        _say({"subscribed": tally.subscribed, "failed": tally.failed, "start_seq": tally.start_seq})
+        if await _line(stdin) != "load":
+            raise RigError("client fleet: expected load")
+        cpu0, t0 = time.process_time(), time.monotonic()
+        if await _line(stdin) != "stop":
+            raise RigError("client fleet: expected stop")
+        cpu_share = (time.process_time() - cpu0) / (time.monotonic() - t0)
+        for task in clients:
+            task.cancel()
+        await asyncio.gather(*clients, return_exceptions=True)
+    _say(
+        {
+            "listeners": [
+                [w.vid, w.supervisor, w.deltas, w.snapshots, w.gaps, w.last_seq, w.error]
+                for w in listeners
+            ],
+            "worst": list(tally.worst.items()),
+            "each": tally.each,
+            "start_seq": tally.start_seq,
+            "cpu_share": cpu_share,
+            "rss_mb_max": proc_status_mb("VmHWM"),
+        }
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FleetResult:
+    """What the client process tallied."""
+
+    listeners: list[Listener]
+    tally: Tally
+    cpu_share: float
+    """Of a core, from the start of the load to its end."""
+    rss_mb_max: float
+    """The client process's peak RSS."""
+
+
+class ClientFleet:
+    """The client process, seen from the app's: start, ``load``, ``stop`` -> ``FleetResult``."""
+
+    def __init__(self, url: str, listeners: Sequence[Listener]) -> None:
+        self._spec = {
+            "url": url,
+            "clients": [[w.vid, w.token, w.supervisor] for w in listeners],
+        }
+        self._process: asyncio.subprocess.Process | None = None
+        self.subscribed = 0
+        self.failed = 0
+
+    async def _tell(self, message: Any) -> None:
+        assert self._process is not None and self._process.stdin is not None
+        self._process.stdin.write((json.dumps(message) + "\n").encode())
+        await self._process.stdin.drain()
+
+    async def _hear(self, timeout_s: float) -> Any:
+        assert self._process is not None and self._process.stdout is not None
+        try:
+            return await asyncio.wait_for(_line(self._process.stdout), timeout_s)
+        except (EOFError, TimeoutError, ValueError) as exc:
+            raise RigError(f"the client process did not answer: {exc!r}") from exc
+
+    async def __aenter__(self) -> ClientFleet:
+        """Start the process; return once every client has its snapshot (or was refused)."""
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--client-fleet",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=2**26,  # the tallies come back as one line of a few MB
+        )
+        await self._tell(self._spec)
+        said = await self._hear(90)
+        self.subscribed, self.failed = int(said["subscribed"]), int(said["failed"])
+        return self
+
+    async def load(self) -> None:
+        """The load starts now (the process measures its CPU from here)."""
+        await self._tell("load")
+
+    async def stop(self) -> FleetResult:
+        """The load is over: the tallies."""
+        await self._tell("stop")
+        said = await self._hear(60)
+        listeners = [
+            Listener(vid, "", sup, deltas, snapshots, gaps, last_seq, error)
+            for vid, sup, deltas, snapshots, gaps, last_seq, error in said["listeners"]
+        ]
+        tally = Tally(
+            worst={int(seq): float(delay) for seq, delay in said["worst"]},
+            each=[float(x) for x in said["each"]],
+            start_seq=int(said["start_seq"]),
+            subscribed=self.subscribed,
+            failed=self.failed,
+            expected=len(listeners),
+        )
+        return FleetResult(listeners, tally, float(said["cpu_share"]), float(said["rss_mb_max"]))
+
+    async def __aexit__(self, *exc: object) -> None:
+        process = self._process
+        if process is None:
+            return
+        if process.stdin is not None:
+            process.stdin.close()  # its next read sees the end and it exits
+        try:
+            await asyncio.wait_for(process.wait(), 15)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
 
 
 # ----------------------------------------------------------------------------- the stalled one
@@ -477,6 +671,9 @@ async def toggle(api: Api, token: str, at_s: float, back_s: float) -> None:
 class Result:
     listeners: list[Listener]
     tally: Tally
+    clients_cpu_share: float
+    """The client process's, during the load."""
+    clients_rss_max: float
     stall: StallReport
     client_queue: int
     stalled_overflows: int
@@ -512,10 +709,14 @@ async def bench(ls: LiveSettings, workdir: Path) -> Result:
     async with running_app(s, workdir, before_serve) as running:
         cfg = running.cfg
         base = f"http://{cfg.http.host}:{cfg.http.port}"
-        connector = aiohttp.TCPConnector(limit=0)  # 200 sockets at once, not the default 100
+        connector = aiohttp.TCPConnector(limit=0)  # 160 toggles at once, not the default 100
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=10)
-        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+        async with (
+            contextlib.AsyncExitStack() as stack,
+            aiohttp.ClientSession(connector=connector, timeout=timeout) as http,
+        ):
             api = Api(http, base + "/api/v1")
+            stack.push_async_callback(api.close)
             phones = make_phones(s, workdir, running.sip_secrets, trace=False)
             async with phones:
                 listeners: list[Listener] = []
@@ -535,23 +736,17 @@ async def bench(ls: LiveSettings, workdir: Path) -> Result:
                     f"volunteers ready; {len(supervisors)} supervisors signed in",
                     flush=True,
                 )
-                tally = Tally(expected=len(listeners))
-                url = base + "/api/v1/live"
-                gate = asyncio.Semaphore(CONNECTING)
-                clients = [
-                    asyncio.create_task(listen(http, url, w, tally, gate)) for w in listeners
-                ]
-                await asyncio.wait_for(tally.all_subscribed.wait(), 60)
+                fleet = ClientFleet(base + "/api/v1/live", listeners)
+                await stack.enter_async_context(fleet)
                 stalled = StalledClient(cfg.http.host, cfg.http.port, stalled_token)
                 before = len(SUBSCRIPTIONS)
                 await stalled.open()
                 while len(SUBSCRIPTIONS) == before:  # the app subscribes it after the upgrade
                     await asyncio.sleep(0.01)
                 stalled_sub = SUBSCRIPTIONS[-1]
-                tally.start_seq = max(w.last_seq for w in listeners)
                 print(
-                    f"{tally.subscribed} clients subscribed ({tally.failed} refused), "
-                    "plus one that stalls",
+                    f"{fleet.subscribed} clients subscribed in their own process "
+                    f"({fleet.failed} refused), plus one here that stalls",
                     flush=True,
                 )
 
@@ -563,6 +758,7 @@ async def bench(ls: LiveSettings, workdir: Path) -> Result:
                 watcher = asyncio.create_task(watch(stalled_sub, stall, t0))
                 rss_start = proc_status_mb("VmRSS")
                 cpu0 = time.process_time()
+                await fleet.load()
                 callers = Callers(
                     f"127.0.0.1:{cfg.asterisk.sip_port}",
                     NUMBERS["acd"],
@@ -599,6 +795,7 @@ async def bench(ls: LiveSettings, workdir: Path) -> Result:
                 cpu_share = (time.process_time() - cpu0) / load_s
                 rss_end = proc_status_mb("VmRSS")
                 rss_max = proc_status_mb("VmHWM")
+                clients = await fleet.stop()
                 queue_at_end = len(stalled_sub.queue)
                 lagger.cancel()
                 if (problem := callers.problem()) is not None:
@@ -615,15 +812,14 @@ async def bench(ls: LiveSettings, workdir: Path) -> Result:
                     await asyncio.gather(reader, return_exceptions=True)
                 watcher.cancel()
                 stalled.close()
-                for task in clients:
-                    task.cancel()
-                await asyncio.gather(*clients, return_exceptions=True)
                 print("stopping the phones and the app ...", flush=True)
         watchdog = asyncio.create_task(dump_tasks_after(STOP_WATCHDOG_S))
     watchdog.cancel()
     return Result(
-        listeners=listeners,
-        tally=tally,
+        listeners=clients.listeners,
+        tally=clients.tally,
+        clients_cpu_share=clients.cpu_share,
+        clients_rss_max=clients.rss_mb_max,
         stall=stall,
         client_queue=stalled_sub.limit,
         stalled_overflows=stalled_sub.overflows,
@@ -684,7 +880,8 @@ def report(ls: LiveSettings, r: Result) -> None:
     print(
         f"load: {ls.calls} calls at {ls.rate:g}/s (hold {ls.hold_ms[0]}-{ls.hold_ms[1]} ms), "
         f"{r.load_s:.0f} s, {r.rang} of {r.placed} reached a volunteer's phone; "
-        f"this process (app + clients) used {r.cpu_share:.2f} of a core; "
+        f"the app's process used {r.cpu_share:.2f} of a core, the clients' "
+        f"{r.clients_cpu_share:.2f}; "
         f"event loop lag p50 {percentile(r.lag_ms, 50):.1f} ms, p99 "
         f"{percentile(r.lag_ms, 99):.1f} ms, max {max(r.lag_ms, default=math.nan):.1f} ms"
     )
@@ -720,8 +917,9 @@ def report(ls: LiveSettings, r: Result) -> None:
             f"{_when(r.too_slow_at[0])}; web.live_api.SEND_TIMEOUT_S = {SEND_TIMEOUT_S:g} s)"
         )
     print(
-        f"memory (this process, app + clients): RSS {r.rss_start:.1f} MB before the load, "
-        f"{r.rss_end:.1f} MB after, peak (VmHWM) {r.rss_max:.1f} MB"
+        f"memory (the app's process, without the 200 clients): RSS {r.rss_start:.1f} MB "
+        f"before the load, {r.rss_end:.1f} MB after, peak (VmHWM) {r.rss_max:.1f} MB; "
+        f"the clients' process peaked at {r.clients_rss_max:.1f} MB"
     )
     for problem in r.problems:
         print(f"sipp problem: {problem}")
@@ -752,7 +950,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--client-queue", type=int, help="override web.live_hub.CLIENT_QUEUE")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--client-fleet", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.client_fleet:
+        with contextlib.suppress(EOFError):  # the bench gave up on us: nothing to say
+            asyncio.run(client_fleet())
+        return 0
     low, high = (int(x) for x in args.hold_ms.split(","))
     if args.stall not in ("load", "overflow"):
         try:
