@@ -229,8 +229,11 @@ class LoginsSection(_Model):
     few tries. Refusals are 429 with Retry-After.
     """
 
-    per_address: str = "100/10minutes"
-    """Per client address (an IPv6 client counts by its /64)."""
+    per_address: str = "1000/10minutes"
+    """Per client address (an IPv6 client counts by its /64). High: a location's whole shift
+    (up to ~200 volunteers) may log in at once from one NAT address; with failures at
+    ``failure_cost`` a guesser there still gets ~200 tries, and ``per_account`` stops a
+    guesser at one account long before."""
     per_account: str = "25/15minutes"
     """Per volunteer id tried, known or not: five wrong passwords, then a pause."""
     failure_cost: int = Field(default=5, ge=1, le=1000)

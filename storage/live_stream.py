@@ -212,6 +212,11 @@ class LiveStream:
             try:
                 await self._flush_once()
             except (RedisError, OSError) as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # A cancel that redis-py turned into a connection error (or a timeout,
+                    # an OSError here) must still stop the task, not send it back to wait.
+                    raise asyncio.CancelledError from exc
                 self._check_top = True
                 if failures == 0:
                     log.warning(
