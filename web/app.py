@@ -12,7 +12,6 @@ from aiohttp import web
 
 from config.settings import HelplineConfig
 from storage.hours_store import HoursExceptionStore
-from storage.volunteers import VolunteerDirectory
 from web import admin_api, health, hours_api, live_api, openapi, volunteer_api
 from web.auth import SessionStore
 from web.body import MAX_BODY_BYTES
@@ -21,11 +20,12 @@ from web.errors import error_middleware
 from web.gateway import AcdGateway
 from web.health import AlwaysReady, Readiness
 from web.login_guard import LOGIN_GUARD, LoginGuard
+from web.ports import Accounts
 
 
 def create_app(
     cfg: HelplineConfig,
-    directory: VolunteerDirectory,
+    directory: Accounts,
     gateway: AcdGateway,
     sessions: SessionStore,
     *,
@@ -47,7 +47,7 @@ def create_app(
 
 def create_admin_app(
     cfg: HelplineConfig,
-    directory: VolunteerDirectory,
+    directory: Accounts,
     gateway: AcdGateway,
     sessions: SessionStore,
     hours: HoursExceptionStore | None = None,
@@ -70,7 +70,7 @@ def create_admin_app(
 
 def _base(
     cfg: HelplineConfig,
-    directory: VolunteerDirectory,
+    directory: Accounts,
     gateway: AcdGateway,
     sessions: SessionStore,
     sip_changed: SipChanged | None = None,

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from config.settings import HelplineConfig
-from storage.volunteers import VolunteerDirectory, VolunteerInfo
+from storage.volunteers import VolunteerInfo
 from web.auth import SessionStore
 from web.gateway import AcdGateway
+from web.ports import Accounts
 
 SipChanged = Callable[[], Awaitable[None]]
 """Gives Asterisk the volunteers' current SIP accounts (after a reset, disable or enable)."""
@@ -21,7 +22,8 @@ class WebContext:
     """The API's collaborators: configuration, volunteer directory, ACD gateway, sessions."""
 
     cfg: HelplineConfig
-    directory: VolunteerDirectory
+    directory: Accounts
+    """The accounts (``storage.volunteers.VolunteerDirectory`` in the service)."""
     gateway: AcdGateway
     sessions: SessionStore
     location_ids: frozenset[str] = field(init=False)
