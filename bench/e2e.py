@@ -42,7 +42,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -64,8 +63,7 @@ from bench.rig import (  # noqa: E402
     Phone,
     Phones,
     PortPool,
-    RigError,
-    asterisk_lock,
+    run_locked,
 )
 from bench.traces import (  # noqa: E402
     SipMessage,
@@ -659,21 +657,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if os.geteuid() != 0:
         print("error: the chrooted Asterisk needs root", file=sys.stderr)
         return 2
-    workdir = Path(tempfile.mkdtemp(prefix="helpline-e2e-"))
-    try:
-        # The whole run holds the tests' Asterisk lock: never restart Asterisk under a test.
-        with asterisk_lock():
-            runs = asyncio.run(bench(settings, workdir))
-    except RigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        args.keep = True
+    runs = run_locked(lambda workdir: bench(settings, workdir), "helpline-e2e-", args.keep)
+    if runs is None:
         return 1
-    finally:
-        if args.keep:
-            print(f"traces kept in {workdir}", file=sys.stderr)
-        else:
-            with contextlib.suppress(OSError):
-                shutil.rmtree(workdir)
     return 0 if all(r.paired and not r.lost for r in runs) else 1
 
 

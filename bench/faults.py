@@ -24,10 +24,8 @@ import argparse
 import asyncio
 import contextlib
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,7 +49,7 @@ from bench.e2e import (  # noqa: E402
     volunteer_ids,
     wait_guarded,
 )
-from bench.rig import Callers, Phones, PortPool, RigError, asterisk_lock  # noqa: E402
+from bench.rig import Callers, Phones, PortPool, run_locked  # noqa: E402
 from bench.traces import SipMessage, is_invite, is_invite_ok, parse_trace  # noqa: E402
 from config.settings import HelplineConfig  # noqa: E402
 from runtime.simulate import CARRIER_IP, VolunteerApi  # noqa: E402
@@ -248,20 +246,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if os.geteuid() != 0:
         print("error: the chrooted Asterisk needs root", file=sys.stderr)
         return 2
-    work = Path(tempfile.mkdtemp(prefix="helpline-faults-"))
-    try:
-        with asterisk_lock():  # never restart Asterisk under an integration test run
-            trials = asyncio.run(bench(args, work))
-    except RigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        args.keep = True
+    trials = run_locked(lambda work: bench(args, work), "helpline-faults-", args.keep)
+    if trials is None:
         return 1
-    finally:
-        if args.keep:
-            print(f"traces kept in {work}", file=sys.stderr)
-        else:
-            with contextlib.suppress(OSError):
-                shutil.rmtree(work)
     delay = report(args, trials)
     return 0 if delay < 50 else 1
 

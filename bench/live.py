@@ -54,11 +54,9 @@ import logging
 import math
 import os
 import random
-import shutil
 import socket
 import struct
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -83,7 +81,7 @@ from bench.e2e import (  # noqa: E402
     running_app,
     volunteer_ids,
 )
-from bench.rig import Callers, PortPool, RigError, asterisk_lock  # noqa: E402
+from bench.rig import Callers, PortPool, RigError, run_locked  # noqa: E402
 from bench.traces import percentile  # noqa: E402
 from config.settings import HelplineConfig  # noqa: E402
 from runtime.simulate import CARRIER_IP  # noqa: E402
@@ -979,20 +977,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if os.geteuid() != 0:
         print("error: the chrooted Asterisk needs root", file=sys.stderr)
         return 2
-    workdir = Path(tempfile.mkdtemp(prefix="helpline-live-"))
-    try:
-        with asterisk_lock():
-            result = asyncio.run(bench(ls, workdir))
-    except RigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        args.keep = True
+    result = run_locked(
+        lambda workdir: bench(ls, workdir), "helpline-live-", args.keep, "work directory kept:"
+    )
+    if result is None:
         return 1
-    finally:
-        if args.keep:
-            print(f"work directory kept: {workdir}", file=sys.stderr)
-        else:
-            with contextlib.suppress(OSError):
-                shutil.rmtree(workdir)
     report(ls, result)
     return 0
 

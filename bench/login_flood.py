@@ -33,11 +33,9 @@ import asyncio
 import contextlib
 import json
 import os
-import shutil
 import signal
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -58,7 +56,7 @@ from bench.e2e import (  # noqa: E402
     running_app,
     volunteer_ids,
 )
-from bench.rig import Callers, Phones, PortPool, RigError, asterisk_lock  # noqa: E402
+from bench.rig import Callers, Phones, PortPool, RigError, run_locked  # noqa: E402
 from bench.traces import SipMessage, is_invite, is_invite_ok, parse_trace  # noqa: E402
 from runtime.simulate import CARRIER_IP, VolunteerApi  # noqa: E402
 
@@ -384,20 +382,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ["HELPLINE_ARGON2_PROFILE"] = "production"
     if not 1 <= args.sources <= 250 * 200:
         parser.error("--sources: 1..50000")
-    work = Path(tempfile.mkdtemp(prefix="helpline-login-flood-"))
-    try:
-        with asterisk_lock():  # never restart Asterisk under an integration test run
-            calls, tally, hashed = asyncio.run(bench(args, work))
-    except RigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        args.keep = True
+    outcome = run_locked(lambda work: bench(args, work), "helpline-login-flood-", args.keep)
+    if outcome is None:
         return 1
-    finally:
-        if args.keep:
-            print(f"traces kept in {work}", file=sys.stderr)
-        else:
-            with contextlib.suppress(OSError):
-                shutil.rmtree(work)
+    calls, tally, hashed = outcome
     delay, _ = report(args, calls, tally, hashed)
     return 0 if delay < TARGET_MS else 1
 

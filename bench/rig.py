@@ -22,9 +22,12 @@ import re
 import shutil
 import signal
 import socket
+import sys
+import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 from runtime.simulate import (
     CALLER_XML,
@@ -79,6 +82,34 @@ def asterisk_lock(path: Path = ASTERISK_LOCK) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_EX)
             print(f"got the lock after {time.monotonic() - started:.0f} s", flush=True)
         yield
+
+
+_T = TypeVar("_T")
+
+
+def run_locked(
+    bench: Callable[[Path], Coroutine[Any, Any, _T]],
+    prefix: str,
+    keep: bool,
+    kept: str = "traces kept in",
+) -> _T | None:
+    """Run ``bench(workdir)`` in a fresh work directory, holding the Asterisk lock (a bench
+    must never restart Asterisk under a test run). On a ``RigError``: say so, keep the
+    directory for a look, and return None."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        with asterisk_lock():
+            return asyncio.run(bench(workdir))
+    except RigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        keep = True
+        return None
+    finally:
+        if keep:
+            print(f"{kept} {workdir}", file=sys.stderr)
+        else:
+            with contextlib.suppress(OSError):
+                shutil.rmtree(workdir)
 
 
 _NUMBER = re.compile(r"(?<![\d.])\+?\d{7,}(?![\d])")

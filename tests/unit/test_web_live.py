@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import weakref
 from typing import Any
 
 import aiohttp
@@ -37,12 +38,15 @@ async def _open(env: WebEnv, who: str, after: int | None = None) -> aiohttp.Clie
     return await env.client.ws_connect(f"/api/v1/live{query}", headers=env.bearer(token))
 
 
-_PENDING: dict[int, list[dict[str, Any]]] = {}
-"""Messages of a frame that held several (a JSON array), not yet handed out, per socket."""
+_PENDING: weakref.WeakKeyDictionary[aiohttp.ClientWebSocketResponse, list[dict[str, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Messages of a frame that held several (a JSON array), not yet handed out, per socket (a
+socket's leftovers go with it, never to a later socket)."""
 
 
 async def _read(ws: aiohttp.ClientWebSocketResponse, timeout: float = 2.0) -> dict[str, Any]:
-    pending = _PENDING.setdefault(id(ws), [])
+    pending = _PENDING.setdefault(ws, [])
     if not pending:
         msg = await asyncio.wait_for(ws.receive(), timeout)
         assert msg.type is aiohttp.WSMsgType.TEXT, msg
