@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SYSTEM_STAMP := /var/lib/helpline/.system-packages
 DEBIAN_PACKAGES := redis-server mmdebstrap sip-tester espeak-ng sox python3-venv
 
-.PHONY: up down test lint types unit system-deps venv bench
+.PHONY: up down test lint types unit system-deps venv bench build-softphone browser-deps
 
 system-deps: $(SYSTEM_STAMP)
 $(SYSTEM_STAMP):
@@ -24,25 +24,45 @@ $(STAMP): pyproject.toml | system-deps
 	$(PY) -m pip install -q -e '.[test]'
 	@touch $@
 
+# The volunteer's workspace (softphone/web -> softphone/static): Node and npm from Debian when
+# the machine has none, the locked npm packages (installed again only when the lock changed;
+# no install scripts: none is needed), then the esbuild bundle (well under a second).
+SOFTPHONE := softphone/web
+NODE_STAMP := $(SOFTPHONE)/node_modules/.installed
+build-softphone: $(NODE_STAMP)
+	cd $(SOFTPHONE) && npm run --silent build
+$(NODE_STAMP): $(SOFTPHONE)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" != 0 ]; then echo "build-softphone needs node and npm: run as root"; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+	cd $(SOFTPHONE) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# The browser tests drive Debian's Chromium (Playwright's own browser downloads are not used).
+browser-deps: system-deps
+	@dpkg -s chromium >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
 # Redis and PostgreSQL: start them where this machine has them but they are not running.
 services: system-deps
 	@bash scripts/ensure-services.sh
 
-up: venv services
+up: venv services build-softphone
 	$(VENV)/bin/helpline up
 
 down: venv
 	$(VENV)/bin/helpline down
 
-lint: venv
+lint: venv build-softphone
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	cd $(SOFTPHONE) && npm run --silent check
 
 types: venv
 	$(VENV)/bin/mypy
 
-test: venv services lint types
+test: venv services browser-deps build-softphone lint types
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
 
 bench: venv

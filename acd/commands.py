@@ -81,7 +81,8 @@ class ContactFinished:
     channel: Channel
     """Phone or chat."""
     outcome: Outcome
-    """Answered, abandoned or overflowed."""
+    """Answered, abandoned or overflowed. Answered if a volunteer ever answered it, even if it
+    went back to the queue (``ContactReturned``) and then ended there, overflow included."""
     priority: int
     """Its priority."""
     language: str | None
@@ -89,15 +90,15 @@ class ContactFinished:
     arrived_at: float
     """When it entered the queue."""
     answered_at: float | None
-    """When a volunteer answered it, if one did."""
+    """When a volunteer first answered it, if one did."""
     ended_at: float
     """When it ended."""
     agent_id: str | None
-    """Who handled it, if anyone."""
+    """Who handled it, if anyone: the volunteer who answered it last."""
     location_id: str | None
-    """From which location, if handled."""
+    """From which location, if handled (``None`` if that volunteer has logged out since)."""
     reason: str | None = None
-    """Overflow reason, for overflowed contacts."""
+    """Overflow reason, for overflowed contacts (only: never on an answered one)."""
     last_failure: OfferFailure | None = None
     """Why the last offer failed, if any did (for no-answer reports)."""
 

@@ -65,5 +65,18 @@ class StaleOffer(AcdError):
         self.agent_id = agent_id
 
 
+class NotConnected(AcdError):
+    """A ``ContactReturned`` names a contact that is not (or no longer) connected to that volunteer.
+
+    A normal race like ``StaleOffer`` (the child hung up as the volunteer's phone dropped, or
+    the return was reported twice); the adapter carries on.
+    """
+
+    def __init__(self, contact_id: str, agent_id: str) -> None:
+        super().__init__(f"contact {contact_id!r} is not connected to {agent_id!r}")
+        self.contact_id = contact_id
+        self.agent_id = agent_id
+
+
 class UnknownStrategy(AcdError):
     """The configured routing strategy name is not registered."""

@@ -167,6 +167,57 @@ class ContactEnded:
     """The contact."""
 
 
+@record
+class ContactReturned:
+    """The volunteer is gone while the child is still on the line: the phone contact goes back to
+    the queue, at the front (``acd.contacts`` says how), and is offered to the next volunteer.
+
+    The engine sends it when a volunteer's phone drops during a transfer's consult and no
+    partner has answered yet. The volunteer leaves the contact as after ``ContactEnded``.
+    Refused with ``NotConnected`` unless the contact is connected to ``agent_id``, and with
+    ``InvalidEvent`` for a chat.
+    """
+
+    contact_id: str
+    """The contact, connected now."""
+    agent_id: str
+    """The volunteer it is connected with, who is gone."""
+
+
+@record
+class ContactHandedOver:
+    """Warm hand-over of a chat: the volunteer gives it to a colleague, who holds it from now.
+
+    Refused with ``NotConnected`` unless the chat is connected to ``from_agent_id``, and with
+    ``InvalidEvent`` for a phone contact or when ``to_agent_id`` cannot take this chat now
+    (see ``acd.handover``). The old volunteer leaves it as after ``ContactEnded`` (wrap-up if
+    it was their last); the record names the last holder.
+    """
+
+    contact_id: str
+    """The chat, connected now."""
+    from_agent_id: str
+    """The volunteer it is connected with."""
+    to_agent_id: str
+    """The colleague who takes it."""
+
+
+SURGE_SKILL = "staff"
+"""Required of every new contact while surge mode is on (see ``SurgeSwitched``)."""
+
+
+@record
+class SurgeSwitched:
+    """Surge mode on or off: while on, every contact that arrives (but a peer chat, which stays
+    with the young volunteers) also requires ``SURGE_SKILL``, so only supervisors and trained
+    staff get it; contacts already waiting keep what they required.
+
+    Routing policy, so the core holds it: it is journaled and in the snapshot like every input,
+    and survives a restart or a take-over."""
+
+    on: bool
+
+
 Event = (
     AgentLoggedIn
     | AgentReady
@@ -178,6 +229,9 @@ Event = (
     | OfferAccepted
     | OfferFailed
     | ContactEnded
+    | ContactReturned
+    | ContactHandedOver
+    | SurgeSwitched
 )
 
 EVENT_TYPES: tuple[type[Event], ...] = (
@@ -191,4 +245,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     OfferAccepted,
     OfferFailed,
     ContactEnded,
+    ContactReturned,
+    ContactHandedOver,
+    SurgeSwitched,
 )

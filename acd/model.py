@@ -1,8 +1,9 @@
 """The mutable records the core keeps for each volunteer and contact.
 
-Only ``acd.core`` mutates them, and only through the transition tables in ``acd.states``.
-Eligibility is a subset test: a contact *requires* a set of capability tokens and a volunteer
-*offers* a set; channel and language are tokens too, so one ``<=`` answers "could take it".
+Only the distributor (``acd.core.Acd`` and the layers it is built from) mutates them, and only
+through the transition tables in ``acd.states``. Eligibility is a subset test: a contact
+*requires* a set of capability tokens and a volunteer *offers* a set; channel and language are
+tokens too, so one ``<=`` answers "could take it".
 """
 
 from __future__ import annotations
@@ -134,11 +135,21 @@ class Contact:
     agent_id: str | None = None
     """The volunteer it is offered to or connected with."""
     answered_at: float | None = None
+    """When a volunteer first answered it (kept if it goes back to the queue)."""
+    answered_by: str | None = None
+    """The volunteer who answered it last (kept if it goes back to the queue): the one the
+    finished record names."""
     offer_deadline: float | None = None
     offer_token: int = 0
     last_failure: OfferFailure | None = None
+    returned_at: float | None = None
+    """When it last went back to the queue because its volunteer was gone (``ContactReturned``).
+    From then it waits at the front of the queue, and its maximum wait counts from then."""
+    returns: int = 0
+    """How often it went back: tells its current maximum-wait deadline from older ones."""
     queue_key: tuple[float, ...] = ()
-    """Derived: higher priority first, then longest waiting, then arrival order."""
+    """Derived: a returned contact first, the earliest returned first; then higher priority
+    first, then longest waiting, then arrival order."""
     relax_at: dict[str, float] = field(default_factory=dict)
     """Requirements in force that will be dropped, by name, and when (absolute time)."""
     relax_early: frozenset[str] = frozenset()
@@ -150,7 +161,25 @@ class Contact:
     """Tells the current relaxation deadline from superseded ones."""
 
     def __post_init__(self) -> None:
-        self.queue_key = (float(-self.priority), self.arrived_at, float(self.seq))
+        self.queue_key = self._place()
+
+    def _place(self) -> tuple[float, ...]:
+        # The leading 0/1 puts every returned contact ahead of every other, whatever their
+        # priority: an exact front that the index's heap keeps in O(log n), no scan.
+        if self.returned_at is not None:
+            return (0.0, 0.0, self.returned_at, float(self.seq))
+        return (1.0, float(-self.priority), self.arrived_at, float(self.seq))
+
+    def returned(self, now: float) -> None:
+        """It goes back to the front of the queue at ``now`` (see ``returned_at``)."""
+        self.agent_id = None
+        self.returned_at = now
+        self.returns += 1
+        self.queue_key = self._place()
+
+    def waiting_since(self) -> float:
+        """Where its maximum wait counts from: arrival, or its last return."""
+        return self.arrived_at if self.returned_at is None else self.returned_at
 
     def drop(self, names: frozenset[str]) -> None:
         """Drop these requirements, each one still in ``relax_at``; ``requires`` follows."""
@@ -186,3 +215,5 @@ class AcdState:
     """Logged-in volunteers (copies: changing them does not change the distributor)."""
     contacts: tuple[Contact, ...]
     """Contacts it holds (copies)."""
+    surge: bool = False
+    """Surge mode (``SurgeSwitched``); absent from snapshots written before it existed."""

@@ -117,6 +117,7 @@ def state_to_dict(state: AcdState) -> dict[str, Any]:
         "now": state.now,
         "agents": [_to_dict(a) for a in state.agents],
         "contacts": [_to_dict(c) for c in state.contacts],
+        "surge": state.surge,
     }
 
 
@@ -181,6 +182,16 @@ def state_from_dict(data: Any) -> AcdState:
                 f"snapshot: contact {contact.contact_id}'s requirements do not match"
                 " its relaxations"
             )
+        returned = contact.returned_at is not None
+        if (
+            contact.returns < 0
+            or returned != (contact.returns > 0)
+            or (returned and contact.answered_at is None)
+        ):
+            raise InvalidEvent(
+                f"snapshot: contact {contact.contact_id}'s return does not add up"
+                " (returned_at, returns and answered_at)"
+            )
     for agent in agents:
         if agent.state is AgentState.LOGGED_OUT:
             raise InvalidEvent(f"snapshot: agent {agent.agent_id} is logged out")
@@ -188,7 +199,10 @@ def state_from_dict(data: Any) -> AcdState:
     seq = _decode("snapshot.seq", int, data.get("seq"))
     now = data.get("now")
     clock = None if now is None else _decode("snapshot.now", float, now)
-    return AcdState(strategy, seq, clock, tuple(agents), tuple(contacts))
+    surge = data.get("surge", False)  # snapshots from before surge mode have none
+    if not isinstance(surge, bool):
+        raise InvalidEvent("snapshot.surge: expected true or false")
+    return AcdState(strategy, seq, clock, tuple(agents), tuple(contacts), surge)
 
 
 def _list(data: dict[str, Any], key: str) -> list[Any]:

@@ -42,6 +42,8 @@ class AgentTrigger(str, Enum):
     """One of several contacts ended; others remain."""
     LAST_CONTACT_ENDED = "last_contact_ended"
     WRAP_UP_DONE = "wrap_up_done"
+    HANDED_OVER = "handed_over"
+    """A colleague handed them a chat (``ContactHandedOver``)."""
 
 
 class ContactState(str, Enum):
@@ -61,12 +63,20 @@ class ContactTrigger(str, Enum):
     OFFER = "offer"
     ACCEPT = "accept"
     REQUEUE = "requeue"
+    """The offer failed or was withdrawn: back to its place in the queue."""
+    RETURN = "return"
+    """Its volunteer is gone while the child is still there: back to the front of the queue."""
     HANG_UP = "hang_up"
     OVERFLOW = "overflow"
 
 
 class Outcome(str, Enum):
-    """How a contact ended; every contact ends in exactly one."""
+    """How a contact ended; every contact ends in exactly one.
+
+    A contact a volunteer answered is ``ANSWERED`` however it ends, even if it went back to
+    the queue (``RETURN``) and then ended there: abandoned and overflowed count children
+    nobody talked with. ``TERMINAL_OUTCOMES`` maps the terminal states of the others.
+    """
 
     ANSWERED = "answered"
     ABANDONED = "abandoned"
@@ -86,6 +96,7 @@ AGENT_TRANSITIONS: dict[AgentState, dict[AgentTrigger, AgentState]] = {
     _A.AVAILABLE: {
         _AT.READY: _A.AVAILABLE,
         _AT.OFFER: _A.OFFERED,
+        _AT.HANDED_OVER: _A.BUSY,
         _AT.PAUSE: _A.PAUSED,
         _AT.LOGOUT: _A.LOGGED_OUT,
     },
@@ -99,6 +110,7 @@ AGENT_TRANSITIONS: dict[AgentState, dict[AgentTrigger, AgentState]] = {
     _A.BUSY: {
         _AT.OFFER: _A.BUSY,
         _AT.ACCEPT: _A.BUSY,
+        _AT.HANDED_OVER: _A.BUSY,
         _AT.OFFER_VOID: _A.BUSY,
         _AT.CONTACT_ENDED: _A.BUSY,
         _AT.LAST_CONTACT_ENDED: _A.WRAP_UP,
@@ -128,7 +140,10 @@ CONTACT_TRANSITIONS: dict[ContactState, dict[ContactTrigger, ContactState]] = {
         _CT.REQUEUE: _C.QUEUED,
         _CT.HANG_UP: _C.ABANDONED,
     },
-    _C.CONNECTED: {_CT.HANG_UP: _C.ANSWERED},
+    _C.CONNECTED: {
+        _CT.HANG_UP: _C.ANSWERED,
+        _CT.RETURN: _C.QUEUED,
+    },
     _C.ANSWERED: {},
     _C.ABANDONED: {},
     _C.OVERFLOWED: {},

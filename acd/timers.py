@@ -1,10 +1,11 @@
 """The core's deadlines; the adapter arms a single timer for the earliest.
 
 Almost every deadline is "now + a fixed setting" (ring timeout, wrap-up) or "arrival + a fixed
-setting" (maximum wait), and the core's clock never runs backwards, so each such kind is added
-in time order. One FIFO per kind is therefore already sorted: adding and popping are O(1),
-where a heap would pay a log factor on every offer and every answer. Relaxations are
-"arrival + a wait chosen per contact", not in time order, so that one kind is a heap.
+setting" (maximum wait; "return + the setting" for a contact whose volunteer was gone), and
+the core's clock never runs backwards, so each such kind is added in time order. One FIFO per
+kind is therefore already sorted: adding and popping are O(1), where a heap would pay a log
+factor on every offer and every answer. Relaxations are "arrival + a wait chosen per
+contact", not in time order, so that one kind is a heap.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class TimerKind(IntEnum):
     WRAP_UP = 2
     """A volunteer's wrap-up time ends."""
     MAX_WAIT = 3
-    """A queued contact has waited as long as allowed."""
+    """A queued contact has waited as long as allowed (since arrival, or since it returned)."""
 
 
 Timer = tuple[float, TimerKind, str, int]

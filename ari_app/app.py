@@ -17,7 +17,7 @@ import acd
 from ari_app.client import AriClient
 from ari_app.effector import AriEffector
 from ari_app.router import AriRouter, HoursLookup
-from ari_app.websocket import AriEventStream, Backoff
+from ari_app.websocket import AriEventStream, Backoff, Connected, StreamItem
 from config.settings import HelplineConfig
 from engine import Engine, Journal
 from storage.record_queue import RecordQueue
@@ -50,11 +50,30 @@ class HelplineApp:
         self.engine.effector = self.effector
         self.router = AriRouter(cfg, self.engine, self.effector, hours)
         self.engine.add_router(self.router)
+        self._on_connected: list[Callable[[], None]] = []
         self.stream = AriEventStream(
-            ari.base_url, ari.user, ari.password, ari.app, self.engine.put,
+            ari.base_url, ari.user, ari.password, ari.app, self._from_asterisk,
             # Asterisk runs beside us: after an outage, be back within a second of it.
             backoff=Backoff(initial_s=0.1, factor=2.0, max_s=cfg.asterisk.reconnect_max_s),
         )  # fmt: skip
+
+    def _from_asterisk(self, item: StreamItem) -> None:
+        self.engine.put(item)
+        if isinstance(item, Connected):
+            for listener in self._on_connected:
+                listener()
+
+    def add_connect_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` on every (re)connection of the ARI event stream, after the engine
+        got the ``Connected`` (e.g. push browser phones' credentials again after an Asterisk
+        restart). It runs on the stream's task: it must only schedule work, never wait."""
+        self._on_connected.append(listener)
+
+    def contact_of(self, aor: str) -> list[str]:
+        """The contact URI Asterisk last reported registered on ``aor`` (at most one: one phone
+        per account), from its ``ContactStatusChange`` events."""
+        uri = self.router.registrations.current(aor)
+        return [] if uri is None else [uri]
 
     @property
     def acd(self) -> acd.Acd:

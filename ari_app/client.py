@@ -14,9 +14,9 @@ Usage::
         await ari.channels.answer(channel_id)
 
 Resources are grouped as in ARI (``ari.channels``, ``ari.bridges``, ``ari.endpoints``,
-``ari.playbacks``, ``ari.applications``, ``ari.device_states``). Every failure is an
-:class:`~ari_app.errors.AriError`; a 404 is :class:`~ari_app.errors.AriNotFound`, which callers
-treat as a normal race (the channel hung up meanwhile). The events websocket lives in
+``ari.playbacks``, ``ari.applications``, ``ari.device_states``, ``ari.asterisk``). Every
+failure is an :class:`~ari_app.errors.AriError`; a 404 is :class:`~ari_app.errors.AriNotFound`,
+which callers treat as a normal race (the channel hung up meanwhile). The events websocket lives in
 :mod:`ari_app.websocket`.
 """
 
@@ -92,6 +92,7 @@ class AriClient:
         self.endpoints = Endpoints(self)
         self.applications = Applications(self)
         self.device_states = DeviceStates(self)
+        self.asterisk = AsteriskConfig(self)
 
     async def __aenter__(self) -> AriClient:
         self._session = aiohttp.ClientSession(
@@ -245,6 +246,27 @@ class Channels(_Resource):
         }
         body = {"variables": dict(variables)} if variables else None
         return Channel.parse(await self._call("POST", "channels", params=params, body=body))
+
+    async def snoop(
+        self,
+        channel_id: str,
+        *,
+        snoop_id: str,
+        spy: str = "none",
+        whisper: str = "none",
+        app: str | None = None,
+        app_args: Sequence[str] = (),
+    ) -> Channel:
+        """``POST /channels/{id}/snoop/{snoopId}``: a channel that hears (``spy``) and speaks
+        into (``whisper``) ``channel_id`` in the given directions; it enters our app."""
+        params: dict[str, str | int | None] = {
+            "spy": spy,
+            "whisper": whisper,
+            "app": app or self._client.app,
+            "appArgs": _csv(app_args, "app_args") or None,
+        }
+        data = await self._call("POST", "channels", channel_id, "snoop", snoop_id, params=params)
+        return Channel.parse(data)
 
     async def create(
         self,
@@ -468,3 +490,54 @@ class DeviceStates(_Resource):
     async def list(self) -> list[DeviceState]:
         data = _as_list(await self._call("GET", "deviceStates"), "deviceStates")
         return [DeviceState.parse(d, f"deviceStates[{i}]") for i, d in enumerate(data)]
+
+
+class AsteriskConfig(_Resource):
+    """``/asterisk/config/dynamic``: create, replace and delete sorcery objects in Asterisk's
+    memory without a config reload (browser phones' short-lived auth objects).
+
+    Only object types ``sorcery.conf`` maps to a writable wizard can be changed (``auth=memory``
+    for ``res_pjsip``); objects from a config file answer 403 (:class:`AriAuthError`).
+    """
+
+    async def config_dynamic_put(
+        self,
+        config_class: str,
+        object_type: str,
+        object_id: str,
+        fields: Mapping[str, str],
+    ) -> dict[str, str]:
+        """Create or replace the object with exactly ``fields``; returns every field Asterisk
+        now holds for it (defaults included). The body holds secrets: it is never logged or
+        put into an error message."""
+        body = {"fields": [{"attribute": k, "value": v} for k, v in fields.items()]}
+        path = ("asterisk", "config", "dynamic", config_class, object_type, object_id)
+        return _fields(await self._call("PUT", *path, body=body), "PUT config/dynamic")
+
+    async def config_dynamic_get(
+        self, config_class: str, object_type: str, object_id: str
+    ) -> dict[str, str]:
+        """The object's fields; :class:`AriNotFound` when there is none."""
+        path = ("asterisk", "config", "dynamic", config_class, object_type, object_id)
+        return _fields(await self._call("GET", *path), "GET config/dynamic")
+
+    async def config_dynamic_delete(
+        self, config_class: str, object_type: str, object_id: str
+    ) -> None:
+        """Delete the object: :class:`AriNotFound` when there is none, :class:`AriAuthError`
+        (403) when it comes from a file and cannot be deleted."""
+        path = ("asterisk", "config", "dynamic", config_class, object_type, object_id)
+        await self._call("DELETE", *path)
+
+
+def _fields(data: Any, what: str) -> dict[str, str]:
+    """ARI's ``[{"attribute": name, "value": value}, ...]`` as a dict."""
+    out: dict[str, str] = {}
+    for item in _as_list(data, what):
+        if not isinstance(item, dict):
+            raise AriProtocolError(f"{what}: expected attribute objects")
+        name, value = item.get("attribute"), item.get("value")
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise AriProtocolError(f"{what}: expected string attributes and values")
+        out[name] = value
+    return out

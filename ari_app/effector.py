@@ -62,8 +62,9 @@ class EndpointSeen:
 
 
 def lane_of(effect: c.Effect) -> str:
-    """Commands on one dialled leg keep their order in the leg's lane; the rest per contact."""
-    if isinstance(effect, (c.Originate, c.Hangup)):
+    """Commands on one dialled leg keep their order in the leg's lane; the rest per contact.
+    A snoop channel is made in its own lane, so that its hang-up never overtakes it."""
+    if isinstance(effect, (c.Originate, c.Hangup, c.Snoop)):
         return effect.channel_id
     if isinstance(effect, c.RecheckPhone):
         return f"recheck {effect.agent_id}"
@@ -133,6 +134,7 @@ class AriEffector:
                 timeout_s=effect.timeout_s,
                 caller_id=effect.caller_id,
                 originator=effect.originator,
+                variables=dict(effect.variables) or None,
             )
         elif isinstance(effect, c.Answer):
             await ari.channels.answer(effect.channel_id)
@@ -171,6 +173,14 @@ class AriEffector:
                 await ari.bridges.stop_moh(effect.target_id)
             else:
                 await ari.channels.stop_moh(effect.target_id)
+        elif isinstance(effect, c.Snoop):
+            await ari.channels.snoop(
+                effect.target_id,
+                snoop_id=effect.channel_id,
+                spy=effect.spy,
+                whisper=effect.whisper,
+                app_args=stasis_args.encode(stasis_args.CoachLeg(effect.contact_id)),
+            )
         elif isinstance(effect, c.RecheckPhone):
             await asyncio.sleep(effect.after_s)
             endpoint = await ari.endpoints.get("PJSIP", effect.agent_id)

@@ -25,6 +25,10 @@ class Registrations:
         self._current: dict[str, str] = {}
         self._removed: dict[str, tuple[str, float]] = {}
 
+    def current(self, aor: str) -> str | None:
+        """The contact URI registered on ``aor`` now, as far as the events told."""
+        return self._current.get(aor)
+
     def seen(self, aor: str, uri: str, status: str, now: float) -> bool:
         """Record one change; True when a new contact replaced a different live one."""
         if status == "Removed":

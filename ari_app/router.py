@@ -14,6 +14,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import acd
@@ -41,7 +42,7 @@ from ivr.hours import HoursStatus
 from security import log as security_log
 from session import commands as sc
 from session import events as se
-from session.ids import contact_of_playback, parse_leg_id
+from session.ids import contact_of_coaching, contact_of_playback, parse_leg_id
 from session.machine import ContactSession
 
 HoursLookup = Callable[[str, datetime], HoursStatus]
@@ -50,6 +51,18 @@ HoursLookup = Callable[[str, datetime], HoursStatus]
 log = logging.getLogger(__name__)
 
 _ASSUMED_OPEN = HoursStatus(open=True, reason="hours unknown", closes_at=None, opens_at=None)
+
+
+class RouterWatcher(Protocol):
+    """What the router tells the wallboard (``helpline.wallboard.WallboardFeed``)."""
+
+    def asterisk(self, connected: bool) -> None:
+        """ARI's event stream connected (True) or was lost (False)."""
+        ...
+
+    def phone_replaced(self, agent_id: str) -> None:
+        """A second registration took this volunteer's phone."""
+        ...
 
 
 class AriRouter:
@@ -91,6 +104,11 @@ class AriRouter:
         self.connected = False
         """Whether the ARI event stream is up."""
         self._gone_while_away: set[str] = set()
+        self._phones_while_away: dict[str, bool] = {}
+        """Endpoint states heard between a (re)connection and the lists it reads: each is at
+        least as new as the list (see ``reconcile``)."""
+        self.watchers: list[RouterWatcher] = []
+        """Told, inside the writer's step, of what the wallboard shows (must not wait)."""
 
     def phone_online(self, agent_id: str) -> bool:
         return self.phones.get(agent_id, False)
@@ -121,16 +139,22 @@ class AriRouter:
             self.phone_seen(item.agent_id, item.online)
         elif isinstance(item, Connected):
             self.connected = True
+            for watcher in self.watchers:
+                watcher.asterisk(True)
             self._gone_while_away.clear()
+            self._phones_while_away.clear()
             engine.mark_unreconciled()
             self.effector.fetch_snapshot()
         elif isinstance(item, Disconnected):
             self.connected = False
+            for watcher in self.watchers:
+                watcher.asterisk(False)
             log.warning("ARI events lost (%s); will reconcile on reconnect", item.reason)
             engine.mark_unreconciled()
         elif isinstance(item, AsteriskSnapshot):
-            reconcile(self, item, self._gone_while_away)
+            reconcile(self, item, self._gone_while_away, self._phones_while_away)
             self._gone_while_away.clear()
+            self._phones_while_away.clear()
             engine.mark_reconciled()
 
     def _contact_changed(self, item: ContactStatusChange) -> None:
@@ -140,8 +164,12 @@ class AriRouter:
             address = _host_of(item.uri)
             log.warning("volunteer %s: a new registration replaced the phone's", item.aor)
             security_log.phone_replaced(item.aor, address)
+            for watcher in self.watchers:
+                watcher.phone_replaced(item.aor)
 
     def phone_seen(self, agent_id: str, online: bool) -> None:
+        if not self.engine.reconciled.is_set():
+            self._phones_while_away[agent_id] = online
         self.phones[agent_id] = online
         try:
             agent = self.engine.acd.agent(agent_id)
@@ -169,10 +197,11 @@ class AriRouter:
             self.admit(channel.id, line)
             return
         parsed = parse_leg_id(channel.id)
-        if parsed is None or parsed[1] not in self.engine.sessions:
-            self.hang_up_stray(channel.id)  # a leg for an offer that is gone
+        contact_id = parsed[1] if parsed is not None else contact_of_coaching(channel.id)
+        if contact_id is None or contact_id not in self.engine.sessions:
+            self.hang_up_stray(channel.id)  # a leg for an offer (or a coaching) that is gone
             return
-        self.engine.to_session(parsed[1], se.LegAnswered(channel.id))
+        self.engine.to_session(contact_id, se.LegAnswered(channel.id))
 
     def _on_channel_gone(self, channel_id: str, cause: int | None) -> None:
         if not self.engine.reconciled.is_set():
@@ -180,7 +209,7 @@ class AriRouter:
         contact_id = self.engine.contact_of_caller(channel_id)
         if contact_id is None:
             parsed = parse_leg_id(channel_id)
-            contact_id = parsed[1] if parsed is not None else None
+            contact_id = parsed[1] if parsed is not None else contact_of_coaching(channel_id)
         if contact_id is not None:
             self.engine.to_session(contact_id, se.LegGone(channel_id, cause))
 
@@ -222,6 +251,10 @@ class AriRouter:
         except Exception:  # a child is never left in silence for a bug in the hours
             log.exception("opening hours unavailable for line %s; answering as open", line.id)
             return _ASSUMED_OPEN
+
+    def partner_name(self, partner_id: str) -> str:
+        """The directory's name of a partner (its id if it left the directory)."""
+        return next((p.name for p in self.cfg.partners if p.id == partner_id), partner_id)
 
     def hang_up_stray(self, channel_id: str) -> None:
         """Hang up a channel that belongs to no session (its outcome is ignored)."""

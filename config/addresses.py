@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator
 
@@ -53,6 +54,39 @@ def check_network(text: str) -> str:
 def url_host(address: str) -> str:
     """``address`` as the host part of a URL or ``host:port`` (IPv6 in brackets)."""
     return f"[{address}]" if ":" in address else address
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def canonical_origin(text: str) -> str:
+    """``text`` as a web origin, ``scheme://host[:port]`` (RFC 6454 serialisation: lower-case
+    scheme and host, the scheme's default port left out), or ValueError.
+
+    Only http and https; no user info, path (a lone ``/`` is tolerated), query or fragment. Used
+    for ``[http] public_origin`` and to compare a request's ``Origin`` header with the app's own:
+    two spellings of one origin compare equal, and ``null`` or anything malformed is no origin.
+    """
+    if not text.isascii() or not text.isprintable() or any(ch.isspace() for ch in text):
+        raise ValueError("not an origin: use scheme://host[:port]")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise ValueError("not an origin: use scheme://host[:port]") from None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise ValueError("an origin is http:// or https://")
+    host = parts.hostname
+    if not host or parts.username is not None or parts.password is not None:
+        raise ValueError("not an origin: use scheme://host[:port]")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or "?" in text or "#" in text:
+        raise ValueError("an origin has no path, query or fragment: use scheme://host[:port]")
+    if ":" in host:  # IPv6: urlsplit took the brackets off
+        host = f"[{host}]"
+    if port is None or port == _DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
 
 
 IpAddress = Annotated[str, AfterValidator(check_address)]

@@ -1,9 +1,10 @@
 """Refuse to run with a secret anyone can read in this repository, unless in a demo.
 
-The admin token, the ARI and AMI passwords, the Redis password (none at all counts as a
-default: any local user could then write ``helpline:session:<hash>`` and be any volunteer) and
-the configured volunteers' passwords are checked. ``[helpline] demo = true`` allows them, for a
-demo on a laptop or a test; a real helpline runs with the generated secrets file.
+The admin token, the ARI and AMI passwords, the chat's token key, the Redis password (none at
+all counts as a default: any local user could then write ``helpline:session:<hash>`` and be any
+volunteer) and the configured volunteers' passwords are checked. ``[helpline] demo = true``
+allows them, for a demo on a laptop or a test; a real helpline runs with the generated secrets
+file.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def default_secrets(cfg: HelplineConfig) -> list[str]:
         redis_password = None
     if not redis_password or is_known_default(redis_password):
         found.append("redis.url (no password)" if not redis_password else "redis.url")
+    if cfg.chat.token_key is not None and is_known_default(cfg.chat.token_key):
+        found.append("chat.token_key")
     for i, volunteer in enumerate(cfg.volunteers):
         if is_known_default(volunteer.password):
             found.append(f"volunteers[{i}].password")

@@ -7,6 +7,7 @@ broken file is ever applied.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -25,10 +26,23 @@ from pydantic import (
     model_validator,
 )
 
-from config.addresses import LOOPBACK_NETWORKS, IpAddress, IpNetwork
+from config.addresses import (
+    LOOPBACK_NETWORKS,
+    IpAddress,
+    IpNetwork,
+    canonical_origin,
+    url_host,
+)
+from config.chat import ChatSection
 from config.errors import ConfigError
+from config.registration import RegistrationSection, WorkspaceSection, check_labels
 from config.secrets import PLACEHOLDER, fill_from_environment
-from ivr.hours_config import ScheduleConfig, default_schedules, validate_references
+from ivr.hours_config import (
+    ScheduleConfig,
+    default_schedules,
+    validate_references,
+    with_builtin_schedules,
+)
 from ivr.ivr_config import IvrSection, LineMenu
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "kindertelefoon.toml"
@@ -59,19 +73,35 @@ def _dialled_number(value: str) -> str:
 
 _TOKEN68 = re.compile(r"[A-Za-z0-9._~+/-]{16,512}=*")
 
+
+def _short_identifier(value: str) -> str:
+    _identifier(value)
+    if len(value) > SHORT_ID_LEN:
+        raise ValueError(f"use at most {SHORT_ID_LEN} characters")
+    return value
+
+
+SHORT_ID_LEN = 32
+"""Partner and region ids: they travel in API bodies, bridge/leg names and referral records."""
+
 Identifier = Annotated[str, AfterValidator(_identifier)]
+ShortIdentifier = Annotated[str, AfterValidator(_short_identifier)]
 DialledNumber = Annotated[str, AfterValidator(_dialled_number)]
 
 LOOPBACK = "127.0.0.1"
 """Where Asterisk's HTTP/ARI and AMI listen, whatever ``[asterisk] bind`` (SIP, RTP) is: only
 the app on the same host may reach them (dialplan.base.render_http/render_manager)."""
 
-KNOWN_SKILLS = frozenset({"phone", "chat", "peer_chat"})
+KNOWN_SKILLS = frozenset({"phone", "chat", "peer_chat", "staff"})
+"""``staff``: trained staff, who take contacts in surge mode (supervisors have it implicitly)."""
 
 Role = Literal["volunteer", "supervisor", "admin"]
 """What an account may see: a supervisor coaches and sees everyone, a volunteer only themselves;
 an admin is a person who manages accounts (rather than a shared token)."""
 ROLES: tuple[Role, ...] = get_args(Role)
+
+PhoneKind = Literal["sip", "webrtc"]
+"""A volunteer's phone: any SIP phone over UDP (``sip``), or the browser (``webrtc``)."""
 
 
 class _Model(BaseModel):
@@ -157,8 +187,9 @@ class AsteriskSection(_Model):
     trunk_addresses: list[IpNetwork] = Field(min_length=1)
     """The carrier's addresses or networks: a SIP request from here is the carrier, and a
     request from anywhere else never is, whatever its From header says."""
-    volunteer_phones: Literal["sip", "webrtc"] = "sip"
-    """Plain SIP phones (any softphone or desk phone) or browser (WebRTC) phones."""
+    volunteer_phones: PhoneKind = "sip"
+    """Plain SIP phones (any softphone or desk phone) or browser (WebRTC) phones: the default
+    for every account; a ``[[volunteers]]`` entry's ``phone`` overrides it for that account."""
     rtp_start: int = Field(default=10000, gt=1024, lt=65536)
     rtp_end: int = Field(default=10999, gt=1024, lt=65536)
     reconnect_max_s: float = Field(default=1.0, ge=0.1, le=60.0)
@@ -201,7 +232,23 @@ class HttpSection(_Model):
     """Where the admin API listens: loopback by default, so only this machine reaches it."""
     admin_port: int = Field(default=8081, gt=0, lt=65536)
     session_ttl_s: float = Field(default=12 * 3600, gt=0, le=7 * 24 * 3600)
-    """How long a login lasts (at most a week)."""
+    """How long a login lasts (at most a week); also the session cookie's Max-Age."""
+    public_origin: str | None = None
+    """The origin browsers reach the app at, ``https://helpline.example.org`` behind a reverse
+    proxy. WebSocket upgrades and cookie-authenticated state changes whose ``Origin`` is not this
+    are refused. Unset: the origin the request arrived on (its scheme and ``Host``)."""
+    secure_cookies: bool = False
+    """Mark the session cookie ``Secure`` (and name it ``__Host-helpline_session``) on every
+    response. Off by default for plain http on 127.0.0.1; the cookie is Secure anyway when
+    ``public_origin`` is https or the request came over https."""
+    trust_forwarded_proto: bool = False
+    """Believe ``X-Forwarded-Proto`` for the request's scheme (https behind a TLS proxy). Only
+    for a proxy that always sets it: otherwise any client could claim https."""
+
+    @field_validator("public_origin")
+    @classmethod
+    def _origin(cls, value: str | None) -> str | None:
+        return None if value is None else canonical_origin(value)
 
     @field_validator("admin_token")
     @classmethod
@@ -257,6 +304,74 @@ class HoursSection(_Model):
     """Reload the exceptions from SQL this often, besides at once when a change is announced."""
 
 
+class Partner(_Model):
+    """An organisation a volunteer may add to a child's call (a warm transfer), e.g. Veilig
+    Thuis. Only partners listed here can be dialled: there is no free number entry."""
+
+    id: ShortIdentifier
+    name: str = Field(min_length=1, max_length=100)
+    number: DialledNumber
+    """Dialled out through the carrier as written (national format, digits only)."""
+    schedule: str = "always"
+    """Opening hours (a name in ``[schedules]``; ``always`` is built in: 24/7, no holidays).
+    Ad-hoc exceptions naming this schedule apply; helpline-wide ones (``*``) do not."""
+    description: str = Field(default="", max_length=500)
+    regions: list[ShortIdentifier] = Field(default_factory=list, max_length=100)
+    """The regions (werkgebieden) it covers; a referral may name one. May be empty."""
+
+    @field_validator("regions")
+    @classmethod
+    def _unique_regions(cls, value: list[str]) -> list[str]:
+        _unique("regions", value)
+        return value
+
+
+class TransferSection(_Model):
+    """How a partner is added to a call (see ``[[partners]]``)."""
+
+    caller_id: DialledNumber | None = None
+    """The number the partner sees: the helpline's own, never the child's (which we do not
+    have). Default: the first number of the first line."""
+    dial_out_uri: str | None = Field(default=None, max_length=200)
+    """The carrier's SIP URI for calls out, e.g. ``sip:192.0.2.10:5060``. Default: the first
+    trunk address on port 5060."""
+    hold_music: bool = True
+    """Music on hold for the child while the volunteer consults the partner; false: silence."""
+    ring_timeout_s: int = Field(default=30, ge=5, le=120)
+    """How long the partner's phone rings before the volunteer is back with the child."""
+
+    @field_validator("dial_out_uri")
+    @classmethod
+    def _sip_uri(cls, value: str | None) -> str | None:
+        if value is not None:
+            sip_uri_host(value)
+        return value
+
+
+def sip_uri_host(uri: str) -> str:
+    """The IP address of ``sip:HOST[:PORT]`` (IPv6 in brackets), or ValueError.
+
+    Only an IP literal, as everywhere in the file (no DNS at start), and nothing else: no user
+    part (the number is the request's user), parameters or spaces a config line could break on.
+    """
+    m = _SIP_URI.fullmatch(uri) if isinstance(uri, str) else None
+    if m is None:
+        raise ValueError("use sip:ADDRESS[:PORT] with an IP address, e.g. sip:192.0.2.10:5060")
+    host = m.group("v6") or m.group("v4")
+    port = m.group("port")
+    if port is not None and not 0 < int(port) < 65536:
+        raise ValueError(f"{uri!r}: port must be 1-65535")
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        raise ValueError(f"{uri!r}: {host!r} is not an IP address") from None
+
+
+_SIP_URI = re.compile(
+    r"sip:(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<v4>[0-9.]+))(?::(?P<port>[0-9]{1,5}))?"
+)
+
+
 class VolunteerSeed(_Model):
     """A volunteer to create on first start (demo and tests); production adds them with the CLI."""
 
@@ -270,6 +385,10 @@ class VolunteerSeed(_Model):
     """A young volunteer (16-19): the only ones who staff the peer-to-peer chat."""
     role: Role = "volunteer"
     """Only applied when the account is created; later changes go through the CLI or API."""
+    phone: PhoneKind | None = None
+    """This account's phone, overriding ``[asterisk] volunteer_phones``. Unlike the fields
+    above it is read from the file every time (not stored with the account), so changing it
+    takes effect at the next render (``helpline asterisk up``)."""
 
     @field_validator("skills")
     @classmethod
@@ -288,6 +407,26 @@ class VolunteerSeed(_Model):
         return self
 
 
+class WallboardSection(_Model):
+    """The supervisors' wallboard (``live.wallboard``)."""
+
+    queue_alert: int = Field(default=5, ge=0, le=10_000)
+    """Children waiting (not yet answered) on one kind of contact (phone, chat, peer chat)
+    at which the wallboard shows the "queue over threshold" alert; 0: never."""
+
+
+class ReportsSection(_Model):
+    """``[reports]``: how the reports and the staffing advice count."""
+
+    short_abandon_s: float = Field(default=5.0, ge=0, le=300)
+    """An abandon within this many seconds of arriving is a "short abandon" (likely a misdial
+    or a child who changed their mind at once), counted apart from the abandon rate."""
+    target_answer_s: float = Field(default=20.0, gt=0, le=600)
+    """The staffing advice's target: answered within this many seconds ..."""
+    target_service_level: float = Field(default=0.8, gt=0, lt=1)
+    """... for this share of the contacts."""
+
+
 class HelplineConfig(_Model):
     """The whole configuration file."""
 
@@ -302,10 +441,25 @@ class HelplineConfig(_Model):
     http: HttpSection = HttpSection()
     logins: LoginsSection = LoginsSection()
     volunteers: list[VolunteerSeed] = Field(default_factory=list)
-    schedules: dict[str, ScheduleConfig] = Field(default_factory=default_schedules)
+    schedules: dict[str, ScheduleConfig] = Field(
+        default_factory=default_schedules, validate_default=True
+    )
     hours: HoursSection = HoursSection()
     ivr: IvrSection = IvrSection()
+    partners: list[Partner] = Field(default_factory=list)
+    transfer: TransferSection = TransferSection()
+    registration: RegistrationSection = RegistrationSection()
+    workspace: WorkspaceSection = WorkspaceSection()
+    wallboard: WallboardSection = WallboardSection()
+    chat: ChatSection = ChatSection()
+    reports: ReportsSection = ReportsSection()
     log_dir: Path = Path("/var/log/helpline")
+
+    @field_validator("schedules")
+    @classmethod
+    def _builtin_schedules(cls, value: dict[str, ScheduleConfig]) -> dict[str, ScheduleConfig]:
+        # "always" (24/7) for partners, unless the file defines its own; no line uses it.
+        return with_builtin_schedules(value)
 
     @model_validator(mode="after")
     def _cross_references(self) -> HelplineConfig:
@@ -327,7 +481,76 @@ class HelplineConfig(_Model):
                 if lang not in self.languages:
                     raise ValueError(f"volunteers[{i}].languages: {lang!r} is not in languages")
         validate_references(self.schedules, self.lines)
+        self._check_partners()
+        check_labels(self.registration, self.workspace)
+        self._check_chat()
         return self
+
+    def _check_chat(self) -> None:
+        chat = self.chat
+        if not chat.enabled:
+            return
+        if chat.line not in {line.id for line in self.lines}:
+            raise ValueError(f"chat.line {chat.line!r} is not a line id")
+        for lang in chat.languages:
+            if lang not in self.languages:
+                raise ValueError(f"chat.languages: {lang!r} is not in languages")
+
+    def _check_partners(self) -> None:
+        _unique("partners", [p.id for p in self.partners])
+        _unique("partners[].number", [p.number for p in self.partners])
+        ours = {n for line in self.lines for n in line.numbers}
+        for i, partner in enumerate(self.partners):
+            if partner.schedule not in self.schedules:
+                raise ValueError(
+                    f"partners[{i}].schedule {partner.schedule!r} is not in schedules "
+                    f"(configured: {', '.join(sorted(self.schedules))})"
+                )
+            if partner.number in ours:
+                raise ValueError(f"partners[{i}].number is one of our own lines' numbers")
+        if self.partners:
+            self.dial_out_uri()  # determinable (see there)
+        if self.transfer.dial_out_uri is not None:
+            # The partner's BYE and re-INVITEs come from there: the edge ACL must let it in.
+            host = ipaddress.ip_address(sip_uri_host(self.transfer.dial_out_uri))
+            trunks = [ipaddress.ip_network(a) for a in self.asterisk.trunk_addresses]
+            if not any(host in net for net in trunks):
+                raise ValueError(
+                    "transfer.dial_out_uri: its address must be one of asterisk.trunk_addresses"
+                )
+
+    def partner(self, partner_id: str) -> Partner | None:
+        """The configured partner with this id, or None."""
+        for partner in self.partners:
+            if partner.id == partner_id:
+                return partner
+        return None
+
+    def transfer_caller_id(self) -> str:
+        """The number a partner sees calling: ``[transfer] caller_id`` or our first line's."""
+        return self.transfer.caller_id or self.lines[0].numbers[0]
+
+    def dial_out_uri(self) -> str:
+        """The carrier's SIP URI for calls out: ``[transfer] dial_out_uri`` or the first trunk
+        address on port 5060."""
+        if self.transfer.dial_out_uri is not None:
+            return self.transfer.dial_out_uri
+        first = ipaddress.ip_network(self.asterisk.trunk_addresses[0])
+        if first.num_addresses != 1:
+            # A carrier's range says where it calls from, not where to send calls: no guessing.
+            raise ValueError(
+                "transfer.dial_out_uri: required when asterisk.trunk_addresses[0] is a network"
+            )
+        return f"sip:{url_host(str(first.network_address))}:5060"
+
+    def phone_of(self, volunteer_id: str) -> PhoneKind:
+        """The account's phone: its ``[[volunteers]]`` entry's ``phone`` when it has one, else
+        ``[asterisk] volunteer_phones``. The renderer (which endpoint to write) and the API
+        (who may have a browser credential) both ask here, so they never disagree."""
+        for seed in self.volunteers:
+            if seed.id == volunteer_id and seed.phone is not None:
+                return seed.phone
+        return self.asterisk.volunteer_phones
 
     def location_networks(self, location_id: str) -> tuple[str, ...] | None:
         """The networks a volunteer of ``location_id`` may phone from; None for no such location."""

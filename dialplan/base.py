@@ -228,17 +228,28 @@ def render_empty_defaults() -> dict[str, str]:
 
 
 def render_sorcery() -> str:
-    """Phone registrations live in memory, not in Asterisk's SQLite astdb.
+    """Phone registrations live in memory, not in Asterisk's SQLite astdb; auth objects come
+    from pjsip.conf (desk phones) and from memory (browser phones).
 
     Under load astdb commits can fail ("database is locked") and a REGISTER that was answered
     200 then leaves no contact behind; in memory that cannot happen. After an Asterisk restart
     the phones simply register again.
+
+    A browser phone's auth object is created, replaced and deleted over ARI
+    (``PUT/DELETE /asterisk/config/dynamic/res_pjsip/auth/<id>``) while a web session lives:
+    no file re-render, no reload. Measured on Asterisk 22: the new password works at once and
+    the old one fails; a ``module reload res_pjsip.so`` keeps memory objects; a restart empties
+    them (the app pushes the live sessions' again on every ARI (re)connect); the objects of
+    pjsip.conf cannot be deleted this way (403).
     """
     return "\n".join(
         [
             "; Rendered by helpline (dialplan.render); do not edit, re-render.",
             "[res_pjsip]",
             "contact=memory",
+            # The file's auth sections first (read only), then memory, where ARI creates.
+            "auth=config,pjsip.conf,criteria=type=auth",
+            "auth=memory",
             "",
         ]
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from config.settings import HelplineConfig
 from dialplan import stasis_args
-from dialplan.pjsip import CARRIER, VOLUNTEER_CONTEXT
+from dialplan.pjsip import CARRIER, CARRIER_OUT, VOLUNTEER_CONTEXT
 from dialplan.values import conf_value
 from ivr.media import SUBDIR
 from ivr.prompt_texts import UNAVAILABLE
@@ -107,6 +107,14 @@ def render_extensions(cfg: HelplineConfig) -> str:
         # A volunteer's phone dials nothing: not out, not 116111, not another phone. One or
         # more characters, so a single digit is refused the same way (403, no channel out).
         f"[{VOLUNTEER_CONTEXT}]",
+        f"exten => _X,1,Hangup({_REJECTED})",
+        f"exten => _X.,1,Hangup({_REJECTED})",
+        f"exten => _[+*#A-Za-z],1,Hangup({_REJECTED})",
+        f"exten => _[+*#A-Za-z].,1,Hangup({_REJECTED})",
+        "",
+        # The outbound carrier endpoint is only ever dialled by the ARI app; should anything
+        # arrive on it anyway, it reaches nothing.
+        f"[{CARRIER_OUT}]",
         f"exten => _X,1,Hangup({_REJECTED})",
         f"exten => _X.,1,Hangup({_REJECTED})",
         f"exten => _[+*#A-Za-z],1,Hangup({_REJECTED})",

@@ -31,7 +31,7 @@ def render_asterisk_config(
         "musiconhold.conf": base.render_musiconhold(),
         "queues.conf": base.render_queues(),
         "indications.conf": base.render_indications(),
-        "pjsip.conf": render_pjsip(ast, volunteers),
+        "pjsip.conf": render_pjsip(ast, volunteers, cfg.dial_out_uri() if cfg.partners else None),
         "extensions.conf": render_extensions(cfg),
         "sorcery.conf": base.render_sorcery(),
     }

@@ -21,6 +21,7 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 INBOUND = "inbound"
 VOLUNTEER = "volunteer"
+COACH = "coach"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +46,18 @@ class VolunteerLeg:
         _check_id("contact_id", self.contact_id)
 
 
-StasisArgs = InboundCall | VolunteerLeg
+@dataclass(frozen=True, slots=True)
+class CoachLeg:
+    """A snoop channel the ARI app made on a volunteer's leg, for a supervisor's coaching."""
+
+    contact_id: str
+    """The contact whose call is coached."""
+
+    def __post_init__(self) -> None:
+        _check_id("contact_id", self.contact_id)
+
+
+StasisArgs = InboundCall | VolunteerLeg | CoachLeg
 
 
 def encode(args: StasisArgs) -> list[str]:
@@ -54,6 +66,8 @@ def encode(args: StasisArgs) -> list[str]:
         return [INBOUND, args.line_id]
     if isinstance(args, VolunteerLeg):
         return [VOLUNTEER, args.contact_id]
+    if isinstance(args, CoachLeg):
+        return [COACH, args.contact_id]
     raise InvalidStasisArgs(f"not a Stasis argument object: {args!r}")
 
 
@@ -73,6 +87,8 @@ def decode(args: list[str]) -> StasisArgs:
         return InboundCall(line_id=value)
     if kind == VOLUNTEER:
         return VolunteerLeg(contact_id=value)
+    if kind == COACH:
+        return CoachLeg(contact_id=value)
     raise InvalidStasisArgs(f"unknown Stasis argument kind {kind!r}")
 
 

@@ -1,10 +1,23 @@
 # The helpline app: ACD, Stasis (ARI) app and HTTP API. Build from the repository root:
 #   docker build -f docker/Dockerfile.app -t helpline-app .
+# The volunteer's workspace (softphone/web -> softphone/static) is built in a stage of its own,
+# from the npm lockfile, so Node and npm never reach the app image.
+FROM python:3.11-slim AS softphone
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nodejs npm \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src/softphone/web
+COPY softphone/web/package.json softphone/web/package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY softphone/web ./
+RUN npm run build
+
 FROM python:3.11-slim
 
-# espeak-ng and sox generate the IVR prompts (the init service); nothing else needs them.
+# espeak-ng and sox generate the IVR prompts (the init service); Pango and a font let
+# WeasyPrint draw the PDF reports.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends espeak-ng sox \
+ && apt-get install -y --no-install-recommends espeak-ng sox libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -24,11 +37,13 @@ COPY live ./live
 COPY config ./config
 COPY storage ./storage
 COPY engine ./engine
+COPY chat ./chat
 COPY dialplan ./dialplan
 COPY ari_app ./ari_app
 COPY web ./web
 COPY runtime ./runtime
 COPY softphone ./softphone
+COPY --from=softphone /src/softphone/static ./softphone/static
 COPY reports ./reports
 COPY security ./security
 COPY helpline ./helpline

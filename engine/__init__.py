@@ -9,10 +9,12 @@ order per contact, concurrently across contacts, and report back as one more inp
 from engine.errors import EngineError, EngineStopped
 from engine.inputs import AcdRequest, EffectOutcome, Request, Tick
 from engine.lanes import Lanes
-from engine.writer import Effector, Engine, Journal, RecordSink, Router
+from engine.protocols import ChatEffector, Effector, Journal, RecordSink, Router, Session
+from engine.writer import Engine
 
 __all__ = [
     "AcdRequest",
+    "ChatEffector",
     "EffectOutcome",
     "Effector",
     "Engine",
@@ -23,5 +25,6 @@ __all__ = [
     "RecordSink",
     "Request",
     "Router",
+    "Session",
     "Tick",
 ]

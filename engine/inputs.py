@@ -1,4 +1,5 @@
-"""Inputs of the engine that are not a router's: deadlines, requests, effect outcomes."""
+"""Inputs of the engine that are not a router's: deadlines, requests, effect outcomes; and
+how a request's caller gets its answer (``settle``)."""
 
 from __future__ import annotations
 
@@ -48,3 +49,16 @@ class Request:
 
     action: Callable[[], Any]
     future: asyncio.Future[Any] = field(default_factory=_new_future)
+
+
+def settle(
+    request: Request | AcdRequest, *, result: Any = None, exc: BaseException | None = None
+) -> None:
+    """Answer the request's caller with ``result`` or ``exc``, once (a future already done,
+    e.g. cancelled by its caller, is left alone)."""
+    if request.future.done():
+        return
+    if exc is not None:
+        request.future.set_exception(exc)
+    else:
+        request.future.set_result(result)

@@ -15,8 +15,11 @@ from helpline import (
     cli_hours,
     cli_live,
     cli_prompts,
+    cli_registrations,
+    cli_report,
     cli_run,
     cli_simulate,
+    cli_surge,
     cli_volunteer,
 )
 
@@ -30,6 +33,9 @@ _SUBCOMMAND_MODULES = (
     cli_hours,
     cli_prompts,
     cli_live,
+    cli_report,
+    cli_registrations,
+    cli_surge,
 )
 
 

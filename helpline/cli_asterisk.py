@@ -79,11 +79,13 @@ def _up(args: argparse.Namespace) -> int:
 def volunteer_accounts(cfg: HelplineConfig) -> list[VolunteerSip]:
     """SIP accounts to render: every enabled volunteer of the volunteer store.
 
-    They are plain SIP or browser (WebRTC) phones as ``[asterisk] volunteer_phones`` says, let
-    in only from their location's ``networks``; each authenticates with its random SIP secret
-    (only its HA1 is rendered), never the login password. Without a reachable database there
-    are no accounts: a phone gets its secret from ``helpline volunteer sip-secret`` once the
-    database is set up.
+    Each is a plain SIP or a browser (WebRTC) phone as ``HelplineConfig.phone_of`` says (the
+    account's ``[[volunteers]] phone``, else ``[asterisk] volunteer_phones``). A SIP phone is
+    let in only from its location's ``networks`` and authenticates with its random SIP secret
+    (only its HA1 is rendered), never the login password; a browser phone has no static secret
+    at all (its credential is minted per web session, ``softphone.sip_credentials``). Without a
+    reachable database there are no accounts: a phone gets its secret from ``helpline volunteer
+    sip-secret`` once the database is set up.
     """
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -100,7 +102,6 @@ def volunteer_accounts(cfg: HelplineConfig) -> list[VolunteerSip]:
             engine.dispose()
     except (SQLAlchemyError, OSError):
         creds, location = [], {}
-    webrtc = cfg.asterisk.volunteer_phones == "webrtc"
     accounts = []
     for user, ha1 in creds:
         networks = cfg.location_networks(location.get(user, ""))
@@ -109,7 +110,12 @@ def volunteer_accounts(cfg: HelplineConfig) -> list[VolunteerSip]:
             # off the air rather than taking every other phone down with a render error.
             log.warning("volunteer %s: location not in the config; phone not rendered", user)
             continue
-        accounts.append(VolunteerSip(sip_user=user, ha1=ha1, webrtc=webrtc, networks=networks))
+        webrtc = cfg.phone_of(user) == "webrtc"
+        accounts.append(
+            VolunteerSip(
+                sip_user=user, ha1=None if webrtc else ha1, webrtc=webrtc, networks=networks
+            )
+        )
     return accounts
 
 

@@ -208,11 +208,28 @@ def _print_welcome(cfg: HelplineConfig) -> None:
         )
     _print_hours(cfg)
     print()
-    print("Register any SIP phone as a volunteer:")
-    print(f"  server {ast.bind}:{ast.sip_port} (UDP), realm {ast.sip_realm}")
+    print(f"The volunteer's workspace (a browser phone): open http://{http.host}:{http.port}/")
     if demo is not None:
+        print(f"  and sign in as {demo.id} with the password {demo.password}")
+    from softphone.serve import describe_missing
+
+    if (missing := describe_missing()) is not None:
+        print(f"  ({missing})")
+    print("Place a call for them to answer in the page:")
+    print("  .venv/bin/helpline simulate --callers-only --hold 60,60")
+    if cfg.chat.enabled:
+        print(f"A child's chat (open it in another window): http://{http.host}:{http.port}/chat")
+    boss = next((v for v in cfg.volunteers if v.role == "supervisor"), None)
+    if boss is not None:
+        site = f"http://{http.host}:{http.port}"
+        print(f"Supervisors: the wallboard at {site}/wallboard and reports at {site}/reports")
+        print(f"  sign in as {boss.id} with the password {boss.password}")
+    desk = next((v for v in cfg.volunteers if cfg.phone_of(v.id) != "webrtc"), None)
+    if desk is not None:
+        print("Register a SIP desk phone as a volunteer:")
+        print(f"  server {ast.bind}:{ast.sip_port} (UDP), realm {ast.sip_realm}")
         # The SIP secret is random and apart from the login password: issued (and shown) once.
-        print(f"  user {demo.id}, secret from: .venv/bin/helpline volunteer sip-secret {demo.id}")
+        print(f"  user {desk.id}, secret from: .venv/bin/helpline volunteer sip-secret {desk.id}")
     print("Log the volunteer in and make them ready:")
     if demo is not None:
         base = f"http://{cfg.http.host}:{cfg.http.port}/api/v1"

@@ -325,6 +325,40 @@ async def _simulate(
     return summary
 
 
+async def run_callers(
+    cfg: HelplineConfig, calls: int, plan: SimulationPlan, *, out: Printer = print
+) -> int:
+    """Only callers, for volunteers who are really there (the browser workspace, a desk
+    phone): ``calls`` calls from the carrier side, at the plan's rate; returns how many were
+    placed. Each caller stays on the line for the plan's hold time once answered."""
+    await asyncio.to_thread(check_system_up, cfg)
+    sip = f"{cfg.asterisk.bind}:{cfg.asterisk.sip_port}"
+    number = cfg.lines[0].numbers[0]
+    with tempfile.TemporaryDirectory(prefix="helpline-callers-") as tmp:
+        callers = CallerLoad(
+            sip,
+            number,
+            Path(tmp),
+            count=calls,
+            rate=plan.calls_per_minute,
+            period_ms=60_000,
+            hold_ms=(int(plan.hold_s[0] * 1000), int(plan.hold_s[1] * 1000)),
+        )
+        out(f"calling {number} {calls} time(s); answer in the workspace or on a phone")
+        await callers.start()
+        started = time.monotonic()
+        deadline = started + calls * 60 / plan.calls_per_minute + plan.hold_s[1] + 300
+        while callers.running and time.monotonic() < deadline:
+            await asyncio.sleep(1.0)
+            stats = callers.stats()
+            out(
+                f"[{time.monotonic() - started:5.0f}s] placed {stats.created:3}  on the line "
+                f"{stats.current:3}  done {stats.succeeded:3}  failed {stats.failed:3}"
+            )
+        await callers.wait(5.0)
+        return callers.stats().created
+
+
 async def _waiting(api: VolunteerApi, callers: CallerLoad, phones: PhonePool) -> int:
     try:
         waiting = await api.waiting()
@@ -378,6 +412,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--hold", default="10,40", help="caller hold time range in seconds: MIN,MAX")
     p.add_argument("--answer-after", type=float, default=1.0, help="seconds a phone rings")
     p.add_argument("--wrap-up", type=float, default=3.0, help="seconds until wrap-up is ended")
+    p.add_argument(
+        "--callers-only",
+        action="store_true",
+        help="no simulated volunteers: place --calls calls for real volunteers to answer",
+    )
+    p.add_argument("--calls", type=int, default=1, help="with --callers-only: how many calls")
     p.set_defaults(func=_simulate_command)
 
 
@@ -410,7 +450,13 @@ def _simulate_command(args: argparse.Namespace) -> int:
         answer_s=args.answer_after,
         wrap_up_s=args.wrap_up,
     )
+    if args.callers_only and not 1 <= args.calls <= 1000:
+        print("error: --calls takes 1-1000", file=sys.stderr)
+        return 2
     try:
+        if args.callers_only:
+            asyncio.run(run_callers(cfg, args.calls, plan, out=lambda s: print(s, flush=True)))
+            return 0
         asyncio.run(run_simulation(cfg, plan, out=lambda line: print(line, flush=True)))
     except (SystemNotUp, SimulationError, StorageError, AsteriskError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -177,6 +177,14 @@ def _cmd_passwd(args: argparse.Namespace, cfg: HelplineConfig, vols: VolunteerDi
 def _cmd_sip_secret(
     args: argparse.Namespace, cfg: HelplineConfig, vols: VolunteerDirectory
 ) -> None:
+    if cfg.phone_of(args.id) == "webrtc":
+        # A browser phone gets a password per web session; a static secret would not be used.
+        vols.require(args.id)
+        print(
+            f"{args.id} uses the browser phone: it signs in on the web page and gets its SIP"
+            " credential per session; no SIP secret to configure"
+        )
+        return
     secret = vols.new_sip_secret(args.id)
     # The one place the secret is ever shown: stdout of the person configuring the phone.
     print(f"SIP user:   {args.id}")

@@ -18,6 +18,9 @@ import acd
 from acd import commands as cmd
 from engine import Engine
 from live import Delta, LiveView, Scope
+from live.wallboard import DEFAULT_QUEUE_ALERT, Wallboard
+from session.coaching_states import CoachingState, CoachingView
+from session.transfer import TERMINAL, TransferState, TransferView
 from web.live_hub import LiveHub
 
 log = logging.getLogger(__name__)
@@ -70,6 +73,9 @@ class LiveBus:
         self._publish([reset])
         self._snapshot()
         engine.acd_observers.append(self.on_step)
+        engine.transfer_observers.append(self.on_transfer)
+        engine.coaching_observers.append(self.on_coaching)
+        engine.surge_observers.append(self.on_surge)
 
     def on_step(self, event: acd.Event | None, commands: list[cmd.Command]) -> None:
         engine = self._engine
@@ -81,6 +87,29 @@ class LiveBus:
             lost = self.sink is not None and self.sink.needs_snapshot
             if lost or self._since_snapshot >= self.snapshot_every:
                 self._snapshot()
+
+    def on_transfer(self, transfer: TransferView) -> None:
+        ended = TransferState(transfer.state) in TERMINAL
+        deltas = [self.view.observe_transfer(transfer.to_json(), ended=ended)]
+        deltas += self.view.refresh()  # the wallboard counts transfers in progress
+        self._publish(deltas)
+        self._since_snapshot += len(deltas)
+
+    def publish(self, deltas: list[Delta]) -> None:
+        """Deltas the view made outside the engine's steps (the wallboard's hours, Asterisk
+        and alerts: ``helpline.wallboard``); on the event loop, like the steps."""
+        if deltas:
+            self._publish(deltas)
+            self._since_snapshot += len(deltas)
+
+    def on_coaching(self, coaching: CoachingView) -> None:
+        ended = coaching.state == CoachingState.ENDED.value
+        self._publish([self.view.observe_coaching(coaching.to_json(), ended=ended)])
+        self._since_snapshot += 1
+
+    def on_surge(self, on: bool) -> None:
+        self._publish([self.view.observe_surge(on)])
+        self._since_snapshot += 1
 
     def _publish(self, deltas: list[Delta]) -> None:
         self.hub.broadcast(deltas)
@@ -94,10 +123,22 @@ class LiveBus:
 
 
 def start_live_bus(
-    engine: Engine, tz: ZoneInfo, sink: DeltaSink | None = None, seq: int = 0
+    engine: Engine,
+    tz: ZoneInfo,
+    sink: DeltaSink | None = None,
+    seq: int = 0,
+    *,
+    queue_alert: int = DEFAULT_QUEUE_ALERT,
 ) -> LiveBus:
-    """A bus over ``engine``, numbering after ``seq``, with its hub; attached and loaded."""
-    view = LiveView(tz, seq=seq)
+    """A bus over ``engine``, numbering after ``seq``, with its hub; attached and loaded.
+    ``queue_alert``: the wallboard's "queue over threshold" (``[wallboard] queue_alert``)."""
+
+    def line_of(contact_id: str) -> str | None:
+        # The contact's session knows the line dialled (read inside the writer's step).
+        session = engine.session_of(contact_id)
+        return session.line_id if session is not None else None
+
+    view = LiveView(tz, seq=seq, line_of=line_of, wallboard=Wallboard(queue_alert))
     bus = LiveBus(view, LiveHub(view.snapshot), sink)
     bus.attach(engine)
     return bus

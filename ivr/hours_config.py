@@ -183,11 +183,24 @@ def _iso_date(key: str) -> date | None:
 
 
 DEFAULT_SCHEDULE = "default"
+ALWAYS_SCHEDULE = "always"
+"""Built in: open day and night, every day, holidays too (a 24/7 partner such as Veilig Thuis)."""
 
 
 def default_schedules() -> dict[str, ScheduleConfig]:
     """The default when the file has no ``[schedules]``: open 11:00-20:00 every day (NL)."""
     return {DEFAULT_SCHEDULE: ScheduleConfig(daily=["11:00-20:00"])}
+
+
+def with_builtin_schedules(schedules: Mapping[str, ScheduleConfig]) -> dict[str, ScheduleConfig]:
+    """``schedules`` plus ``always`` when the file does not define a schedule of that name.
+
+    Adding it changes nothing a file already meant: no line names it (it could not, before),
+    and a file's own ``always`` wins.
+    """
+    out = dict(schedules)
+    out.setdefault(ALWAYS_SCHEDULE, ScheduleConfig(daily=["00:00-24:00"], holidays=""))
+    return out
 
 
 class LineLike(Protocol):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Kind = Literal["agent", "contact", "queue", "reset"]
+Kind = Literal["agent", "contact", "queue", "reset", "transfer", "coaching", "surge"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,9 +21,12 @@ class Delta:
     seq: int
     """Position in the stream: each delta is one more than the last."""
     kind: Kind
-    """What changed: a volunteer, a contact, the queue figures, or everything (``reset``)."""
+    """What changed: a volunteer, a contact, the queue figures, a contact's warm transfer,
+    a supervisor's coaching of a call (supervisors only), surge mode (everyone), or
+    everything (``reset``)."""
     key: str
-    """Agent id, contact id, ``"queue"``, or ``""`` for a reset."""
+    """Agent id, contact id (for a contact and for its transfer), ``"queue"``, or ``""`` for a
+    reset."""
     data: dict[str, Any] | None
     """The thing's new JSON form; ``None`` when it is gone (and for a reset, which says
     "discard what you hold and take a fresh snapshot")."""
@@ -92,6 +95,8 @@ def render(delta: Delta, scope: Scope) -> dict[str, Any] | None:
         if not scope.shows_agent(delta.key):
             return None  # only the volunteer themself is ever in an agent delta's audience
         return message(delta.seq, delta.kind, delta.key, delta.data)
+    if delta.kind == "transfer":
+        return message(delta.seq, delta.kind, delta.key, delta.data)  # their own transfer
     if delta.kind == "contact":
         if delta.data is not None and scope.shows_contact(delta.data):
             return message(delta.seq, delta.kind, delta.key, delta.data)

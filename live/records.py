@@ -8,7 +8,7 @@ identity: the core has none, and none may be added here (a test pins its keys).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import acd
@@ -64,6 +64,8 @@ class CoreContact(Protocol):
     def agent_id(self) -> str | None: ...
     @property
     def answered_at(self) -> float | None: ...
+    @property
+    def skills(self) -> frozenset[str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,9 +161,12 @@ class ContactView:
     """The volunteer it rings for or is connected with, if any."""
     answered_at: float | None
     """When a volunteer answered it, if one did."""
+    line_id: str | None = None
+    """The line the child dialled (a configured ``[[lines]] id``: the helpline's own number,
+    never the caller's), when known: the core has none, the contact's session does."""
 
     @classmethod
-    def of(cls, contact: CoreContact) -> ContactView:
+    def of(cls, contact: CoreContact, line_id: str | None = None) -> ContactView:
         """Copy what the view shows of one of the core's contacts (``core.contact(id)``)."""
         return cls(
             contact_id=contact.contact_id,
@@ -172,6 +177,7 @@ class ContactView:
             arrived_at=contact.arrived_at,
             agent_id=contact.agent_id,
             answered_at=contact.answered_at,
+            line_id=line_id,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -184,6 +190,7 @@ class ContactView:
             "arrived_at": self.arrived_at,
             "agent_id": self.agent_id,
             "answered_at": self.answered_at,
+            "line_id": self.line_id,
         }
 
 
@@ -226,6 +233,9 @@ class QueueFigures:
     """Logged-in volunteers per ``acd.AgentState`` value (every state but logged out)."""
     agents_by_location: tuple[tuple[str, int], ...]
     """Logged-in volunteers per location, sorted; locations with none are left out."""
+    board: dict[str, Any] = field(default_factory=dict, hash=False)
+    """The supervisors' wallboard (``live.wallboard``): never sent to a volunteer, whose
+    copy holds only ``VOLUNTEER_QUEUE_KEYS``."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -233,6 +243,7 @@ class QueueFigures:
             "channels": {figures.channel: figures.to_json() for figures in self.channels},
             "agents_by_state": dict(self.agents_by_state),
             "agents_by_location": dict(self.agents_by_location),
+            "board": self.board,
         }
 
 

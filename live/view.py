@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import acd
+from live.day_seed import DaySeed
 from live.delta import Delta, Kind, Scope, queue_for_volunteers
 from live.records import SHOWN_STATES, AgentView, ChannelFigures, ContactView, QueueFigures
+from live.wallboard import Wallboard, channel_of
 
 DEFAULT_TZ = ZoneInfo("Europe/Amsterdam")
 _QUEUED = acd.ContactState.QUEUED.value
@@ -27,8 +29,19 @@ _QUEUED = acd.ContactState.QUEUED.value
 class LiveView:
     """Volunteers, contacts and queue figures as last seen, and the sequence number."""
 
-    def __init__(self, tz: ZoneInfo = DEFAULT_TZ, seq: int = 0) -> None:
+    def __init__(
+        self,
+        tz: ZoneInfo = DEFAULT_TZ,
+        seq: int = 0,
+        line_of: Callable[[str], str | None] | None = None,
+        wallboard: Wallboard | None = None,
+    ) -> None:
+        """``line_of(contact_id)``: the line a contact came in on, if known (the engine's
+        sessions know it; the core does not). ``wallboard``: the supervisors' figures (the
+        queue figures' ``board``), fed from the same steps."""
         self._tz = tz
+        self._board = wallboard or Wallboard()
+        self._line_of = line_of or _no_line
         self._seq = seq
         self._agents: dict[str, AgentView] = {}
         self._contacts: dict[str, ContactView] = {}
@@ -39,6 +52,13 @@ class LiveView:
         self._waiting: dict[str, int] = {c.value: 0 for c in acd.Channel}
         self._date = ""
         self._finished: dict[str, Counter[str]] = {c.value: Counter() for c in acd.Channel}
+        self._transfers: dict[str, dict[str, Any]] = {}
+        """Transfers in progress by contact id, in their JSON form (ended ones are dropped
+        once their last delta is made)."""
+        self._coachings: dict[str, dict[str, Any]] = {}
+        """Coachings in progress by contact id (supervisors only), as transfers."""
+        self._surge = False
+        """Surge mode: new contacts go to supervisors and trained staff only."""
         self._queue = self._figures()
 
     # ------------------------------------------------------------------ reads
@@ -51,11 +71,19 @@ class LiveView:
     def agent(self, agent_id: str) -> AgentView | None:
         return self._agents.get(agent_id)
 
+    def agents(self) -> list[AgentView]:
+        """Every logged-in volunteer (e.g. whether a peer chat can be had now)."""
+        return list(self._agents.values())
+
     def contact(self, contact_id: str) -> ContactView | None:
         return self._contacts.get(contact_id)
 
     def queue(self) -> QueueFigures:
         return self._queue
+
+    def wallboard(self) -> dict[str, Any]:
+        """The supervisors' wallboard figures as of ``seq`` (``GET /api/v1/wallboard``)."""
+        return {"seq": self._seq, "date": self._queue.date, **self._queue.board}
 
     def snapshot(self, scope: Scope) -> dict[str, Any]:
         """Everything ``scope`` may see, as of ``seq``; filtered exactly as ``render`` is."""
@@ -66,12 +94,24 @@ class LiveView:
             if scope.shows_contact(data := view.to_json())
         ]
         queue = self._queue.to_json()
+        transfers = [
+            data
+            for _, data in sorted(self._transfers.items())
+            if scope.is_supervisor or data["agent_id"] == scope.agent_id
+        ]
         return {
             "seq": self._seq,
             "agents": agents,
             "contacts": contacts,
+            "transfers": transfers,
             "queue": queue if scope.is_supervisor else queue_for_volunteers(queue),
+            **({"coachings": list(self._coachings.values())} if scope.is_supervisor else {}),
+            "surge": self._surge,
         }
+
+    def transfers(self) -> list[dict[str, Any]]:
+        """Transfers in progress, in their JSON form."""
+        return list(self._transfers.values())
 
     # ------------------------------------------------------------------ updates
 
@@ -82,19 +122,23 @@ class LiveView:
         history to rebuild them from. A volunteer still in the same state keeps ``since``.
         """
         self._roll_date(now)
+        self._surge = core.surge  # the core keeps it across a restart or a take-over
         old_agents = self._agents
         self._agents, self._contacts = {}, {}
         self._by_state.clear()
         self._by_location.clear()
+        self._board.clear_floor()
         for agent in core.agents():
             old = old_agents.get(agent.agent_id)
             keep = old is not None and (old.state, old.reason) == (agent.state.value, agent.reason)
             view = AgentView.of(agent, old.since if keep and old is not None else now)
-            self._put_agent(view.agent_id, view)
+            self._put_agent(view.agent_id, view, now)
         for heap in self._oldest.values():
             heap.clear()
         for contact in core.contacts():
-            self._put_contact(contact.contact_id, ContactView.of(contact))
+            line = self._line_of(contact.contact_id)
+            self._board.arrived(contact.contact_id, contact.channel, contact.skills)
+            self._put_contact(contact.contact_id, ContactView.of(contact, line))
         self._read_waiting(core)
         self._queue = self._figures()
         return self._next("reset", "", None, public=True)
@@ -121,14 +165,22 @@ class LiveView:
             if isinstance(item, acd.AgentStateChanged):
                 since[item.agent_id] = item.at
         self._roll_date(now)
+        self._board.expire(now)
+        if isinstance(event, acd.ContactArrived):
+            self._board.arrived(event.contact_id, event.channel, event.skills)
         for command in commands:
             if isinstance(command, acd.ContactFinished):
                 self._finished[command.channel.value][command.outcome.value] += 1
+                self._board.finished(command)
 
         deltas: list[Delta] = []
         new_contacts: dict[str, ContactView | None] = {}
         for contact_id in contact_ids:
-            view = ContactView.of(core.contact(contact_id)) if core.holds(contact_id) else None
+            view = (
+                ContactView.of(core.contact(contact_id), self._line_of(contact_id))
+                if core.holds(contact_id)
+                else None
+            )
             new_contacts[contact_id] = view
             # Whoever a touched contact was or is with is touched too.
             for seen in (self._contacts.get(contact_id), view):
@@ -139,6 +191,8 @@ class LiveView:
         for contact_id, view in new_contacts.items():
             old = self._contacts.get(contact_id)
             if view == old:
+                if view is None:
+                    self._board.contact_changed(contact_id, None)  # came and went in one step
                 continue
             self._put_contact(contact_id, view)
             audience = frozenset(
@@ -147,11 +201,91 @@ class LiveView:
             data = None if view is None else view.to_json()
             deltas.append(self._next("contact", contact_id, data, audience=audience))
         self._read_waiting(core)
-        figures = self._figures()
-        if figures != self._queue:
-            self._queue = figures
-            deltas.append(self._next("queue", "queue", figures.to_json(), public=True))
+        deltas.extend(self.refresh())
         return deltas
+
+    def refresh(self) -> list[Delta]:
+        """The queue delta, if the figures changed since the last one (after a change from
+        outside the core's steps: a transfer, the opening hours, Asterisk, an alert)."""
+        figures = self._figures()
+        if figures == self._queue:
+            return []
+        self._queue = figures
+        return [self._next("queue", "queue", figures.to_json(), public=True)]
+
+    def begin_seed(self, now: float) -> list[Delta]:
+        """This view starts in the middle of the day (the process just became the writer):
+        today's counts run from ``now`` until ``seed_today`` brings the earlier contacts.
+        Call it before the writer's first step."""
+        self._roll_date(now)
+        self._board.begin_seed(now)
+        return self.refresh()
+
+    def seed_today(
+        self, seed: DaySeed, now: float, record_id: Callable[[str], str] = str
+    ) -> list[Delta]:
+        """Add today's earlier contacts, read from their records (see ``live.day_seed``), to
+        the wallboard and the queue figures. Contacts counted here since ``begin_seed`` are
+        left out by their record id (``record_id`` of the contact id). A seed of another day,
+        or one not awaited (given twice), changes nothing."""
+        self._roll_date(now)
+        if seed.date != self._date or not self._board.seed_pending:
+            return self.refresh()  # the date may have rolled: that is a change to show
+        sums = seed.without({record_id(c) for c in self._board.counted()})
+        self._board.seed(sums)
+        for kind, more in sums.items():
+            counts = self._finished[channel_of(kind)]
+            counts[acd.Outcome.ANSWERED.value] += more.answered
+            counts[acd.Outcome.ABANDONED.value] += more.abandoned
+            counts[acd.Outcome.OVERFLOWED.value] += more.overflowed
+        return self.refresh()
+
+    def set_hours(
+        self, lines: Iterable[dict[str, Any]], partners: Iterable[dict[str, Any]], now: float
+    ) -> list[Delta]:
+        """Which lines and partners are open now (see ``Wallboard.set_hours``)."""
+        self._board.set_hours(lines, partners)
+        self._board.expire(now)
+        return self.refresh()
+
+    def set_asterisk(self, connected: bool, now: float) -> list[Delta]:
+        """Asterisk's event stream connected or lost (the "Asterisk down" alert)."""
+        self._board.set_asterisk(connected, now)
+        return self.refresh()
+
+    def phone_replaced(self, agent_id: str, now: float) -> list[Delta]:
+        """A second registration took ``agent_id``'s phone (an alert for an hour)."""
+        self._board.phone_replaced(agent_id, now)
+        return self.refresh()
+
+    def observe_transfer(self, data: dict[str, Any], *, ended: bool) -> Delta:
+        """A contact's warm transfer moved on (``data``: its JSON form, with ``contact_id``
+        and ``agent_id``): its volunteer and the supervisors see each step."""
+        contact_id, agent_id = data["contact_id"], data["agent_id"]
+        if ended:
+            self._transfers.pop(contact_id, None)
+        else:
+            self._transfers[contact_id] = data
+        audience = frozenset({agent_id}) if agent_id else frozenset()
+        return self._next("transfer", contact_id, data, audience=audience)
+
+    def observe_coaching(self, data: dict[str, Any], *, ended: bool) -> Delta:
+        """A supervisor's coaching of a call moved on: for the supervisors only."""
+        contact_id = data["contact_id"]
+        if ended:
+            self._coachings.pop(contact_id, None)
+        else:
+            self._coachings[contact_id] = data
+        return self._next("coaching", contact_id, data)
+
+    def observe_surge(self, on: bool) -> Delta:
+        """Surge mode switched: for everyone (a volunteer may see why the queue is quiet)."""
+        self._surge = on
+        return self._next("surge", "surge", {"on": on}, public=True)
+
+    @property
+    def surge(self) -> bool:
+        return self._surge
 
     # ------------------------------------------------------------------ internals
 
@@ -181,12 +315,13 @@ class LiveView:
             view = AgentView.of(agent, at)
         if view == old:
             return
-        self._put_agent(agent_id, view)
+        self._put_agent(agent_id, view, now)
         data = None if view is None else view.to_json()
         deltas.append(self._next("agent", agent_id, data, audience=frozenset({agent_id})))
 
-    def _put_agent(self, agent_id: str, view: AgentView | None) -> None:
+    def _put_agent(self, agent_id: str, view: AgentView | None, now: float) -> None:
         old = self._agents.pop(agent_id, None)
+        self._board.agent_changed(old, view, now)
         if old is not None:
             self._by_state[old.state] -= 1
             self._by_location[old.location_id] -= 1
@@ -198,6 +333,7 @@ class LiveView:
             self._by_location[view.location_id] += 1
 
     def _put_contact(self, contact_id: str, view: ContactView | None) -> None:
+        self._board.contact_changed(contact_id, view)
         if view is None:
             self._contacts.pop(contact_id, None)
             return
@@ -231,6 +367,7 @@ class LiveView:
             self._date = date
             for counts in self._finished.values():
                 counts.clear()
+            self._board.new_day()
 
     def _figures(self) -> QueueFigures:
         channels = tuple(
@@ -249,4 +386,9 @@ class LiveView:
             channels=channels,
             agents_by_state=tuple((state, self._by_state[state]) for state in SHOWN_STATES),
             agents_by_location=tuple(sorted(self._by_location.items())),
+            board=self._board.to_json(self._by_state, len(self._transfers)),
         )
+
+
+def _no_line(contact_id: str) -> str | None:
+    return None

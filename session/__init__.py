@@ -6,9 +6,21 @@ the caller hears until someone answers (the IVR, driven from here). Events in, c
 time passed in; see ``session.machine.ContactSession``.
 """
 
+from session.chat import ChatSession, ChatState, ChatTiming
+from session.chat_commands import CHAT_EFFECT_TYPES, ChatEnded, ChatJoined, ChatLeftBy, ChatNotice
+from session.chat_events import (
+    ChatOpened,
+    ChildAway,
+    ChildBack,
+    ChildLeft,
+    HandOff,
+    VolunteerClosed,
+)
+from session.coaching_states import CoachingState, CoachingView, CoachMode
 from session.commands import (
     AddToBridge,
     Answer,
+    CoachingChanged,
     CreateBridge,
     DeleteBridge,
     Hangup,
@@ -17,13 +29,21 @@ from session.commands import (
     RecheckPhone,
     RemoveFromBridge,
     SessionClosed,
+    Snoop,
     StartMoh,
     StopMoh,
     StopPlayback,
     ToAcd,
+    TransferChanged,
     WriteRecord,
 )
-from session.errors import SessionError, UnknownLeg
+from session.errors import (
+    ChatRefused,
+    CoachingRefused,
+    SessionError,
+    TransferRefused,
+    UnknownLeg,
+)
 from session.events import (
     AcdConnect,
     AcdFinished,
@@ -31,16 +51,73 @@ from session.events import (
     AcdOverflow,
     AcdWithdraw,
     CallerDigit,
+    CoachingRequested,
+    CoachingStep,
     EffectFailed,
     LegAnswered,
     LegGone,
     PromptDone,
+    TransferRequested,
+    TransferStep,
 )
-from session.ids import LegRole, hold_bridge_id, leg_id, parse_bridge_id, parse_leg_id
+from session.ids import (
+    LegRole,
+    PartnerLegFacts,
+    hold_bridge_id,
+    leg_id,
+    parse_bridge_id,
+    parse_leg_id,
+    partner_leg_facts,
+    partner_leg_id,
+)
 from session.machine import ContactSession, QueueNews
+from session.referral import Referral
 from session.states import LegState, SessionState
+from session.transfer import (
+    STEPS,
+    PartnerDial,
+    TransferMode,
+    TransferState,
+    TransferView,
+)
 
 __all__ = [
+    "CoachMode",
+    "CoachingChanged",
+    "CoachingRefused",
+    "CoachingRequested",
+    "CoachingState",
+    "CoachingStep",
+    "CoachingView",
+    "Snoop",
+    "CHAT_EFFECT_TYPES",
+    "ChatEnded",
+    "ChatJoined",
+    "ChatLeftBy",
+    "ChatNotice",
+    "ChatOpened",
+    "ChatRefused",
+    "ChatSession",
+    "ChatState",
+    "ChatTiming",
+    "ChildAway",
+    "ChildBack",
+    "ChildLeft",
+    "HandOff",
+    "VolunteerClosed",
+    "STEPS",
+    "PartnerDial",
+    "PartnerLegFacts",
+    "Referral",
+    "TransferChanged",
+    "TransferMode",
+    "TransferRefused",
+    "TransferRequested",
+    "TransferState",
+    "TransferStep",
+    "TransferView",
+    "partner_leg_facts",
+    "partner_leg_id",
     "AcdConnect",
     "AcdFinished",
     "AcdOffer",

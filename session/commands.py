@@ -9,7 +9,10 @@ from __future__ import annotations
 from acd import Event as AcdEvent
 from acd.commands import ContactFinished
 from acd.record import record
+from session.coaching_states import CoachingView
 from session.ids import LegRole
+from session.referral import Referral
+from session.transfer import TransferView
 
 
 @record
@@ -40,6 +43,8 @@ class Originate:
     """The caller's channel (for codecs and linked ids; never its identity)."""
     caller_id: str
     """What the dialled phone shows: the helpline's own name and number, never the child's."""
+    variables: tuple[tuple[str, str], ...] = ()
+    """Channel variables for the new channel (a partner leg's caller id presentation)."""
 
 
 @record
@@ -163,6 +168,31 @@ class RecheckPhone:
 
 
 @record
+class Snoop:
+    """Make a snoop channel on the volunteer's leg (coaching); it enters our application."""
+
+    contact_id: str
+    """The contact."""
+    channel_id: str
+    """The snoop channel's id (``session.ids.snoop_id``)."""
+    target_id: str
+    """The volunteer's leg it spies on and whispers to."""
+    spy: str
+    """Audio to hear: ``both`` (the child and the volunteer)."""
+    whisper: str
+    """Where the supervisor's voice goes: ``none`` (listen) or ``out`` (to the volunteer's
+    phone only: whisper)."""
+
+
+@record
+class CoachingChanged:
+    """A coaching moved on: for the live state bus (the supervisors' screens)."""
+
+    view: CoachingView
+    """The coaching as it is now."""
+
+
+@record
 class ToAcd:
     """An event for the ACD, queued behind the current input."""
 
@@ -180,6 +210,19 @@ class WriteRecord:
     """The line the child called."""
     language: str
     """The language the child was served in."""
+    referral: Referral | None = None
+    """The partner the child was put through to, if any."""
+    channel: str | None = None
+    """The record's channel when it is not the ACD's (``peer_chat``); ``None``: the ACD's
+    (``phone`` or ``chat``)."""
+
+
+@record
+class TransferChanged:
+    """A transfer moved on: for the live state bus (the volunteer's screen, the wallboard)."""
+
+    view: TransferView
+    """The transfer as it is now."""
 
 
 @record
@@ -203,8 +246,9 @@ Effect = (
     | StartMoh
     | StopMoh
     | RecheckPhone
+    | Snoop
 )
-Command = Effect | ToAcd | WriteRecord | SessionClosed
+Command = Effect | ToAcd | WriteRecord | TransferChanged | CoachingChanged | SessionClosed
 
 EFFECT_TYPES: tuple[type, ...] = (
     Answer,
@@ -219,4 +263,5 @@ EFFECT_TYPES: tuple[type, ...] = (
     StartMoh,
     StopMoh,
     RecheckPhone,
+    Snoop,
 )

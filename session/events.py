@@ -9,6 +9,8 @@ from __future__ import annotations
 from acd import Event as AcdEvent
 from acd.commands import ContactFinished
 from acd.record import record
+from session.coaching_states import CoachMode
+from session.transfer import PartnerDial, TransferMode
 
 
 @record
@@ -108,6 +110,54 @@ class EffectFailed:
     ``timeout``, ``unavailable`` or ``error``."""
 
 
+@record
+class TransferRequested:
+    """The volunteer asks to add a partner (the child consented; the partner is open)."""
+
+    agent_id: str
+    """The volunteer asking: must be the one with the child."""
+    partner: PartnerDial
+    """Whom to ring, from the directory."""
+    mode: TransferMode
+    """Consult first, or straight into the conference."""
+    region: str | None = None
+    """The partner's region the child named, if any."""
+    hold_music: bool = True
+    """Music for the child while on hold; ``False``: silence."""
+
+
+@record
+class TransferStep:
+    """The volunteer's next step in the transfer: conference, leave, stay or cancel."""
+
+    agent_id: str
+    """The volunteer: must be the one who started the transfer."""
+    step: str
+    """A key of ``session.transfer.STEPS``."""
+
+
+@record
+class CoachingRequested:
+    """A supervisor asks to listen to, whisper to or barge into a volunteer's call."""
+
+    supervisor_id: str
+    """The supervisor: their phone (``PJSIP/<id>``) is rung."""
+    agent_id: str
+    """The volunteer whose call it is."""
+    mode: CoachMode
+    """Listen, whisper or barge (switchable later)."""
+
+
+@record
+class CoachingStep:
+    """A supervisor switches the coaching's mode, or stops it."""
+
+    supervisor_id: str
+    """Who asks (any supervisor may change or stop a colleague's coaching)."""
+    mode: CoachMode | None
+    """The new mode; ``None``: stop."""
+
+
 Event = (
     LegAnswered
     | LegGone
@@ -120,4 +170,8 @@ Event = (
     | AcdFinished
     | AcdRefused
     | EffectFailed
+    | TransferRequested
+    | TransferStep
+    | CoachingRequested
+    | CoachingStep
 )

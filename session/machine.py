@@ -6,8 +6,16 @@ and facts about legs (answered, gone) into events for the ACD (``ToAcd``). It dr
 contact's IVR until a volunteer answers. Sans-IO: events in, commands out, ``now`` passed in.
 
 A volunteer leg leaving does not by itself end the contact: the contact ends when the caller
-leaves, or when the last party other than the caller leaves a conversation. (With a partner
-in a conference, the volunteer may leave and the conversation goes on.)
+leaves, or when the last party other than the caller leaves a conversation. With a partner in
+a warm transfer (``session.transfer``) the volunteer may leave and the conversation goes on:
+the contact is then ``HANDED_OVER``, finished for the ACD, and ends when the child or the
+partner hangs up.
+
+The session is put together from parts, each a module: ``session.legs`` (the state, the legs
+and the helpers over them), ``session.ivr_driver`` (what the caller hears from the IVR) and
+``session.transfer_legs`` (a warm transfer's legs and bridges). Here: the entry points, the
+legs' own news, the ACD's words, effects that failed, and the coaching requests (whose rules
+are ``session.coaching``'s).
 """
 
 from __future__ import annotations
@@ -20,48 +28,25 @@ from typing import Any
 import acd
 from acd.events import OfferFailure
 from ivr import flow
-from ivr.errors import IvrError
-from ivr.media import media_uri
 from session import commands as c
 from session import events as e
+from session.coaching import request_coaching, step_coaching
+from session.coaching_states import COACHING_CALLER_ID
 from session.errors import SessionError
-from session.ids import LegRole, hold_bridge_id, leg_id, talk_bridge_id
-from session.states import LegState, SessionState, SessionTrigger, next_session_state
+from session.ids import LegRole, leg_id
+from session.ivr_driver import IvrDriver
+from session.legs import Commands, Leg, offer_failure_for
+from session.states import LegState, SessionState, SessionTrigger
+from session.transfer import TransferTrigger
+from session.transfer_legs import TransferLegs
+
+# ``Leg`` and ``offer_failure_for`` live in ``session.legs``; still importable from here.
+__all__ = ["PHONE_RECHECK_S", "ContactSession", "Leg", "QueueNews", "offer_failure_for"]
 
 log = logging.getLogger(__name__)
 
-Commands = list[c.Command]
-
 PHONE_RECHECK_S = 5.0
 """After a failed originate, how long until the phone's registration is looked at again."""
-
-# Q.850 causes on a volunteer leg that never answered.
-_FAILURE_BY_CAUSE = {
-    17: OfferFailure.BUSY,
-    18: OfferFailure.NO_ANSWER,
-    19: OfferFailure.NO_ANSWER,
-    21: OfferFailure.REJECTED,
-    20: OfferFailure.UNREACHABLE,
-    3: OfferFailure.UNREACHABLE,
-}
-
-
-def offer_failure_for(cause: int | None) -> OfferFailure:
-    """Why a ringing leg that hung up did not answer, from its Q.850 cause."""
-    if cause in (None, 16):  # a normal clear before answer: the phone rang out
-        return OfferFailure.NO_ANSWER
-    return _FAILURE_BY_CAUSE.get(cause, OfferFailure.ERROR)
-
-
-@dataclass(slots=True)
-class Leg:
-    """A party we dialled for this contact."""
-
-    channel_id: str
-    role: LegRole
-    state: LegState
-    agent_id: str | None = None
-    """The volunteer (or supervisor) on this leg."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,51 +59,10 @@ class QueueNews:
     """Expected wait, if it can be estimated."""
 
 
-class ContactSession:
+class ContactSession(TransferLegs, IvrDriver):
     """The parties of one phone contact, from arrival to end."""
 
-    def __init__(
-        self,
-        contact_id: str,
-        line_id: str,
-        language: str,
-        caller_channel: str,
-        *,
-        priority: int = 0,
-        presented_as: str = "",
-        ivr: flow.IvrCall | None = None,
-        state: SessionState = SessionState.IVR,
-        answered: bool = False,
-    ) -> None:
-        self.contact_id = contact_id
-        self.line_id = line_id
-        self.language = language
-        self.caller_channel = caller_channel
-        self.priority = priority
-        self.presented_as = presented_as
-        """Caller id shown to the parties we dial (the helpline, never the child)."""
-        self.ivr = ivr
-        """What the caller hears until a volunteer takes the call (None after a restart
-        while talking)."""
-        self.state = state
-        self.history: list[SessionState] = [state]
-        """Every state the session was in, in order (for tests and diagnostics)."""
-        self.legs: dict[str, Leg] = {}
-        """Our legs by channel id (the caller's channel is not among them)."""
-        self.answered = answered
-        """We answered the caller's channel (only once there is something to hear)."""
-        self.caller_gone = False
-        self.record_written = False
-        self.hold_retries = 0
-        """Times the holding bridge was set up again after a failure."""
-        self.hold = hold_bridge_id(contact_id)
-        self.talk = talk_bridge_id(contact_id)
-
     # ------------------------------------------------------------------ public API
-
-    @property
-    def closed(self) -> bool:
-        return self.state is SessionState.ENDED
 
     def begin(self, entered: flow.CallEntered, now: float) -> Commands:
         """The caller arrived: start the IVR (welcome, menu, or the closed message)."""
@@ -137,6 +81,9 @@ class ContactSession:
         if handler is None:
             raise SessionError(f"not a session event: {type(event).__name__}")
         handler(self, event, now, out)
+        co = self.coaching
+        if co is not None and co.active and (self.caller_gone or self.closed):
+            out += co.call_ended(now)
         return out
 
     def next_deadline(self) -> float | None:
@@ -155,20 +102,12 @@ class ContactSession:
         self._ivr_commands(self.ivr.handle_timer(now), out)
         return out
 
-    def ringing_leg(self) -> Leg | None:
-        """The volunteer leg that rings for the current offer, if any."""
-        for leg in self.legs.values():
-            if leg.role is LegRole.VOLUNTEER and leg.state is LegState.DIALING:
-                return leg
-        return None
-
-    def add_recovered_leg(self, leg: Leg) -> None:
-        """Reconciliation found this leg in Asterisk (after a restart of ours)."""
-        self.legs[leg.channel_id] = leg
-
     # ------------------------------------------------------------------ handlers
 
     def _on_leg_answered(self, ev: e.LegAnswered, now: float, out: Commands) -> None:
+        if self.coaching is not None and self.coaching.owns(ev.channel_id):
+            out += self.coaching.answered(ev.channel_id, now)
+            return
         leg = self.legs.get(ev.channel_id)
         if leg is None or leg.state is not LegState.DIALING:
             out.append(c.Hangup(self.contact_id, ev.channel_id))  # a leg of an older offer
@@ -176,14 +115,30 @@ class ContactSession:
         leg.state = LegState.UP
         if leg.role is LegRole.VOLUNTEER:
             out.append(c.ToAcd(acd.OfferAccepted(self.contact_id, leg.agent_id or "")))
+        elif leg.role is LegRole.PARTNER:
+            self._partner_answered(leg, now, out)
 
     def _on_leg_gone(self, ev: e.LegGone, now: float, out: Commands) -> None:
         if ev.channel_id == self.caller_channel:
             self._caller_left(now, out)
             return
+        co = self.coaching
+        if co is not None and co.owns(ev.channel_id):
+            out += co.gone(ev.channel_id, offer_failure_for(ev.cause).value, now)
+            return
         leg = self.legs.pop(ev.channel_id, None)
         if leg is None:
             return
+        if co is not None and ev.channel_id == co.volunteer_leg:
+            out += co.volunteer_gone(now)
+        t = self.transfer
+        if t is not None and t.active:
+            if ev.channel_id == t.channel_id:
+                self._partner_gone(leg, ev.cause, now, out)
+                return
+            if ev.channel_id == t.volunteer_leg:
+                self._transfer_volunteer_gone(now, out)
+                return
         if leg.state is LegState.DIALING:
             if leg.role is LegRole.VOLUNTEER and self.state is SessionState.RINGING:
                 self._move(SessionTrigger.OFFER_VOID)
@@ -200,21 +155,17 @@ class ContactSession:
         self.caller_gone = True
         if self.ivr is not None:
             self.ivr.handle(flow.CallerGone(), now)
-        if self.state in (SessionState.IVR, SessionState.OVERFLOW):
+        t = self.transfer
+        if t is not None and t.active:
+            t.move(TransferTrigger.CALLER_GONE, now, "caller_left")
+            self._transfer_changed(out)
+        if self.state in (SessionState.IVR, SessionState.OVERFLOW, SessionState.HANDED_OVER):
             self._move(SessionTrigger.CALLER_GONE)
             self._clean_up(out, hang_up_caller=False)
             return
         if self.state is not SessionState.ENDING:
             out.append(c.ToAcd(acd.ContactEnded(self.contact_id)))
         self._move(SessionTrigger.CALLER_GONE)
-
-    def _on_digit(self, ev: e.CallerDigit, now: float, out: Commands) -> None:
-        if self.ivr is not None and not self.caller_gone:
-            self._ivr_event(flow.DigitPressed(ev.digit), now, out)
-
-    def _on_prompt_done(self, ev: e.PromptDone, now: float, out: Commands) -> None:
-        if self.ivr is not None:
-            self._ivr_event(flow.PromptFinished(ev.playback_id), now, out)
 
     def _on_offer(self, ev: e.AcdOffer, now: float, out: Commands) -> None:
         self._move(SessionTrigger.OFFER)
@@ -285,9 +236,11 @@ class ContactSession:
         if not self.record_written:
             self.record_written = True
             language = ev.done.language or self.language
-            out.append(c.WriteRecord(ev.done, self.line_id, language))
+            out.append(c.WriteRecord(ev.done, self.line_id, language, self._referral()))
         if self.state is SessionState.OVERFLOW:
             return  # the caller still hears the overflow message; the IVR hangs up
+        if self.state is SessionState.HANDED_OVER:
+            return  # the child talks on with the partner
         self._clean_up(out, hang_up_caller=not self.caller_gone)
 
     def _on_refused(self, ev: e.AcdRefused, now: float, out: Commands) -> None:
@@ -304,10 +257,24 @@ class ContactSession:
                     out.append(c.Hangup(self.contact_id, leg.channel_id))
             if self.state is SessionState.RINGING and self.ringing_leg() is None:
                 self._move(SessionTrigger.OFFER_VOID)
+        elif isinstance(refused, acd.ContactReturned):
+            # The core no longer had the contact with that volunteer (a race): rather than
+            # leave the child waiting for an offer that cannot come, end the call.
+            log.warning("contact %s could not go back to the queue; ending it", self.contact_id)
+            out.append(c.ToAcd(acd.ContactEnded(self.contact_id)))
 
     def _on_effect_failed(self, ev: e.EffectFailed, now: float, out: Commands) -> None:
         failed = ev.command
-        if isinstance(failed, c.Originate):
+        co = self.coaching
+        if isinstance(failed, (c.Originate, c.Snoop)) and co and co.owns(failed.channel_id):
+            out += co.effect_failed(failed, ev.kind, now)
+        elif isinstance(failed, c.Originate) and failed.role is LegRole.PARTNER:
+            leg = self.legs.pop(failed.channel_id, None)
+            if leg is not None and leg.state is LegState.DIALING:
+                if ev.kind in ("timeout", "unavailable"):
+                    out.append(c.Hangup(self.contact_id, failed.channel_id))
+                self._partner_gone(leg, 3, now, out)  # 3: no route, i.e. unreachable
+        elif isinstance(failed, c.Originate):
             leg = self.legs.get(failed.channel_id)
             if leg is None or leg.state is not LegState.DIALING:
                 return
@@ -347,98 +314,25 @@ class ContactSession:
             return failed.bridge_id == self.hold and self.caller_channel in failed.channel_ids
         return False
 
-    # ------------------------------------------------------------------ the IVR
+    # ------------------------------------------------------------------ coaching
 
-    def _ivr_event(self, event: flow.Event, now: float, out: Commands) -> None:
-        assert self.ivr is not None
-        try:
-            commands = self.ivr.handle(event, now)
-        except IvrError as exc:
-            log.warning("IVR refused %s: %s", type(event).__name__, exc)
-            return
-        self._ivr_commands(commands, out)
-
-    def _ivr_commands(self, commands: list[flow.Command], out: Commands) -> None:
-        for command in commands:
-            if isinstance(command, flow.Play):
-                self._answer(out)
-                on_bridge, target = self._sound_target()
-                media = tuple(media_uri(p) for p in command.prompts)
-                out.append(
-                    c.Play(
-                        self.contact_id,
-                        on_bridge,
-                        target,
-                        media,
-                        command.playback_id,
-                        command.language,
-                    )
-                )
-            elif isinstance(command, flow.StopPlayback):
-                out.append(c.StopPlayback(self.contact_id, command.playback_id))
-            elif isinstance(command, flow.StartHold):
-                self._answer(out)
-                out.append(c.StartMoh(self.contact_id, *self._sound_target()))
-            elif isinstance(command, flow.StopHold):
-                out.append(c.StopMoh(self.contact_id, *self._sound_target()))
-            elif isinstance(command, flow.Enqueue):
-                self._enqueue(command.language, out)
-            elif isinstance(command, flow.Hangup):
-                self._move(SessionTrigger.IVR_DONE)
-                self._clean_up(out, hang_up_caller=not self.caller_gone)
-
-    def _enqueue(self, language: str, out: Commands) -> None:
-        """Hand the caller to the ACD first (a free volunteer's phone rings at once), then
-        answer and hold them while it rings."""
-        self._move(SessionTrigger.ENQUEUE)
-        self.language = language
-        arrived = acd.ContactArrived(
-            self.contact_id, acd.Channel.PHONE, language=language, priority=self.priority
+    def _on_coaching_requested(self, ev: e.CoachingRequested, now: float, out: Commands) -> None:
+        talking = self.state is SessionState.TALKING and not self.caller_gone
+        leg = self._talking_leg(ev.agent_id) if talking else None
+        self.coaching, start = request_coaching(
+            self.coaching,
+            ev,
+            leg.channel_id if leg is not None else None,
+            contact_id=self.contact_id,
+            talk_bridge=self.talk,
+            originator=self.caller_channel,
+            caller_id=COACHING_CALLER_ID,
+            now=now,
         )
-        out.append(c.ToAcd(arrived))
-        self._answer(out)
-        out.append(c.CreateBridge(self.contact_id, self.hold, "holding"))
-        out.append(c.AddToBridge(self.contact_id, self.hold, (self.caller_channel,)))
+        out += start
 
-    def _sound_target(self) -> tuple[bool, str]:
-        if self.state is SessionState.IVR:
-            return False, self.caller_channel
-        return True, self.hold
-
-    def _answer(self, out: Commands) -> None:
-        if not self.answered:
-            self.answered = True
-            out.append(c.Answer(self.contact_id, self.caller_channel))
-
-    # ------------------------------------------------------------------ helpers
-
-    def _answered_leg(self, agent_id: str) -> bool:
-        """Whether ``agent_id``'s leg answered and waits for the core to accept it."""
-        return self.state in (SessionState.QUEUED, SessionState.RINGING) and any(
-            leg.role is LegRole.VOLUNTEER and leg.state is LegState.UP and leg.agent_id == agent_id
-            for leg in self.legs.values()
-        )
-
-    def _parties_up(self) -> bool:
-        return any(leg.state is LegState.UP for leg in self.legs.values())
-
-    def _clean_up(self, out: Commands, *, hang_up_caller: bool) -> None:
-        """Hang up every leg, destroy both bridges; idempotent and 404-tolerant downstream."""
-        for leg in self.legs.values():
-            out.append(c.Hangup(self.contact_id, leg.channel_id))
-        self.legs.clear()
-        if hang_up_caller:
-            out.append(c.Hangup(self.contact_id, self.caller_channel))
-        out.append(c.DeleteBridge(self.contact_id, self.hold))
-        out.append(c.DeleteBridge(self.contact_id, self.talk))
-        if self.state is SessionState.ENDED:
-            out.append(c.SessionClosed(self.contact_id))
-
-    def _move(self, trigger: SessionTrigger) -> None:
-        new = next_session_state(self.contact_id, self.state, trigger)
-        if new is not self.state:
-            self.state = new
-            self.history.append(new)
+    def _on_coaching_step(self, ev: e.CoachingStep, now: float, out: Commands) -> None:
+        out += step_coaching(self.coaching, ev, now)
 
 
 def _touches(command: object, channel_id: str) -> bool:
@@ -459,4 +353,8 @@ _HANDLERS: dict[type, Callable[[ContactSession, Any, float, Commands], None]] = 
     e.AcdFinished: ContactSession._on_finished,
     e.AcdRefused: ContactSession._on_refused,
     e.EffectFailed: ContactSession._on_effect_failed,
+    e.TransferRequested: ContactSession._on_transfer_requested,
+    e.TransferStep: ContactSession._on_transfer_step,
+    e.CoachingRequested: ContactSession._on_coaching_requested,
+    e.CoachingStep: ContactSession._on_coaching_step,
 }

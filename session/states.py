@@ -1,8 +1,9 @@
 """The contact session's states and its transition table, readable in one screen.
 
 ``SESSION_TRANSITIONS[state][trigger] -> state``; a trigger missing from a state's row is
-illegal and raises ``IllegalSessionTransition``. ``python -m session.diagram`` draws it. The
-transfer adds consult and conference states here.
+illegal and raises ``IllegalSessionTransition``. ``python -m session.diagram`` draws it. A
+warm transfer's own steps are in ``session.transfer``; here it adds only what the contact as a
+whole goes through: handed over to a partner, or back to the queue.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ class SessionState(str, Enum):
     """Still waiting, while a volunteer's phone rings for it."""
     TALKING = "talking"
     """Caller and volunteer in one mixing bridge."""
+    HANDED_OVER = "handed_over"
+    """The volunteer left the child with a partner (warm transfer); the ACD is done with it,
+    the call goes on until the child or the partner hangs up."""
     OVERFLOW = "overflow"
     """The ACD gave up on it; the caller hears the overflow message, then we hang up."""
     ENDING = "ending"
@@ -47,6 +51,11 @@ class SessionTrigger(str, Enum):
     """The ACD released the contact (``ContactFinished``)."""
     IVR_DONE = "ivr_done"
     """The IVR said its last words (closed or overflow message) and hangs up."""
+    HAND_OVER = "hand_over"
+    """The volunteer left a conference with a partner, or dropped once the partner answered."""
+    RETURN = "return"
+    """The volunteer's phone dropped mid-transfer before the partner answered: back to the
+    front of the queue."""
 
 
 class LegState(str, Enum):
@@ -77,6 +86,13 @@ SESSION_TRANSITIONS: dict[SessionState, dict[SessionTrigger, SessionState]] = {
         T.CALLER_GONE: S.ENDING,
         T.LAST_PARTY_GONE: S.ENDING,
         T.FINISHED: S.ENDED,
+        T.HAND_OVER: S.HANDED_OVER,
+        T.RETURN: S.QUEUED,
+    },
+    S.HANDED_OVER: {
+        T.FINISHED: S.HANDED_OVER,
+        T.CALLER_GONE: S.ENDED,
+        T.LAST_PARTY_GONE: S.ENDED,
     },
     S.OVERFLOW: {
         T.FINISHED: S.OVERFLOW,

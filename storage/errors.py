@@ -44,7 +44,44 @@ class SpoolUnavailable(RecordError):
     """The record spool (Redis) could not be reached; what it holds is intact."""
 
 
+# -- registrations (storage.registrations) -------------------------------------------------------
+
+
+class RegistrationError(StorageError):
+    """Base of errors about wrap-up registrations."""
+
+
+class InvalidRegistration(RegistrationError):
+    """A value is not one of the configured ids (or notes are off); ``field`` names it.
+
+    The message names the field and never echoes its value (a note may say anything)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class RegistrationConflict(RegistrationError):
+    """The contact is already registered by another volunteer; nothing changed."""
+
+
+class RegistrationsUnavailable(RegistrationError):
+    """The database could not be reached or failed mid-write; nothing is half-saved."""
+
+
 # -- opening-hours exceptions (storage.hours_store) --------------------------------------------
+
+
+class SurveyError(StorageError):
+    """The chat survey's counts."""
+
+
+class InvalidSurvey(SurveyError):
+    """An answer that is not one of the survey's (a bug in the caller: the API checks)."""
+
+
+class SurveyUnavailable(SurveyError):
+    """The database could not be reached or refused the write."""
 
 
 class HoursStoreError(StorageError):
@@ -61,6 +98,10 @@ class UnknownHoursException(HoursStoreError):
 
 class UnknownLine(HoursStoreError):
     """No configured line has this id, or the channel is not phone/chat."""
+
+
+class UnknownSchedule(HoursStoreError):
+    """No configured schedule has this name."""
 
 
 # -- volunteer accounts (storage.volunteers) ---------------------------------------------------
@@ -165,3 +206,18 @@ class PoolFull(StorageError):
     def __init__(self, pool: str) -> None:
         super().__init__(f"the {pool} pool is full")
         self.pool = pool
+
+
+# -- browser phones' SIP credentials (storage.sip_credentials) -----------------------------------
+
+
+class SipCredentialStoreError(StorageError):
+    """The store of browser phones' session credentials could not be read or written."""
+
+
+class EventLogUnavailable(StorageError):
+    """The event log's rows could not be written to SQL (the file copy is unaffected)."""
+
+
+class InvalidReportPeriod(StorageError, ValueError):
+    """A report's period has naive bounds or ends before it starts."""

@@ -48,6 +48,7 @@ from redis.retry import Retry
 from config.settings import HelplineConfig
 from ivr.hours import HoursException, HoursStatus
 from storage import pools
+from storage.errors import UnknownSchedule
 from storage.hours_store import LineHours
 
 log = logging.getLogger(__name__)
@@ -159,9 +160,9 @@ class _Cached:
 class HoursView:
     """The configured schedules plus the last exceptions loaded, answering from memory.
 
-    ``status`` and ``all_statuses`` are synchronous and do no I/O; call them from the
-    event loop's thread (the engine's single writer). ``start``/``close`` (or ``running``)
-    run the refresher and, given a Redis client, the change listener.
+    ``status``, ``schedule_status`` and ``all_statuses`` are synchronous and do no I/O; call
+    them from the event loop's thread (the engine's single writer). ``start``/``close`` (or
+    ``running``) run the refresher and, given a Redis client, the change listener.
     """
 
     def __init__(
@@ -186,7 +187,8 @@ class HoursView:
         self._loading: asyncio.Future[list[HoursException]] | None = None
         self._loading_at = clock()
         self._exceptions: tuple[HoursException, ...] = ()
-        self._cache: dict[str, _Cached] = {}
+        self._cache: dict[tuple[str, bool], _Cached] = {}
+        """(schedule, helpline-wide exceptions apply) -> the last answer."""
         self._bugs_logged: set[tuple[str, str]] = set()
         self._nudged = asyncio.Event()
         self._first_attempt = asyncio.Event()
@@ -207,9 +209,25 @@ class HoursView:
 
     def status(self, line_id: str, channel: str, now: datetime) -> HoursStatus:
         """Open at ``now`` (aware UTC)? UnknownLine for a line or channel not configured."""
-        schedule = self.lines.schedule_for(line_id, channel)
+        return self._safe_answer(self.lines.schedule_for(line_id, channel), now, True)
+
+    def schedule_status(
+        self, schedule: str, now: datetime, *, helpline_wide: bool = True
+    ) -> HoursStatus:
+        """Open at ``now`` (aware UTC)? For a configured schedule by name, e.g. a partner's.
+
+        With ``helpline_wide=False`` only the exceptions naming this schedule apply, not the
+        ``"*"`` ones: "close every schedule" (``helpline hours close``'s default) is about our
+        lines, and must not close Veilig Thuis to a child already talking to us.
+        UnknownSchedule for a name not configured; a bug in the evaluation counts as open.
+        """
+        if schedule not in self.lines.schedules():
+            raise UnknownSchedule(f"no schedule {schedule!r}")
+        return self._safe_answer(schedule, now, helpline_wide)
+
+    def _safe_answer(self, schedule: str, now: datetime, helpline_wide: bool) -> HoursStatus:
         try:
-            return self._answer(schedule, now)
+            return self._answer(schedule, now, helpline_wide)
         except Exception as exc:
             key = (schedule, type(exc).__name__)
             if key not in self._bugs_logged:
@@ -226,16 +244,22 @@ class HoursView:
         """The exceptions in use (the last loaded)."""
         return self._exceptions
 
-    def _answer(self, schedule: str, now: datetime) -> HoursStatus:
-        hit = self._cache.get(schedule)
+    def _answer(self, schedule: str, now: datetime, helpline_wide: bool = True) -> HoursStatus:
+        key = (schedule, helpline_wide)
+        hit = self._cache.get(key)
         if hit is not None and hit.valid_from <= now < hit.valid_until:
             return hit.status
-        status = self.lines.hours(schedule).evaluate(now, self._exceptions)
+        exceptions = (
+            self._exceptions
+            if helpline_wide
+            else tuple(e for e in self._exceptions if e.schedule == schedule)
+        )
+        status = self.lines.hours(schedule).evaluate(now, exceptions)
         until = now + timedelta(seconds=CACHE_S)
         change = status.next_change
         if change is not None and change < until:
             until = change
-        self._cache[schedule] = _Cached(status, now, until)
+        self._cache[key] = _Cached(status, now, until)
         return status
 
     # -- loading ---------------------------------------------------------------------------
@@ -300,10 +324,12 @@ class HoursView:
     def _warm(self) -> None:
         """Evaluate every schedule now, so a call finds a fresh answer instead of paying for it."""
         now = self._clock()
-        for schedule in self.lines.schedules():
-            self._cache.pop(schedule, None)
+        # Every schedule as the lines see it, and whatever else was asked for (partners').
+        keys = dict.fromkeys([*((s, True) for s in self.lines.schedules()), *self._cache])
+        for schedule, helpline_wide in keys:
+            self._cache.pop((schedule, helpline_wide), None)
             with contextlib.suppress(Exception):  # status() reports a bug when a call asks
-                self._answer(schedule, now)
+                self._answer(schedule, now, helpline_wide)
 
     def _stopping(self) -> bool:
         # redis-py can swallow a cancellation (turning it into its own TimeoutError), so the

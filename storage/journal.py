@@ -372,7 +372,7 @@ def recover_acd(
     # and the state it was written from diverged (a gap, e.g. an append lost as Redis
     # failed). Raising would make every standby crash-loop on the same entry and silence
     # the line for good. These refusals are the races the live engine shrugs off
-    # (``engine.writer._RACES``, plus an event that no longer fits a state), and the core
+    # (``engine.journaling._RACES``, plus an event that no longer fits a state), and the core
     # changes nothing when it refuses, so skipping one leaves the state the live engine
     # would have had; reconciliation with Asterisk then corrects the rest. Malformed
     # events (``InvalidEvent``), a contact arriving twice and undecodable entries still

@@ -9,8 +9,11 @@ blocking work therefore gets its own small pool here:
   and at most 8 jobs waiting: when those are taken, ``submit``/``run`` raise ``PoolFull`` at
   once (the API answers 429) instead of queueing without end, so no login waits behind
   seconds of others' hashing and the work of clients that gave up does not pile up.
-- ``records``: the contact-record writer; 1 thread, so records are written in order.
+- ``records``: the contact-record writer; 1 thread, so records are written in order. Also the
+  one bounded read of recent records when the app becomes the writer (the wrap-up forms).
 - ``hours``: loading opening-hours exceptions for ``storage.hours_view``; 1 thread.
+- ``reports``: a report asked for on the web (SQL over a period, then HTML, CSV or PDF, which
+  can take seconds); 2 threads at low priority and at most 2 waiting (``PoolFull``: 429).
 
 Nothing the call path awaits runs on any of them. A job still waiting for a thread is cancelled
 when its awaiting task is (``run``), or by whoever holds the future ``submit`` returned: it then
@@ -34,15 +37,15 @@ from typing import Literal, ParamSpec, TypeVar
 
 from storage.errors import PoolFull
 
-PoolName = Literal["login", "records", "hours"]
+PoolName = Literal["login", "records", "hours", "reports"]
 
-SIZES: Mapping[PoolName, int] = {"login": 2, "records": 1, "hours": 1}
+SIZES: Mapping[PoolName, int] = {"login": 2, "records": 1, "hours": 1, "reports": 2}
 """Threads per pool."""
 
-WAITING: Mapping[PoolName, int] = {"login": 8}
+WAITING: Mapping[PoolName, int] = {"login": 8, "reports": 2}
 """Jobs that may wait for a thread, for the pools that refuse rather than queue without end."""
 
-NICE: Mapping[PoolName, int] = {"login": 10}
+NICE: Mapping[PoolName, int] = {"login": 10, "reports": 10}
 """Lower CPU priority (Linux nice, per thread) of a pool's threads: password hashing takes the
 cores only when the event loop (the engine, the calls) and Asterisk leave them idle."""
 

@@ -33,11 +33,13 @@ import asyncio
 import collections
 import logging
 import time
+import uuid
 from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Protocol
 
 from acd.commands import ContactFinished
+from session.referral import Referral
 from storage.errors import (
     DuplicateRecord,
     InvalidRecord,
@@ -56,16 +58,51 @@ from storage.records import (
 log = logging.getLogger(__name__)
 
 
-def record_of(done: ContactFinished, line_id: str, language: str) -> ContactRecordData:
-    """The row for a finished contact: times, outcome, who answered; nothing about the child."""
+CHAT_ID_PREFIX = "chat-"
+"""A chat's contact id is this and 32 random hex digits (``secrets.token_hex(16)``)."""
+
+
+def record_id(contact_id: str) -> str:
+    """The record's id for a contact id: a call's (a UUID) as it is; a chat's 32 random hex
+    digits written as a UUID, which the table's id column takes (still random, still the
+    only link to the chat)."""
+    if contact_id.startswith(CHAT_ID_PREFIX):
+        try:
+            return str(uuid.UUID(hex=contact_id[len(CHAT_ID_PREFIX) :]))
+        except ValueError:
+            pass  # not a chat id of ours: validate_record refuses it as it is
+    return contact_id
+
+
+def contact_id_of(record_id: str, channel: str) -> str:
+    """The contact id a record's id was made from (:func:`record_id` undone): a chat's
+    (``chat`` or ``peer_chat``) is ``chat-`` and the UUID's hex digits; a call's is the id."""
+    if channel == "phone":
+        return record_id
+    try:
+        return CHAT_ID_PREFIX + uuid.UUID(record_id).hex
+    except ValueError:
+        return record_id  # never stored (validate_record wants a UUID): left as it is
+
+
+def record_of(
+    done: ContactFinished,
+    line_id: str,
+    language: str,
+    *,
+    referral: Referral | None = None,
+    channel: str | None = None,
+) -> ContactRecordData:
+    """The row for a finished contact: times, outcome, who answered, the referral if one was
+    made; nothing about the child. ``channel`` overrides the ACD's (``peer_chat``)."""
 
     def at(ts: float) -> datetime:
         return datetime.fromtimestamp(ts, UTC)
 
     waited_until = done.answered_at if done.answered_at is not None else done.ended_at
     return ContactRecordData(
-        id=done.contact_id,
-        channel=done.channel.value,
+        id=record_id(done.contact_id),
+        channel=channel or done.channel.value,
         line_id=line_id,
         language=language,
         priority=done.priority,
@@ -78,6 +115,10 @@ def record_of(done: ContactFinished, line_id: str, language: str) -> ContactReco
         overflow_reason=done.reason,
         volunteer_id=done.agent_id,
         location_id=done.location_id,
+        referral_partner=referral.partner_id if referral is not None else None,
+        referral_region=referral.region if referral is not None else None,
+        referral_consent=referral.consent if referral is not None else None,
+        referral_volunteer_stayed=referral.volunteer_stayed if referral is not None else None,
     )
 
 
@@ -168,6 +209,10 @@ class RecordQueue:
         self._drainer: asyncio.Task[None] | None = None
         self._sql = _Outage("SQL")
         self._redis = _Outage("records spool")
+        self._backlog: int | None = None
+        """Spooled records still to go through before those spooled when ``start`` ran are
+        in SQL (None until the spool's first read)."""
+        self._backlog_done = asyncio.Event()
         self.written = 0
         """Records confirmed in SQL by this queue (inserted, or found already there)."""
         self.duplicates = 0
@@ -180,17 +225,41 @@ class RecordQueue:
         """Records not yet in SQL: buffered here plus spooled (by any process), as last seen."""
         return len(self._buffer) + self._spooled
 
+    async def backlog_written(self) -> None:
+        """Return once every record the spool held when the writer first read it is in SQL
+        (or set aside): what earlier processes finished is then there to be read (the
+        wallboard's seed waits for this). Waits as long as SQL or Redis is away."""
+        await self._backlog_done.wait()
+
+    def _through_backlog(self, n: int = 1) -> None:
+        # Records leave the spool oldest first, so once as many have gone through this queue
+        # as it held at the first read, every one of those is out (other processes removing
+        # some only makes it sooner: then a few of ours count too, and the event is later).
+        if self._backlog is not None:
+            self._backlog -= n
+            if self._backlog <= 0:
+                self._backlog_done.set()
+
     def start(self) -> None:
         """Start moving records; what a previous process left in the spool goes first."""
         self._spooler = asyncio.create_task(self._spool_loop(), name="records-spooler")
         self._drainer = asyncio.create_task(self._write_loop(), name="records-writer")
 
-    def submit(self, done: ContactFinished, line_id: str, language: str) -> None:
+    def submit(
+        self,
+        done: ContactFinished,
+        line_id: str,
+        language: str,
+        *,
+        referral: Referral | None = None,
+        channel: str | None = None,
+    ) -> None:
         """Take a finished contact's record; returns at once, never waits for Redis or SQL."""
         if self._closed:
             log.error("contact record submitted after close: not written")
             return
-        self._buffer.append(record_of(done, line_id, language))
+        rec = record_of(done, line_id, language, referral=referral, channel=channel)
+        self._buffer.append(rec)
         self._buffered.set()
 
     async def close(self) -> None:
@@ -270,7 +339,11 @@ class RecordQueue:
                     return
                 await self._nap(backoff.next())
                 continue
+            if self._backlog is None:
+                self._backlog = self._spooled
+                self._through_backlog(0)
             if not raws:
+                self._backlog_done.set()
                 if self._closing and self._spooler_done():
                     return
                 # Woken by the spooler; the poll finds records another process spooled.
@@ -321,6 +394,7 @@ class RecordQueue:
                 return False
             self._redis.up()
             self._spooled = max(0, self._spooled - 1)
+            self._through_backlog()
             self.written += 1
             if duplicate:
                 self.duplicates += 1
@@ -337,6 +411,7 @@ class RecordQueue:
             self._redis.down(spool_exc, self.pending)
             return False
         self._spooled = max(0, self._spooled - 1)
+        self._through_backlog()
         self.set_aside += 1
         # The reason names the field, never its value (storage.records' messages are built so).
         log.error("contact record refused and set aside for review: %s", exc)

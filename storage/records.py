@@ -1,8 +1,9 @@
 """Writing finished contacts to SQL, the spool that holds them meanwhile, and report queries.
 
 A record holds only what the ACD knows about a contact's journey: random id, line, language,
-timings, outcome and the volunteer who answered. Free-text fields are restricted to identifier
-shapes so a bug elsewhere cannot smuggle a caller's number or name into the table.
+timings, outcome, the volunteer who answered, and a referral to a partner if one was made
+(partner, region, consent, whether the volunteer stayed). Free-text fields are restricted to
+identifier shapes so a bug elsewhere cannot smuggle a caller's number or name into the table.
 
 Errors tell the caller what to do with the record: :class:`RecordsUnavailable` (the database
 is down: keep it, write it again later), :class:`DuplicateRecord` (already stored: done), any
@@ -37,6 +38,12 @@ _IDENTIFIER = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 # Reasons are code words ("max_wait", "queue_full", "closed"): no digits, so never a number.
 _REASON = re.compile(r"^[a-z][a-z_]{0,31}$")
+_REFERRAL_FIELDS = (
+    "referral_partner",
+    "referral_region",
+    "referral_consent",
+    "referral_volunteer_stayed",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +53,7 @@ class ContactRecordData:
     id: str
     """The ACD's random contact id (UUID string)."""
     channel: str
-    """"phone" or "chat"."""
+    """"phone", "chat" or "peer_chat"."""
     line_id: str
     """Config id of the line dialled (e.g. "116111"), never the caller's number."""
     language: str
@@ -62,6 +69,14 @@ class ContactRecordData:
     overflow_reason: str | None = None
     volunteer_id: str | None = None
     location_id: str | None = None
+    referral_partner: str | None = None
+    """The partner the child was put through to (a directory id); None: no referral."""
+    referral_region: str | None = None
+    """The region (werkgebied) id, if the child named one."""
+    referral_consent: bool | None = None
+    """True with every referral (none is recorded without consent); None without one."""
+    referral_volunteer_stayed: bool | None = None
+    """The volunteer stayed in the three-way call until the end; None without a referral."""
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> ContactRecordData:
@@ -90,8 +105,18 @@ def _check_time(name: str, value: datetime | None) -> None:
         raise InvalidRecord(f"{name}: must be a timezone-aware datetime")
 
 
-def validate_record(rec: ContactRecordData, line_ids: Collection[str] | None = None) -> None:
-    """Raise InvalidRecord unless ``rec`` is consistent and holds only allowed shapes."""
+def validate_record(
+    rec: ContactRecordData,
+    line_ids: Collection[str] | None = None,
+    *,
+    partner_ids: Collection[str] | None = None,
+    region_ids: Collection[str] | None = None,
+) -> None:
+    """Raise InvalidRecord unless ``rec`` is consistent and holds only allowed shapes.
+
+    ``line_ids``, ``partner_ids`` and ``region_ids``, when given, are the configured ones: an
+    identifier-shaped value outside them (``0612345678`` is one) is refused.
+    """
     try:
         uuid.UUID(rec.id)
     except (ValueError, TypeError, AttributeError) as exc:
@@ -128,6 +153,27 @@ def validate_record(rec: ContactRecordData, line_ids: Collection[str] | None = N
         raise InvalidRecord("overflowed: needs overflow_reason")
     if rec.outcome != "overflowed" and rec.overflow_reason is not None:
         raise InvalidRecord(f"{rec.outcome}: must not have overflow_reason")
+    _check_referral(rec)
+    if partner_ids is not None and rec.referral_partner not in (None, *partner_ids):
+        raise InvalidRecord("referral_partner: not a partner of the directory")
+    if region_ids is not None and rec.referral_region not in (None, *region_ids):
+        raise InvalidRecord("referral_region: not a configured region")
+
+
+def _check_referral(rec: ContactRecordData) -> None:
+    """A referral is all or nothing, made with consent, in a conversation with a volunteer."""
+    if rec.referral_partner is None:
+        if any(getattr(rec, name) is not None for name in _REFERRAL_FIELDS):
+            raise InvalidRecord("referral: region, consent and volunteer_stayed need a partner")
+        return
+    _check_identifier("referral_partner", rec.referral_partner)
+    _check_identifier("referral_region", rec.referral_region, optional=True)
+    if rec.referral_consent is not True:
+        raise InvalidRecord("referral_consent: a referral is recorded only with consent")
+    if not isinstance(rec.referral_volunteer_stayed, bool):
+        raise InvalidRecord("referral_volunteer_stayed: must be true or false")
+    if rec.outcome != "answered":
+        raise InvalidRecord(f"{rec.outcome}: must not have a referral")
 
 
 def _to_data(row: Any) -> ContactRecordData:
@@ -141,15 +187,27 @@ class RecordWriter:
     pool that the call path or logins use.
     """
 
-    def __init__(self, engine: Engine, line_ids: Collection[str] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        line_ids: Collection[str] | None = None,
+        *,
+        partner_ids: Collection[str] | None = None,
+        region_ids: Collection[str] | None = None,
+    ) -> None:
         self._engine = engine
-        # When given, records for unknown lines are refused (defence against mixed-up fields).
+        # When given, records for unknown lines, partners or regions are refused (defence
+        # against mixed-up fields: a number has an identifier's shape too).
         self._line_ids = frozenset(line_ids) if line_ids is not None else None
+        self._partner_ids = frozenset(partner_ids) if partner_ids is not None else None
+        self._region_ids = frozenset(region_ids) if region_ids is not None else None
 
     def write(self, record: ContactRecordData | Mapping[str, Any]) -> None:
         """Store one finished contact; DuplicateRecord if its id exists (nothing changes)."""
         rec = record if isinstance(record, ContactRecordData) else _from_any(record)
-        validate_record(rec, self._line_ids)
+        validate_record(
+            rec, self._line_ids, partner_ids=self._partner_ids, region_ids=self._region_ids
+        )
         values = {f.name: getattr(rec, f.name) for f in fields(ContactRecordData)}
         try:
             with self._engine.begin() as conn:
@@ -189,6 +247,32 @@ class RecordWriter:
             rows = conn.execute(stmt).all()
         return [_to_data(r) for r in rows]
 
+    def answered_since(self, since: datetime, limit: int) -> list[ContactRecordData]:
+        """Answered contacts that ended at or after ``since``, newest first, at most ``limit``:
+        the wrap-up forms a process taking over may still offer (``ix_contact_records_ended_at``).
+
+        Newest first, so a cut by ``limit`` drops the oldest. RecordsUnavailable if the
+        database fails.
+        """
+        if since.tzinfo is None:
+            raise InvalidRecord("since: must be a timezone-aware datetime")
+        stmt = (
+            select(ContactRecord)
+            .where(
+                ContactRecord.ended_at >= since,
+                ContactRecord.outcome == "answered",
+                ContactRecord.volunteer_id.is_not(None),
+            )
+            .order_by(ContactRecord.ended_at.desc(), ContactRecord.id)
+            .limit(limit)
+        )
+        try:
+            with self._engine.connect() as conn:
+                rows = conn.execute(stmt).all()
+        except SQLAlchemyError as exc:
+            raise RecordsUnavailable(f"recent contacts not read: {type(exc).__name__}") from exc
+        return [_to_data(r) for r in rows]
+
     def counts_by_outcome(self, since: datetime, until: datetime) -> dict[str, int]:
         """Contacts that arrived in [since, until) per outcome; all outcomes present (0 if none)."""
         _check_window(since, until)
@@ -213,11 +297,21 @@ def record_to_json(rec: ContactRecordData) -> str:
     for name in _TIME_FIELDS:
         if data[name] is not None:
             data[name] = data[name].isoformat()
+    if all(data[name] is None for name in _REFERRAL_FIELDS):
+        # Left out when there was no referral (almost always): such a line is exactly what a
+        # version without referrals spools and reads, so an older standby draining a newer
+        # primary's spool during an upgrade does not set those records aside as unknown.
+        for name in _REFERRAL_FIELDS:
+            del data[name]
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
 def record_from_json(raw: str | bytes) -> ContactRecordData:
-    """The record :func:`record_to_json` wrote; InvalidRecord if it is not one (nothing echoed)."""
+    """The record :func:`record_to_json` wrote; InvalidRecord if it is not one (nothing echoed).
+
+    A line without the referral keys (no referral, or spooled before referrals existed) is a
+    record without a referral.
+    """
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -255,6 +349,14 @@ class RecordSpool(Protocol):
 
     async def set_aside(self, raw: str) -> None:
         """Move ``raw`` to the dead-letter list, atomically: kept for a person to look at."""
+
+
+class SpoolTail(Protocol):
+    """The newest records still waiting for SQL: what a process taking over reads besides SQL
+    (a record leaves the spool only after SQL committed it, so one of the two has it)."""
+
+    async def tail(self, n: int) -> list[str]:
+        """Up to ``n`` records from the tail (the newest), oldest first; SpoolUnavailable."""
 
 
 class RedisRecordSpool:
@@ -295,6 +397,15 @@ class RedisRecordSpool:
         except (RedisError, OSError) as exc:
             raise SpoolUnavailable("cannot remove from the records spool") from exc
 
+    async def tail(self, n: int) -> list[str]:
+        if n <= 0:  # LRANGE -0 -1 would be the whole list
+            return []
+        try:
+            items = await self._client.lrange(self.key, -n, -1)
+        except (RedisError, OSError) as exc:
+            raise SpoolUnavailable("cannot read the records spool") from exc
+        return [i.decode() if isinstance(i, bytes) else i for i in items]
+
     async def set_aside(self, raw: str) -> None:
         try:
             async with self._client.pipeline(transaction=True) as pipe:
@@ -319,6 +430,9 @@ class MemoryRecordSpool:
 
     async def head(self, n: int) -> tuple[list[str], int]:
         return self.items[:n], len(self.items)
+
+    async def tail(self, n: int) -> list[str]:
+        return self.items[-n:] if n > 0 else []
 
     async def remove(self, raw: str) -> None:
         if raw in self.items:

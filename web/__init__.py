@@ -17,10 +17,8 @@ from web.auth import (
 from web.errors import ApiError, SessionStoreError, WebError
 from web.gateway import AcdGateway
 from web.health import AlwaysReady, Readiness, ReadinessChecks
-from web.volunteer_api import PAUSE_REASONS
 
 __all__ = [
-    "PAUSE_REASONS",
     "AcdGateway",
     "AlwaysReady",
     "ApiError",

@@ -20,6 +20,7 @@ from web.auth import require_admin
 from web.body import read_json
 from web.context import WebContext, ctx, volunteer_json
 from web.errors import NotFound
+from web.supervisor_api import surge_body
 
 log = logging.getLogger(__name__)
 
@@ -159,3 +160,21 @@ async def get_queue(request: web.Request) -> web.Response:
     """The ACD's overview: waiting contacts per channel, volunteers per state."""
     c = _admin(request)
     return web.json_response(c.gateway.queue_view())
+
+
+@routes.get("/api/v1/admin/surge")
+async def get_surge(request: web.Request) -> web.Response:
+    """Whether surge mode is on (``helpline surge``)."""
+    c = _admin(request)
+    return web.json_response({"surge": c.gateway.surge()})
+
+
+@routes.post("/api/v1/admin/surge")
+async def post_surge(request: web.Request) -> web.Response:
+    """Switch surge mode (``helpline surge on|off``): new contacts go to supervisors and
+    trained staff only, or to everyone again."""
+    c = _admin(request)
+    on = await surge_body(request)
+    surge = await c.gateway.set_surge(on)
+    log.warning("surge mode switched %s through the admin API", "on" if on else "off")
+    return web.json_response({"surge": surge})

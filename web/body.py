@@ -57,6 +57,11 @@ class Fields:
             )
         return [_check_str(f"{name}[{i}]", item, max_len) for i, item in enumerate(value)]
 
+    def boolean(self, name: str) -> bool:
+        """A required boolean."""
+        self._get(name, True)
+        return self.opt_bool(name, False)
+
     def opt_bool(self, name: str, default: bool) -> bool:
         """An optional boolean."""
         value = self._get(name, False)

@@ -10,6 +10,7 @@ from aiohttp import web
 from config.settings import HelplineConfig
 from storage.volunteers import VolunteerInfo
 from web.auth import SessionStore
+from web.browser import BrowserPolicy
 from web.gateway import AcdGateway
 from web.ports import Accounts
 
@@ -30,9 +31,12 @@ class WebContext:
     """The configured location ids, for validating a login's ``location``."""
     sip_changed: SipChanged | None = None
     """Pushes rotated SIP secrets to Asterisk; None where nothing can (unit tests)."""
+    browser: BrowserPolicy = field(init=False)
+    """The session cookie's and the Origin checks' settings (``[http]``)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "location_ids", frozenset(loc.id for loc in self.cfg.locations))
+        object.__setattr__(self, "browser", BrowserPolicy.from_config(self.cfg.http))
 
 
 CTX = web.AppKey("helpline_web_context", WebContext)

@@ -13,8 +13,16 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 import acd
+from chat.errors import ChatClosed, ChatConflict, ChatQueueFull, ChatUnavailable
 from engine.errors import EngineStopped
-from storage.errors import InvalidVolunteer, PoolFull, UnknownVolunteer, VolunteerExists
+from session.errors import CoachingRefused, TransferRefused
+from storage.errors import (
+    InvalidVolunteer,
+    PoolFull,
+    SurveyUnavailable,
+    UnknownVolunteer,
+    VolunteerExists,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +39,15 @@ class SessionStoreError(WebError):
 
 class AcdUnavailable(WebError):
     """This process does not serve the queue (yet): a standby, or the engine stopped: 503."""
+
+
+class SipUnavailable(WebError):
+    """No browser phone credential can be pushed to Asterisk from here now (a standby, or
+    Asterisk is away): 503, and the page tries again."""
+
+
+class ChatDisabled(WebError):
+    """No children's chat is served here (switched off, or a standby): 503."""
 
 
 class ApiError(WebError):
@@ -73,6 +90,14 @@ class Unauthorized(ApiError):
 
     status = 401
     code = "unauthorized"
+
+
+class Forbidden(ApiError):
+    """Authenticated, but this request may not be made this way (``csrf``: a cookie-authenticated
+    state change without the session's CSRF token, or from another site's page)."""
+
+    status = 403
+    code = "forbidden"
 
 
 class NotFound(ApiError):
@@ -133,6 +158,16 @@ def _json_error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": code, "message": message}, status=status)
 
 
+def transfer_refused(exc: TransferRefused) -> web.Response:
+    """404 for a partner not in the directory, 409 for every other refusal (closed partner,
+    a transfer already running, no call...), with the refusal's details beside the code and
+    message (e.g. ``opens_at``)."""
+    status = 404 if exc.code == "unknown_partner" else 409
+    body: dict[str, object] = dict(exc.details)
+    body.update(error=exc.code, message=exc.message)  # the details never replace these
+    return web.json_response(body, status=status)
+
+
 def map_exception(exc: BaseException) -> web.Response | None:
     """The response for a known exception, or None when it is unexpected (a 500)."""
     if isinstance(exc, ApiError):
@@ -155,9 +190,21 @@ def map_exception(exc: BaseException) -> web.Response | None:
         # standby takes over, so it is the same "not served here now" as a standby's 503.
         log.info("ACD unavailable: %s", exc)
         return _json_error(503, "unavailable", "the queue is not served here now; try again")
+    if isinstance(exc, SipUnavailable):
+        log.info("browser phone unavailable: %s", exc)
+        return _json_error(
+            503, "unavailable", "the browser phone is not served here now; try again"
+        )
     if isinstance(exc, SessionStoreError):
         log.warning("%s", exc)  # its message names the operation, never a key or token
         return _json_error(503, "unavailable", "sessions are unavailable; try again shortly")
+    if isinstance(exc, TransferRefused):
+        return transfer_refused(exc)
+    if isinstance(exc, CoachingRefused):
+        return _json_error(409, exc.code, exc.message)
+    chat = _chat_error(exc)
+    if chat is not None:
+        return chat
     if isinstance(exc, acd.IllegalTransition):
         return _json_error(409, "illegal_transition", illegal_transition_message(exc))
     if isinstance(exc, acd.UnknownAgent):
@@ -185,6 +232,30 @@ def map_exception(exc: BaseException) -> web.Response | None:
     return None
 
 
+# The engine's refusals that mean "there is no such chat for you" rather than "not now".
+_CHAT_NOT_FOUND = frozenset({"unknown_chat", "no_chat", "not_found"})
+
+
+def _chat_error(exc: BaseException) -> web.Response | None:
+    if isinstance(exc, ChatClosed):
+        return web.json_response(
+            {"error": "closed", "message": "the chat is closed now", "opens_at": exc.opens_at},
+            status=409,
+        )
+    if isinstance(exc, ChatQueueFull):
+        resp = _json_error(429, "queue_full", "too many children are waiting; try again soon")
+        resp.headers["Retry-After"] = "30"
+        return resp
+    if isinstance(exc, ChatConflict):
+        return _json_error(404 if exc.code in _CHAT_NOT_FOUND else 409, exc.code, exc.message)
+    if isinstance(exc, (ChatUnavailable, SurveyUnavailable)):
+        log.warning("%s", exc)  # names the operation, never a key or token
+        return _json_error(503, "unavailable", "the chat is not available now; try again")
+    if isinstance(exc, ChatDisabled):
+        return _json_error(503, "chat_unavailable", "the chat is not served here")
+    return None
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Turn every exception into the one JSON error shape; log unexpected ones (no bodies)."""
@@ -201,7 +272,5 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             )
             mapped = _json_error(500, "internal_error", "internal error")
         resp = mapped
-    # Responses may carry tokens or personal data: never cache them anywhere.
-    resp.headers["Cache-Control"] = "no-store"
-    resp.headers["X-Content-Type-Options"] = "nosniff"
+    # Cache-Control, nosniff, CSP...: web.browser.add_security_headers, on every response.
     return resp

@@ -38,6 +38,67 @@ class AcdGateway(Protocol):
         """The live state bus's clients; raises ``AcdUnavailable`` while standing by."""
         ...
 
+    def wallboard(self) -> dict[str, Any]:
+        """The supervisors' wallboard figures (``live.LiveView.wallboard``); raises
+        ``AcdUnavailable`` while standing by."""
+        ...
+
+    def partners(self) -> list[dict[str, Any]]:
+        """The partner directory with "open now" (``helpline.partners.PartnerDirectory.list``)."""
+        ...
+
+    async def start_transfer(
+        self, agent_id: str, partner_id: str, mode: str, region: str | None
+    ) -> dict[str, Any]:
+        """Add a partner to the volunteer's call: ``mode`` is ``consult`` (the child is held
+        while the volunteer talks to the partner) or ``direct`` (all three at once). The
+        caller has checked the child's consent and the region. Returns the transfer view;
+        raises ``session.errors.TransferRefused`` (unknown or closed partner, no call, one
+        already running...)."""
+        ...
+
+    async def transfer_step(self, agent_id: str, step: str) -> dict[str, Any]:
+        """``conference``, ``leave``, ``stay`` or ``cancel`` on the volunteer's transfer;
+        returns the transfer view, raises ``session.errors.TransferRefused``."""
+        ...
+
+    def transfer_view(self, agent_id: str) -> dict[str, Any] | None:
+        """The volunteer's current transfer (JSON-able), or None."""
+        ...
+
+    def last_contact(self, agent_id: str, contact_id: str | None = None) -> dict[str, Any] | None:
+        """The volunteer's most recently finished contact, or their finished contact
+        ``contact_id`` (a volunteer ends several chats), from memory (None if none since
+        this process took over, or not theirs): ``{contact_id, channel, line_id, language, referral,
+        ended_at, next_answered, wrap_until}``. ``referral`` is ``{partner, region, consent,
+        volunteer_stayed}`` or None; ``ended_at`` and ``wrap_until`` are Unix seconds,
+        ``wrap_until`` None unless the volunteer is in wrap-up now; ``next_answered`` is true
+        once they have answered another contact since."""
+        ...
+
+    async def coach(self, supervisor_id: str, agent_id: str, mode: str) -> dict[str, Any]:
+        """Ring the supervisor's phone to listen to, whisper to or barge into (``mode``) the
+        volunteer's call; returns the coaching view, raises ``CoachingRefused``."""
+        ...
+
+    async def coaching_step(
+        self, supervisor_id: str, agent_id: str, mode: str | None
+    ) -> dict[str, Any]:
+        """Switch the mode of the coaching of the volunteer's call, or stop it (``None``)."""
+        ...
+
+    def coachings(self) -> list[dict[str, Any]]:
+        """Coachings in progress (JSON-able), from the live bus."""
+        ...
+
+    async def set_surge(self, on: bool) -> bool:
+        """Switch surge mode; returns it as it is now."""
+        ...
+
+    def surge(self) -> bool:
+        """Whether surge mode is on."""
+        ...
+
 
 class StandbyGateway:
     """The gateway of a process that does not serve the queue yet (waiting for the lease).
@@ -73,3 +134,40 @@ class StandbyGateway:
 
     def live_hub(self) -> LiveHub:
         return self._serving().live_hub()
+
+    def wallboard(self) -> dict[str, Any]:
+        return self._serving().wallboard()
+
+    def partners(self) -> list[dict[str, Any]]:
+        return self._serving().partners()
+
+    async def start_transfer(
+        self, agent_id: str, partner_id: str, mode: str, region: str | None
+    ) -> dict[str, Any]:
+        return await self._serving().start_transfer(agent_id, partner_id, mode, region)
+
+    async def transfer_step(self, agent_id: str, step: str) -> dict[str, Any]:
+        return await self._serving().transfer_step(agent_id, step)
+
+    def transfer_view(self, agent_id: str) -> dict[str, Any] | None:
+        return self._real.transfer_view(agent_id) if self._real is not None else None
+
+    def last_contact(self, agent_id: str, contact_id: str | None = None) -> dict[str, Any] | None:
+        return self._serving().last_contact(agent_id, contact_id)
+
+    async def coach(self, supervisor_id: str, agent_id: str, mode: str) -> dict[str, Any]:
+        return await self._serving().coach(supervisor_id, agent_id, mode)
+
+    async def coaching_step(
+        self, supervisor_id: str, agent_id: str, mode: str | None
+    ) -> dict[str, Any]:
+        return await self._serving().coaching_step(supervisor_id, agent_id, mode)
+
+    def coachings(self) -> list[dict[str, Any]]:
+        return self._serving().coachings()
+
+    async def set_surge(self, on: bool) -> bool:
+        return await self._serving().set_surge(on)
+
+    def surge(self) -> bool:
+        return self._serving().surge()

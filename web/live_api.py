@@ -103,7 +103,7 @@ async def _send(
                 async with asyncio.timeout(RECHECK_S):
                     batch = await hub.next_batch(sub)
             except TimeoutError:
-                if not await _still_signed_in(caller):
+                if not await still_signed_in(caller):
                     await ws.close(code=SESSION_ENDED, message=b"session ended")
                     return
                 continue
@@ -123,7 +123,9 @@ async def _send(
         pass  # the client went away; the reader ends the handler
 
 
-async def _still_signed_in(caller: Caller) -> bool:
+async def still_signed_in(caller: Caller) -> bool:
+    """The caller's session still exists and its account is enabled, with no reset since;
+    True when the store cannot tell now (an outage does not end sockets)."""
     c = caller.ctx
     try:
         session = await c.sessions.get(caller.token_key)

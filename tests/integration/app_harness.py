@@ -17,7 +17,8 @@ from ari_app.app import HelplineApp
 from ari_app.client import AriClient
 from config.settings import HelplineConfig
 from helpline.gateway import AppGateway
-from helpline.live_bus import start_live_bus
+from helpline.live_bus import LiveBus, start_live_bus
+from helpline.partners import PartnerDirectory
 from ivr.hours import HoursStatus
 from live.view import DEFAULT_TZ
 from storage.db import make_engine, migrate
@@ -44,12 +45,18 @@ class RunningApp:
     hours: HoursExceptionStore
     prefix: str
     """Redis key prefix of this run's live state (journal, lease, live stream)."""
+    bus: LiveBus | None = None
+    """The live bus (its projection is what the web layer reads)."""
 
     async def login_ready(self, agent_id: str, location: str = "utrecht") -> None:
         await self.gateway.login(
             agent_id, location, frozenset({"phone", "chat"}), frozenset({"nl"})
         )
         await self.gateway.submit(acd.AgentReady(agent_id))
+
+    def agent(self, agent_id: str) -> dict[str, object] | None:
+        """The volunteer as the live view shows them (state, phone_registered...)."""
+        return self.gateway.agent_view(agent_id)
 
     def state(self, agent_id: str) -> str | None:
         view = self.gateway.agent_view(agent_id)
@@ -87,7 +94,12 @@ async def running_app(
     migrate(engine)
     announcer = HoursAnnouncer.from_config(cfg)
     hours_store = HoursExceptionStore.from_config(engine, cfg, on_change=announcer.announce)
-    writer = RecordWriter(engine, line_ids=[line.id for line in cfg.lines])
+    writer = RecordWriter(
+        engine,
+        line_ids=[line.id for line in cfg.lines],
+        partner_ids=[p.id for p in cfg.partners],
+        region_ids=[r for p in cfg.partners for r in p.regions],
+    )
     records = RecordQueue(writer)
     redis = aioredis.from_url(redis_url)
     prefix = prefix or f"helpline-test-{uuid.uuid4().hex[:8]}"
@@ -105,6 +117,9 @@ async def running_app(
         def hours(line_id: str, now: datetime) -> HoursStatus:
             return hours_view.status(line_id, "phone", now)
 
+        def partner_hours(schedule: str, now: datetime) -> HoursStatus:
+            return hours_view.schedule_status(schedule, now, helpline_wide=False)  # as serve
+
         app = HelplineApp(cfg, ari, core, store=store, records=records, hours=hours)
         stream = LiveStream(redis, prefix) if live_stream else None
         seq = await stream.last_seq() if stream is not None else 0
@@ -116,7 +131,8 @@ async def running_app(
         try:
             async with asyncio.timeout(10):
                 await app.reconciled.wait()
-            yield RunningApp(app, AppGateway(app, bus), records, writer, store, hours_store, prefix)
+            gateway = AppGateway(app, bus, PartnerDirectory(cfg, partner_hours))
+            yield RunningApp(app, gateway, records, writer, store, hours_store, prefix, bus)
         finally:
             stopped_by_itself = task.done() and not task.cancelled()
             task.cancel()

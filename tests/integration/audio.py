@@ -2,9 +2,10 @@
 
 Pure standard library (``wave``, ``array``, ``math``): no numpy in the test environment.
 The phones record what they receive as 16-bit mono WAV; :func:`analyse` turns such a file into
-an :class:`AudioReport` (RMS level and the dominant frequency), which is how the integration
-tests prove that audio really flowed, and in which direction (the caller plays 440 Hz, the
-volunteer 880 Hz).
+an :class:`AudioReport` (RMS level, the dominant frequency and the level of each test tone),
+which is how the integration tests prove that audio really flowed, and in which direction (the
+caller plays 440 Hz, the volunteer 880 Hz, a partner 1000 Hz). In a conference one recording
+holds several tones: :meth:`AudioReport.hears` tells which of them are there.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import math
 import sys
 import wave
 from array import array
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeAlias
@@ -24,6 +26,19 @@ CALLER_TONE_HZ = 440
 """What a :class:`~tests.integration.phones.CallerPhone` plays by default."""
 VOLUNTEER_TONE_HZ = 880
 """What a :class:`~tests.integration.phones.VolunteerPhone` plays by default."""
+PARTNER_TONE_HZ = 1000
+"""What a :class:`~tests.integration.phones.PartnerPhone` plays by default.
+
+Not 660 Hz: with the other two tones mixed in a conference, 660's third-order products land
+exactly on them (2*660-440 = 880, 2*660-880 = 440). 1000 Hz is no harmonic of 440 or 880,
+neither is a harmonic of it, and none of its sums, differences or 2a-b products with them
+falls within 100 Hz of a test tone (nearest: 560, 760, 1120); it is also exactly 8 samples
+per period at 8 kHz."""
+TEST_TONES = (CALLER_TONE_HZ, VOLUNTEER_TONE_HZ, PARTNER_TONE_HZ)
+"""The tones whose levels :func:`analyse` always reports."""
+TONE_PRESENT_RMS = 1000.0
+"""A tone at or above this level (RMS of that frequency alone) counts as heard. Our tones
+arrive at ~5,600 each, also when mixed in a bridge; leakage between them is far below 100."""
 SILENCE_RMS = 100.0
 """Below this a recording counts as silence (G.711 idle noise is ~0-10)."""
 
@@ -44,6 +59,9 @@ class AudioReport:
     """Length of the recording."""
     active_s: float
     """How much of it was not silence (20 ms blocks at or above :data:`SILENCE_RMS`)."""
+    tones: Mapping[int, float]
+    """Level of each analysed frequency (by default :data:`TEST_TONES`), as the RMS that the
+    tone alone would have; see :func:`tone_levels`."""
 
     @property
     def silent(self) -> bool:
@@ -56,6 +74,18 @@ class AudioReport:
             and self.dominant_hz is not None
             and abs(self.dominant_hz - hz) <= tolerance_hz
         )
+
+    def level(self, hz: int) -> float:
+        """Level of tone ``hz`` (one of :attr:`tones`)."""
+        try:
+            return self.tones[hz]
+        except KeyError:
+            raise AudioError(f"{hz} Hz was not analysed (only {sorted(self.tones)})") from None
+
+    def hears(self, *hzs: int, min_rms: float = TONE_PRESENT_RMS) -> bool:
+        """True if every tone in ``hzs`` is present at ``min_rms`` or more, whatever else is
+        there too (e.g. the child hears both the volunteer and the partner)."""
+        return all(self.level(hz) >= min_rms for hz in hzs)
 
 
 def tone_samples(hz: float, seconds: float, rate: int = 8000, amplitude: int = 8000) -> Samples:
@@ -136,9 +166,35 @@ def dominant_frequency(
     return _argmax(long, rate, _grid(max(low_hz, coarse - 40), min(high_hz, coarse + 40), 2.0))
 
 
-def analyse(path: Path) -> AudioReport:
-    """Report on a recording; the frequency is taken from its non-silent 20 ms blocks only
-    (a call's recording starts with silence until the far end is bridged)."""
+def tone_levels(
+    samples: Samples, rate: int, hzs: Iterable[int], *, search_hz: int = 2
+) -> dict[int, float]:
+    """Level of each frequency in ``hzs``: the RMS of that sine component alone.
+
+    One Goertzel bin per frequency on a Hann-windowed stretch of up to 2 s from the middle of
+    ``samples`` (bins 1/duration wide: 2.5 Hz for a 0.4 s measurement, so 440, 880 and 1000 Hz
+    are hundreds of bins apart); the best of ``hz +- search_hz`` in 1 Hz steps, so a slightly
+    detuned tone loses nothing. A sine of amplitude A gives a bin magnitude of A*N/4 under a
+    Hann window of N samples, hence the ``2*sqrt(2)/N`` (RMS = A/sqrt 2). Zero for every
+    frequency if ``samples`` is shorter than 32 ms.
+    """
+    if len(samples) < 256:
+        return dict.fromkeys(hzs, 0.0)
+    window = _hann(samples, len(samples) // 2, min(len(samples), 2 * rate))
+    scale = 2.0 * math.sqrt(2.0) / len(window)
+
+    def level(hz: int) -> float:
+        steps = range(-search_hz, search_hz + 1)
+        power = max(goertzel_power(window, rate, hz + d) for d in steps)
+        return scale * math.sqrt(max(0.0, power))  # rounding can make a zero bin negative
+
+    return {hz: level(hz) for hz in hzs}
+
+
+def analyse(path: Path, tones: Iterable[int] = TEST_TONES) -> AudioReport:
+    """Report on a recording; the frequency and the ``tones``' levels are taken from its
+    non-silent 20 ms blocks only (a call's recording starts with silence until the far end
+    is bridged)."""
     samples, rate = read_wav(path)
     block = max(1, rate // 50)
     active = array("h")
@@ -151,6 +207,7 @@ def analyse(path: Path) -> AudioReport:
         dominant_hz=dominant_frequency(active, rate) if active else None,
         duration_s=len(samples) / rate,
         active_s=len(active) / rate,
+        tones=tone_levels(active, rate, tones),
     )
 
 

@@ -75,6 +75,42 @@ holidays = ""
 daily = []
 holidays = ""
 
+# Partners answer on the carrier address (sip:127.0.0.2:5060, the default dial_out_uri), as a
+# real partner is reached through the carrier (tests.integration.sipp.start_partner).
+[[partners]]
+id = "veilig-thuis"
+name = "Veilig Thuis"
+number = "08002000"
+regions = ["utrecht", "haaglanden"]
+
+[[partners]]
+id = "closed-partner"
+name = "Kinderrechtenhelpdesk Never Open (Defence for Children)"  # long: it must wrap on screens
+number = "0715160980"
+schedule = "never"
+
+[transfer]
+ring_timeout_s = 5   # the no-answer test waits this long
+
+# The children's chat (issue 12): a fixed token key is fine in a test.
+[chat]
+enabled = true
+line = "116111"
+token_key = "chat-token-key-for-tests-0123456789"
+grace_s = 5
+messages_per_10s = 5
+max_message_chars = 200
+
+[[chat.canned]]
+id = "forum"
+label = {{ nl = "Forum", en = "Forum" }}
+text = {{ nl = "Kijk op ons forum.", en = "Have a look at our forum." }}
+
+[[chat.canned]]
+id = "emergency"
+label = {{ nl = "112", en = "112" }}
+text = {{ nl = "Ben je in gevaar? Bel 112.", en = "In danger? Call 112." }}
+
 [[locations]]
 id = "utrecht"
 name = "Utrecht"
@@ -150,6 +186,12 @@ def _test_config() -> HelplineConfig:
     return parse_config(TEST_CONFIG.format(root=root), "tests/integration/conftest.py")
 
 
+_RUNNING: list[AsteriskUnderTest] = []
+"""The session's Asterisk while it runs: tests/browser declares this fixture too (pytest makes
+one instance per declaring conftest), and both must get the same Asterisk, not a second one
+waiting forever on the first one's lock."""
+
+
 @pytest.fixture(scope="session")
 def asterisk() -> Iterator[AsteriskUnderTest]:
     """A running Asterisk with our rendered configuration, for the whole session.
@@ -157,19 +199,33 @@ def asterisk() -> Iterator[AsteriskUnderTest]:
     A file lock serialises test sessions on one machine: two sessions restarting the same
     chrooted Asterisk under each other make both fail in confusing ways.
     """
+    if _RUNNING:
+        yield _RUNNING[0]  # the other declaration started it; it also stops it
+        return
     lock_path = Path("/var/lib/helpline/asterisk-tests.lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with lock_path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        yield from _asterisk_session()
+        for running in _asterisk_session():
+            _RUNNING.append(running)
+            try:
+                yield running
+            finally:
+                _RUNNING.clear()
 
 
 def fixture_phones(cfg: HelplineConfig) -> list[VolunteerSip]:
     """The test phones every rendering of the test Asterisk must keep (tests that render
     accounts of their own add to these, so later tests still find theirs)."""
     ast = cfg.asterisk
+    # A browser phone has no static secret: its password is minted per web session and pushed
+    # over ARI (softphone.sip_credentials); "test-sip-pass-3" is never rendered.
     accounts = [
-        VolunteerSip(sip_user=user, ha1=sip_ha1(user, ast.sip_realm, password), webrtc=webrtc)
+        VolunteerSip(
+            sip_user=user,
+            ha1=None if webrtc else sip_ha1(user, ast.sip_realm, password),
+            webrtc=webrtc,
+        )
         for user, (password, webrtc) in TEST_VOLUNTEERS.items()
     ]
     far_user, far_password = FAR_VOLUNTEER

@@ -257,7 +257,8 @@ class Agent:
 
     def on_incoming(self, call: AgentCall, invite: str) -> None:
         if self.call is not None:
-            self.emit("busy")
+            # With the INVITE too: a partner phone records every INVITE that reached it.
+            self.emit("busy", remote_uri=call.getInfo().remoteUri, invite=invite)
             prm = pj.CallOpParam(True)
             prm.statusCode = 486
             call.hangup(prm)

@@ -1,4 +1,5 @@
-"""Real SIP phones for integration tests: a volunteer's softphone and a carrier-side caller.
+"""Real SIP phones for integration tests: a volunteer's softphone, a carrier-side caller and a
+partner organisation that Asterisk dials out to through the carrier.
 
 Each phone is a pjsua2 user agent in its own process (:mod:`tests.integration.phone_agent`),
 driven over JSON lines; this module wraps it for asyncio::
@@ -15,10 +16,28 @@ driven over JSON lines; this module wraps it for asyncio::
             await caller.hangup()
             ended = await volunteer.wait_ended()
 
-The caller plays a 440 Hz tone and the volunteer 880 Hz, so hearing the other side's frequency
-proves audio end to end in that direction. Every wait has a timeout (:class:`PhoneTimeout`);
-a dead agent raises :class:`PhoneCrashed` with the tail of its log; the process is killed when
-the ``async with`` block ends, whatever happened.
+A partner (e.g. Veilig Thuis, 0800-2000) answers on the carrier's address, 127.0.0.2:5060,
+where Asterisk sends its outbound INVITEs (``sip:08002000@127.0.0.2:5060``); no registration.
+Callers bind a random port on the same address, so both kinds run side by side::
+
+    async with PartnerPhone(mode=AutoAnswer(0.5)) as partner:
+        ...                                           # the app dials the partner out
+        invite = (await partner.wait_incoming()).request
+        assert invite.user == "08002000"              # the number dialled
+        assert invite.uri_user("From") == HELPLINE_NUMBER   # and nothing of the child
+        await partner.wait_answered()
+        # conference: each hears both others at once
+        await partner.wait_hearing_tones(CALLER_TONE_HZ, VOLUNTEER_TONE_HZ)
+        await caller.wait_hearing_tones(VOLUNTEER_TONE_HZ, PARTNER_TONE_HZ)
+        ...                                           # the volunteer leaves
+        await caller.wait_hearing_tones(PARTNER_TONE_HZ, absent=(VOLUNTEER_TONE_HZ,))
+
+The caller plays a 440 Hz tone, the volunteer 880 Hz and a partner 1000 Hz, so hearing the
+other side's frequency proves audio end to end in that direction; in a conference
+:meth:`~_Phone.wait_hearing_tones` waits until several are heard at once (or one no longer).
+Every wait has a timeout (:class:`PhoneTimeout`); a dead agent raises :class:`PhoneCrashed`
+with the tail of its log; the process is killed when the ``async with`` block ends, whatever
+happened.
 """
 
 from __future__ import annotations
@@ -29,7 +48,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -37,16 +56,22 @@ from typing import Any, Self
 
 from tests.integration.audio import (
     CALLER_TONE_HZ,
+    PARTNER_TONE_HZ,
+    TONE_PRESENT_RMS,
     VOLUNTEER_TONE_HZ,
     AudioReport,
     analyse,
     tone_wav,
 )
+from tests.integration.sip_message import SipRequest, parse_request
 from tests.integration.sipp import CARRIER_IP, SECRET_CALLER_NAME, SECRET_CALLER_NUMBER
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _CALL_EVENTS = ("state", "media", "ended")
 DEFAULT_TIMEOUT_S = 10.0
+PARTNER_SIP_PORT = 5060
+"""Where a :class:`PartnerPhone` listens by default: Asterisk dials partners out through the
+carrier trunk as ``sip:<number>@127.0.0.2:5060`` (callers bind a random port there instead)."""
 Event = dict[str, Any]
 
 
@@ -132,12 +157,23 @@ class RegState:
 
 @dataclass(frozen=True, slots=True)
 class IncomingCall:
-    """An INVITE the volunteer phone received."""
+    """An INVITE a volunteer or partner phone received."""
 
     remote_uri: str
     """The From as the phone shows it (privacy tests: must not hold the caller's number)."""
     invite: str
     """The whole INVITE as received, headers and SDP."""
+    request: SipRequest
+    """The same INVITE parsed: ``request.user`` (the number dialled), ``request.header(...)``,
+    ``request.uri_user("From")``, ``request.identity()``."""
+
+    @classmethod
+    def of(cls, event: Event) -> IncomingCall:
+        return cls(
+            remote_uri=event["remote_uri"],
+            invite=event["invite"],
+            request=parse_request(event["invite"]),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +211,8 @@ class _Phone:
         self._exit_code: int | None = None
         self.events: list[Event] = []
         """Every event so far, for debugging and assertions."""
+        self.invites: list[IncomingCall] = []
+        """Every INVITE this phone received, in order, also those it refused as busy."""
         self.reg: RegState | None = None
         self.call_state: str | None = None
         """State of the current or last call (CALLING, EARLY, CONFIRMED, DISCONNECTED...)."""
@@ -283,6 +321,9 @@ class _Phone:
         elif kind == "incoming":
             self._new_call()
             self.call_state = "INCOMING"
+            self.invites.append(IncomingCall.of(event))
+        elif kind == "busy":
+            self.invites.append(IncomingCall.of(event))
         elif kind == "state":
             self.call_state = event["state"]
         elif kind == "media":
@@ -436,13 +477,80 @@ class _Phone:
                 f"{self.label}: did not hear {hz:g} Hz within {timeout_s:g}s (last: {last})"
             ) from None
 
+    async def wait_hearing_tones(
+        self,
+        *hzs: int,
+        absent: Iterable[int] = (),
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        window_s: float = 0.4,
+        min_rms: float = TONE_PRESENT_RMS,
+    ) -> AudioReport:
+        """Measure every ``window_s`` until one window holds every tone in ``hzs`` at
+        ``min_rms`` or more and every tone in ``absent`` below it; return that window's report.
+
+        E.g. the child hears the volunteer and the partner at once in a conference, or the
+        partner without the volunteer once the volunteer has left (the window that still holds
+        the volunteer's last packets does not count). The tones must be among those
+        :func:`~tests.integration.audio.analyse` measures: the three test tones.
+        """
+        gone = tuple(absent)
+        last: AudioReport | None = None
+
+        def heard(report: AudioReport) -> bool:
+            return report.hears(*hzs, min_rms=min_rms) and not any(
+                report.level(hz) >= min_rms for hz in gone
+            )
+
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._wait_until(self._audio_ready, timeout_s, "call audio")
+                while True:
+                    await asyncio.sleep(window_s)  # sampling, as in wait_hearing
+                    last = await self.measure()
+                    if heard(last):
+                        return last
+        except TimeoutError:
+            tones = " + ".join(f"{hz} Hz" for hz in hzs) + "".join(f" - {hz} Hz" for hz in gone)
+            raise PhoneTimeout(
+                f"{self.label}: did not hear {tones} within {timeout_s:g}s (last: {last})"
+            ) from None
+
     def _audio_ready(self) -> bool:
         if self._call_over:
             raise PhoneError(f"{self.label}: the call ended while waiting for its audio")
         return self._audio_up
 
 
-class VolunteerPhone(_Phone):
+class _AnsweringPhone(_Phone):
+    """A phone that is called: answer modes, the incoming INVITE, answer and reject."""
+
+    async def set_mode(self, mode: AnswerMode) -> None:
+        """How to treat the next incoming calls."""
+        await self._command("set_mode", mode=_mode_json(mode))
+
+    async def wait_incoming(self, timeout_s: float = DEFAULT_TIMEOUT_S) -> IncomingCall:
+        """The next call offered to this phone."""
+        event = await self._take(lambda e: e["event"] == "incoming", timeout_s, "incoming call")
+        return IncomingCall.of(event)
+
+    async def assert_no_incoming(self, within_s: float) -> None:
+        """Fail if a call is offered within ``within_s`` (e.g. a paused volunteer)."""
+        try:
+            call = await self.wait_incoming(within_s)
+        except PhoneTimeout:
+            return
+        raise AssertionError(f"{self.label}: unexpected call from {call.remote_uri}")
+
+    async def answer(self) -> None:
+        await self._command("answer")
+
+    async def reject(self, code: int = 486) -> CallEnded:
+        """Refuse the ringing call with ``code`` and wait until it is over."""
+        await self._command("reject", code=code)
+        return await self.wait_ended()
+
+
+class VolunteerPhone(_AnsweringPhone):
     """A volunteer's UDP softphone: registers with digest auth, receives calls, plays 880 Hz."""
 
     def __init__(
@@ -505,37 +613,14 @@ class VolunteerPhone(_Phone):
             lambda: self.reg is not None and not self.reg.active, timeout_s, "unregistration"
         )
 
-    async def set_mode(self, mode: AnswerMode) -> None:
-        """How to treat the next incoming calls."""
-        await self._command("set_mode", mode=_mode_json(mode))
-
-    async def wait_incoming(self, timeout_s: float = DEFAULT_TIMEOUT_S) -> IncomingCall:
-        """The next call offered to this phone."""
-        event = await self._take(lambda e: e["event"] == "incoming", timeout_s, "incoming call")
-        return IncomingCall(remote_uri=event["remote_uri"], invite=event["invite"])
-
-    async def assert_no_incoming(self, within_s: float) -> None:
-        """Fail if a call is offered within ``within_s`` (e.g. a paused volunteer)."""
-        try:
-            call = await self.wait_incoming(within_s)
-        except PhoneTimeout:
-            return
-        raise AssertionError(f"{self.label}: unexpected call from {call.remote_uri}")
-
-    async def answer(self) -> None:
-        await self._command("answer")
-
-    async def reject(self, code: int = 486) -> CallEnded:
-        """Refuse the ringing call with ``code`` and wait until it is over."""
-        await self._command("reject", code=code)
-        return await self.wait_ended()
-
 
 class CallerPhone(_Phone):
     """A caller on the carrier side (bound to 127.0.0.2), dialling a helpline number.
 
     The From carries :data:`~tests.integration.sipp.SECRET_CALLER_NUMBER` and name, so privacy
-    tests can check that neither reaches the volunteer or our logs.
+    tests can check that neither reaches the volunteer or our logs. It binds a random port, so
+    several callers and a :class:`PartnerPhone` (port 5060) share the carrier's address; the
+    carrier is identified by address only, so Asterisk takes them all for the carrier.
     """
 
     def __init__(
@@ -568,6 +653,50 @@ class CallerPhone(_Phone):
         """Send the INVITE; then :meth:`wait_answered` / :meth:`wait_ended`."""
         self._new_call()
         await self._command("dial", uri=f"sip:{self.number}@{self._target}")
+
+
+class PartnerPhone(_AnsweringPhone):
+    """A partner organisation (Veilig Thuis, ...) that the helpline dials out to through the
+    carrier: a UA on the carrier's address and SIP port, answering whatever INVITE arrives
+    there, for any number (``request.user`` says which was dialled); plays 1000 Hz.
+
+    No registration and no account at Asterisk, as with a real carrier. Its own requests (a BYE
+    when the partner hangs up) come from the carrier's address, so Asterisk takes them for the
+    carrier's. Every INVITE it received is in :attr:`invites`, also those refused as busy while
+    it was in a call. One partner per address and port: a second one fails to start.
+    """
+
+    def __init__(
+        self,
+        *,
+        bind: str = CARRIER_IP,
+        port: int = PARTNER_SIP_PORT,
+        mode: AnswerMode = Manual(),  # noqa: B008 (frozen, so a shared default is safe)
+        tone_hz: int | None = PARTNER_TONE_HZ,
+        user: str = "partner",
+        label: str = "partner",
+        log_level: int = 3,
+    ) -> None:
+        """``port`` 0 binds a random one (see :attr:`sip_address` once started)."""
+        super().__init__(
+            {
+                "user": user,
+                "password": None,
+                "registrar": None,
+                "bind": bind,
+                "sip_port": port,
+                "mode": _mode_json(mode),
+                "play": str(tone_wav(tone_hz)) if tone_hz else None,
+                "log_level": log_level,
+            },
+            label=label,
+        )
+
+    def uri(self, number: str) -> str:
+        """Where to send an INVITE for ``number`` so that this phone gets it (once started)."""
+        if not self.sip_address:
+            raise PhoneError(f"{self.label}: not started, no address yet")
+        return f"sip:{number}@{self.sip_address}"
 
 
 def _ended(event: Event) -> CallEnded:

@@ -9,6 +9,7 @@ rows: each contact submitted is in SQL exactly once, and nothing is left in the 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
@@ -19,6 +20,7 @@ import redis.asyncio as aioredis
 from sqlalchemy import Engine, func, select
 
 from acd import Channel, ContactFinished, Outcome
+from session.referral import Referral
 from storage import db
 from storage.models import ContactRecord
 from storage.record_queue import RecordQueue, record_of
@@ -191,6 +193,27 @@ async def test_an_invalid_record_goes_to_the_dead_letter_list_in_redis(engine, s
     assert stored_ids(engine) == [good.contact_id]
     assert await redis.lrange(spool.dead_key, 0, -1) == [record_to_json(bad).encode()]
     assert await redis.llen(spool.key) == 0
+
+
+async def test_records_spooled_before_the_referral_upgrade_are_written_after_it(
+    engine, spool, redis
+):
+    # The upgrade's order: the old version spooled, the new one (with migration 0005) drains.
+    old_done, new_done = finished(1), finished(2)
+    old = record_of(old_done, "116111", "nl")
+    as_before = json.loads(record_to_json(old))
+    assert not any(key.startswith("referral_") for key in as_before)  # the old line's keys
+    await spool.push([json.dumps(as_before, sort_keys=True, separators=(",", ":"))])
+    referral = Referral("veilig-thuis", "utrecht", consent=True, volunteer_stayed=False)
+    queue = RecordQueue(RecordWriter(engine, LINES), spool)
+    queue.start()
+    queue.submit(new_done, "116111", "nl", referral=referral)
+    await wait_for(lambda: _is(queue.written == 2))
+    await queue.close()
+    writer = RecordWriter(engine)
+    assert writer.get(old_done.contact_id) == old
+    assert writer.get(new_done.contact_id) == record_of(new_done, "116111", "nl", referral=referral)
+    assert await redis.llen(spool.key) == 0 and await redis.llen(spool.dead_key) == 0
 
 
 async def _is(value: bool) -> bool:

@@ -21,7 +21,9 @@ from storage.models import Base, ContactRecord, SipSecret, Volunteer
 from storage.records import ContactRecordData, RecordWriter
 from storage.volunteers import ARGON2_PROFILE_ENV, VolunteerDirectory, sip_ha1
 from tests.integration.databases import BACKENDS, migrated_backend, throwaway_postgres
-from tests.record_samples import T0, answered_record
+from tests.record_samples import T0, answered_record, referred
+from tests.unit.test_record_referral import check_migration_0005
+from tests.unit.test_reports_referrals import check_referral_report
 from tests.unit.test_volunteers import check_migration_0004
 
 PASSWORD = "correct horse battery"
@@ -100,11 +102,15 @@ def test_reporting_indexes_exist(engine):
 
 def test_contact_records_have_exactly_the_allowed_columns(engine):
     # Adding a column must be a conscious privacy decision, reviewed here.
+    # Issue 10 added the referral: a partner id and a region id from the configured directory
+    # (identifier-shaped, never a number or what the child said), and two booleans. Nothing
+    # about the child: the region is the partner's werkgebied, named only if the child chose.
     columns = {c["name"] for c in inspect(engine).get_columns("contact_records")}
     assert columns == {
         "id", "channel", "line_id", "language", "priority", "arrived_at", "answered_at",
         "ended_at", "wait_s", "talk_s", "outcome", "overflow_reason", "volunteer_id",
         "location_id",
+        "referral_partner", "referral_region", "referral_consent", "referral_volunteer_stayed",
     }  # fmt: skip
     vol_columns = {c["name"] for c in inspect(engine).get_columns("volunteers")}
     suspicious = re.compile(r"caller|number|msisdn|phone|ip_?addr|address|^cli$|^ani$")
@@ -112,16 +118,29 @@ def test_contact_records_have_exactly_the_allowed_columns(engine):
 
 
 def test_no_value_in_either_table_could_be_a_caller_number(engine):
-    writer = RecordWriter(engine, line_ids={"116111", "0800-0432"})
+    writer = RecordWriter(
+        engine,
+        line_ids={"116111", "0800-0432"},
+        partner_ids={"veilig-thuis", "113"},
+        region_ids={"utrecht", "twente"},
+    )
     vols = VolunteerDirectory(engine, "helpline")
     vols.add("anna", "Anna", "utrecht", ["phone", "chat"], ["nl"], PASSWORD)
     writer.write(answered_record())
     writer.write(abandoned(T0, line_id="0800-0432", channel="chat"))
     writer.write(abandoned(T0, outcome="overflowed", overflow_reason="max_wait"))
+    writer.write(referred("veilig-thuis", "utrecht", T0, stayed=True))
     for bad in (
         {"line_id": CALLER},
         {"location_id": "+31" + CALLER[1:]},
         {"id": CALLER},
+        {"referral_partner": CALLER, "referral_consent": True, "referral_volunteer_stayed": False},
+        {
+            "referral_partner": "veilig-thuis",
+            "referral_region": CALLER,
+            "referral_consent": True,
+            "referral_volunteer_stayed": False,
+        },
     ):
         with pytest.raises(InvalidRecord):
             writer.write(answered_record(**bad))
@@ -136,7 +155,7 @@ def test_no_value_in_either_table_could_be_a_caller_number(engine):
                     continue
                 # Longest digit run allowed in text columns: the 6-digit line id 116111.
                 assert not re.search(r"\d{7,}", text), (name, text)
-    assert len(_rows(engine, ContactRecord.__table__)) == 3
+    assert len(_rows(engine, ContactRecord.__table__)) == 4
 
 
 # -- records -----------------------------------------------------------------------------------
@@ -150,6 +169,25 @@ def test_record_roundtrip(engine):
     assert got == rec
     assert got.arrived_at.tzinfo is not None and got.arrived_at.utcoffset() == timedelta(0)
     assert writer.get(str(uuid.uuid4())) is None
+
+
+def test_referral_roundtrip_and_report(engine):
+    stays = referred("veilig-thuis", "utrecht", T0 - timedelta(days=3), stayed=True)
+    leaves = referred("113", None, T0 - timedelta(days=3))
+    writer = RecordWriter(engine)
+    writer.write(stays)
+    writer.write(leaves)
+    assert writer.get(stays.id) == stays and writer.get(leaves.id) == leaves
+    _wipe(engine)
+    check_referral_report(engine)
+
+
+def test_referral_migration_keeps_old_records(empty_url):
+    engine = db.make_engine(empty_url)
+    try:
+        check_migration_0005(engine)
+    finally:
+        engine.dispose()
 
 
 def test_duplicate_write_leaves_original_and_no_partial_row(engine):

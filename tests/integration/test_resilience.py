@@ -5,6 +5,8 @@
 - The ARI websocket is cut (the kernel aborts the TCP connections): the app reconnects and
   reconciles, noticing a caller who hung up meanwhile.
 - Asterisk restarts: contacts are closed cleanly, the app waits and serves new calls.
+- The app is killed after a call ended and before its volunteer saved the wrap-up form: the
+  restarted app reads the contact back from SQL and she saves it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -239,6 +242,64 @@ async def test_sigkill_while_callers_wait_and_talk(asterisk, app_process, tmp_pa
         ("answered", "test-udp-2"),
         ("answered", "test-udp-2"),
     ]
+
+
+async def _form(token: str) -> dict | None:
+    """The volunteer's wrap-up form, or None (none, or a standby that does not serve yet)."""
+    try:
+        form = await asyncio.to_thread(_request, "GET", "/api/v1/me/registration", None, token)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 503:
+            return None
+        raise
+    return form
+
+
+async def test_the_wrap_up_form_of_the_call_before_a_sigkill_can_still_be_saved(
+    asterisk, app_process, tmp_path
+):
+    app_process.start()
+    await app_process.healthy()
+    async with VolunteerPhone.of(asterisk, "test-udp-1", mode=AutoAnswer(0.1)) as phone:
+        await phone.registered()
+        token = await _login("test-udp-1")
+        await _ready(token)
+        async with CallerPhone("116111") as caller:
+            await caller.dial()
+            await caller.wait_hearing(VOLUNTEER_TONE_HZ)
+            await caller.hangup()
+
+        async def form_shown() -> bool:
+            return await _form(token) is not None
+
+        await _eventually(form_shown)
+        before = await _form(token)
+        assert before is not None
+
+        async def recorded() -> bool:
+            return [r.id for r in _records(tmp_path)] == [before["contact_id"]]
+
+        await _eventually(recorded)
+        app_process.kill()  # before she saved the form
+        app_process.start()
+        await app_process.healthy()
+        # The new process's memory is seeded from SQL once it serves (the lease expires first).
+        await _eventually(form_shown, timeout_s=20)
+        after = await _form(token)
+        assert after is not None
+        same = ("contact_id", "channel", "line_id", "language", "referral", "saved")
+        assert {k: after[k] for k in same} == {k: before[k] for k in same}
+        assert after["ended_at"] == pytest.approx(before["ended_at"], abs=1e-3)
+        form = {
+            "contact_id": before["contact_id"],
+            "contact_type": "conversation",
+            "topics": ["family"],
+            "age_band": "12_14",
+            "gender": "girl",
+        }
+        saved = await asyncio.to_thread(_request, "POST", "/api/v1/me/registration", form, token)
+        assert saved["saved"] is True
+        assert (await _form(token))["saved"] is True
 
 
 def _records(tmp_path: Path) -> list:

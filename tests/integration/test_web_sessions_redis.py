@@ -14,6 +14,7 @@ from storage.volunteers import VolunteerDirectory
 from tests.integration.redis_support import REDIS_URL, wait_for
 from tests.unit.web_support import PASSWORD, FakeGateway, make_config
 from web import RedisSessionStore, Session, SessionStoreError, create_app, token_hash
+from web.browser import CSRF_HEADER, SESSION_COOKIE
 
 pytestmark = pytest.mark.integration
 
@@ -134,4 +135,38 @@ async def test_redis_down_during_a_request_is_503(tmp_path):
     finally:
         await client.close()
         await dead.aclose()
+        engine.dispose()
+
+
+async def test_a_cookie_session_and_its_csrf_token_live_in_redis(tmp_path, redis, prefix):
+    """Signed in by cookie on one process, a state change with the CSRF token on another."""
+    cfg = make_config()
+    engine = db.make_engine(f"sqlite:///{tmp_path}/web.db")
+    db.migrate(engine)
+    directory = VolunteerDirectory.from_config(engine, cfg)
+    directory.add("anna", "Anna", "utrecht", ["phone"], ["nl"], PASSWORD)
+    gateway = FakeGateway()
+    store = RedisSessionStore(redis, prefix)
+    first = TestClient(TestServer(create_app(cfg, directory, gateway, store)))
+    second = TestClient(TestServer(create_app(cfg, directory, gateway, store)))
+    await first.start_server()
+    await second.start_server()
+    try:
+        resp = await first.post(
+            "/api/v1/session", json={"volunteer_id": "anna", "password": PASSWORD}
+        )
+        body = await resp.json()
+        cookie = {"Cookie": f"{SESSION_COOKIE}={body['token']}"}
+        [key] = [k async for k in redis.scan_iter(match=f"{prefix}*")]
+        stored = (await redis.get(key)).decode()
+        assert body["csrf_token"] in stored and body["token"] not in stored
+        refused = await second.post("/api/v1/me/ready", headers=cookie)
+        assert refused.status == 403
+        ok = await second.post(
+            "/api/v1/me/ready", headers={**cookie, CSRF_HEADER: body["csrf_token"]}
+        )
+        assert ok.status == 200, await ok.text()
+    finally:
+        await first.close()
+        await second.close()
         engine.dispose()

@@ -24,6 +24,7 @@ from ari_app.router import HoursLookup
 from ari_app.websocket import Connected
 from config.settings import HelplineConfig, parse_config
 from session.ids import LegRole, leg_id
+from session.referral import Referral
 from tests.unit import fake_ari
 from tests.unit.fake_ari import FakeAri, channel_json
 
@@ -99,9 +100,23 @@ class FakeJournal:
 @dataclass
 class FakeRecords:
     written: list[tuple[ContactFinished, str, str]] = field(default_factory=list)
+    referrals: dict[str, Referral | None] = field(default_factory=dict)
+    """By contact id."""
+    channels: dict[str, str | None] = field(default_factory=dict)
+    """The record channel the engine gave (``peer_chat``; ``None``: the ACD's), by contact id."""
 
-    def submit(self, done: ContactFinished, line_id: str, language: str) -> None:
+    def submit(
+        self,
+        done: ContactFinished,
+        line_id: str,
+        language: str,
+        *,
+        referral: Referral | None = None,
+        channel: str | None = None,
+    ) -> None:
         self.written.append((done, line_id, language))
+        self.channels[done.contact_id] = channel
+        self.referrals[done.contact_id] = referral
 
 
 # ---------------------------------------------------------------------- ARI events

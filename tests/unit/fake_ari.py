@@ -224,6 +224,9 @@ class FakeAri:
             channel_id = query.get("channelId", "1764669600.99")
             name = query.get("endpoint", "PJSIP/x") + "-00000002"
             return 200, channel_json(channel_id, state="Down", name=name, context="default")
+        if method == "POST" and len(parts) == 4 and parts[0] == "channels" and parts[2] == "snoop":
+            name = f"Snoop/{parts[1]}-00000001"
+            return 200, channel_json(parts[3], state="Up", name=name, context="default")
         if method == "POST" and parts[0] == "bridges" and len(parts) == 2:
             return 200, bridge_json(parts[1], [], query.get("type", "mixing"))
         if method == "POST" and "play" in parts:

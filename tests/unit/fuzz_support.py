@@ -99,6 +99,7 @@ class ServedApp:
 NUDGES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/session"): {"volunteer_id": "anna", "password": PASSWORD},
     ("POST", "/api/v1/admin/volunteers"): {"location": "utrecht", "languages": ["nl"]},
+    ("POST", "/api/v1/me/transfer"): {"partner": "veilig-thuis", "region": "utrecht"},
     ("POST", "/api/v1/admin/hours/exceptions"): {
         "schedule": None,
         "starts_at": "now",

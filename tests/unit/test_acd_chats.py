@@ -202,3 +202,17 @@ def test_held_chat_ending_while_a_second_chat_rings_withdraws_it():
         offer("ch2", "a2", CHAT),
         changed("a2", A.OFFERED, 23),
     ]
+
+
+def test_free_for_says_whether_a_free_volunteer_could_take_such_a_contact_now():
+    s = Script(AcdSettings(max_chats=1))
+    peer = frozenset({"peer_chat"})
+    assert not s.acd.free_for(CHAT, frozenset(), "nl")
+    s.login("a1", 0)  # phone and chat, nl
+    before = s.acd.snapshot()
+    assert s.acd.free_for(CHAT, frozenset(), "nl")
+    assert s.acd.free_for(CHAT, frozenset(), "en")  # the language may be dropped at once
+    assert not s.acd.free_for(CHAT, peer, None)
+    assert s.acd.snapshot() == before
+    holding_chats(s, "a1", "ch1")
+    assert not s.acd.free_for(CHAT, frozenset(), "nl")  # full at max_chats

@@ -15,6 +15,7 @@ from acd import (
     DuplicateContact,
     IllegalTransition,
     InvalidEvent,
+    NotConnected,
     OfferAccepted,
     OfferFailed,
     OfferFailure,
@@ -35,6 +36,7 @@ from tests.unit.acd_helpers import CHAT, PHONE, A, Script, assert_rejected, chan
         DuplicateContact,
         IllegalTransition,
         StaleOffer,
+        NotConnected,
         UnknownStrategy,
     ],
 )
@@ -46,6 +48,7 @@ def test_error_messages_name_the_ids():
     assert "'a9'" in str(UnknownAgent("a9"))
     assert "'c9'" in str(UnknownContact("c9"))
     assert "'c9'" in str(DuplicateContact("c9"))
+    assert str(NotConnected("c9", "a9")) == "contact 'c9' is not connected to 'a9'"
     assert str(IllegalTransition("agent a1", "busy", "login")) == (
         "agent a1: login is not allowed in state busy"
     )

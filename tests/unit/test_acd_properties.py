@@ -1,8 +1,12 @@
 """Invariants of the ACD core over random event orders (Hypothesis state machine).
 
-Whatever the order of logins, pauses, arrivals, answers, hang-ups and timeouts:
+Whatever the order of logins, pauses, arrivals, answers, hang-ups, timeouts and volunteers
+gone mid-call (``ContactReturned``):
 - a contact is never offered to two volunteers at once, and a volunteer never has two offers;
-- every contact ends exactly once, answered, abandoned or overflowed;
+- every contact ends exactly once, answered, abandoned or overflowed; answered if a volunteer
+  ever answered it;
+- a returned contact is offered before any other waiting contact a volunteer could take, the
+  earliest returned first; its maximum wait counts from its return;
 - no free volunteer stays idle while a contact they could take waits;
 - no contact waits longer than its relaxation time while a volunteer who could take it
   (without the relaxed requirements) is free, and a preference is kept only while a volunteer
@@ -22,6 +26,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
+    initialize,
     invariant,
     precondition,
     rule,
@@ -42,6 +47,7 @@ from acd import (
     ContactArrived,
     ContactEnded,
     ContactFinished,
+    ContactReturned,
     ContactState,
     OfferAccepted,
     OfferContact,
@@ -96,6 +102,19 @@ class FairnessCheckingAcd(Acd):
                     f"{agent.agent_id} got {contact.contact_id}"
                     f" while better {other.contact_id} waited"
                 )
+            if (
+                other is not contact
+                and other.state is ContactState.QUEUED
+                and other.returned_at is not None
+                and other.channel is contact.channel
+                and caps is not None
+                and other.requires <= caps
+                and (contact.returned_at is None or contact.returned_at > other.returned_at)
+            ):
+                self.violations.append(
+                    f"{agent.agent_id} got {contact.contact_id}"
+                    f" while returned {other.contact_id} waited"
+                )
         mine = (*agent.indexed_rank, agent.eligible_seq)
         for rival in self.agents():
             rival_caps = rival.capabilities()
@@ -125,6 +144,9 @@ class AcdMachine(RuleBasedStateMachine):
         self.pending_offer_by_contact: dict[str, str] = {}
         self.pending_offer_by_agent: dict[str, str] = {}
         self.log: list[tuple[object, float]] = []
+        self.returned: dict[str, float] = {}
+        """Contacts whose volunteer went missing mid-call, and when they last returned."""
+        self.answered: set[str] = set()
         self.relaxing: dict[str, tuple[float, dict[str, float], frozenset[str]]] = {}
         """Per contact: arrival time, each relaxing requirement's wait, the preferred ones."""
 
@@ -139,6 +161,8 @@ class AcdMachine(RuleBasedStateMachine):
             assert before == after, f"{event} raised but changed state"
             return
         self.log.append((event, self.now))
+        if isinstance(event, ContactReturned):
+            self.returned[event.contact_id] = self.now
         if isinstance(event, OfferFailed):
             self.clear_offer(event.contact_id)  # the adapter reported it; no command needed
         self.observe(commands)
@@ -153,13 +177,22 @@ class AcdMachine(RuleBasedStateMachine):
             elif isinstance(c, (WithdrawOffer, ConnectContact)):
                 assert self.pending_offer_by_contact.get(c.contact_id) == c.agent_id, c
                 self.clear_offer(c.contact_id)
+                if isinstance(c, ConnectContact):
+                    self.answered.add(c.contact_id)
             elif isinstance(c, ContactFinished):
                 assert c.contact_id in self.arrived, c
                 assert c.contact_id not in self.finished, f"finished twice: {c}"
                 self.finished[c.contact_id] = c.outcome.value
                 self.clear_offer(c.contact_id)
+                # Answered once, answered: also a returned child who then left or overflowed.
+                assert (c.outcome.value == "answered") == (c.contact_id in self.answered), c
+                assert (c.answered_at is not None) == (c.contact_id in self.answered), c
             elif isinstance(c, OverflowContact):
                 assert c.reason in ("queue_full", "max_wait")
+                if c.reason == "max_wait":
+                    # Never before its maximum wait, counted from its last return if any.
+                    since = self.returned.get(c.contact_id, self.relaxing[c.contact_id][0])
+                    assert self.now >= since + SETTINGS.max_wait_s, c
 
     def clear_offer(self, contact_id: str) -> None:
         agent_id = self.pending_offer_by_contact.pop(contact_id, None)
@@ -168,6 +201,16 @@ class AcdMachine(RuleBasedStateMachine):
 
     def logged_in(self) -> list[str]:
         return sorted(a.agent_id for a in self.acd.agents())
+
+    def connected(self, channel: Channel | None = None) -> list[Contact]:
+        return sorted(
+            (
+                c
+                for c in self.acd.contacts()
+                if c.state is ContactState.CONNECTED and channel in (None, c.channel)
+            ),
+            key=lambda c: c.seq,
+        )
 
     def offered(self) -> list[Contact]:
         return sorted(
@@ -272,6 +315,47 @@ class AcdMachine(RuleBasedStateMachine):
         cid = data.draw(st.sampled_from(sorted(self.arrived - set(self.finished))))
         self.feed(ContactEnded(cid))
 
+    @precondition(lambda self: self.connected(Channel.PHONE))
+    @rule(data=st.data())
+    def volunteer_gone(self, data):
+        contact = data.draw(st.sampled_from(self.connected(Channel.PHONE)))
+        cid, agent_id, channel = contact.contact_id, contact.agent_id, contact.channel
+        self.feed(ContactReturned(cid, agent_id or ""))
+        assert cid in self.returned
+        agent = self.acd.agent(agent_id or "")
+        assert cid not in agent.contacts
+        assert agent.state is AgentState.WRAP_UP  # SETTINGS has a wrap-up; a call is one contact
+        # It was offered at once, or waits first in line for the volunteers who could take it.
+        after = self.acd.contact(cid)
+        if after.state is ContactState.QUEUED:
+            assert after.returned_at == self.now
+            waiting_returned = [
+                c
+                for c in self.acd.contacts()
+                if c.state is ContactState.QUEUED
+                and c.returned_at is not None
+                and c.channel is channel
+            ]
+            # Behind earlier returns only (one at this very instant may come first by seq).
+            assert self.acd.queue_position(cid) <= len(waiting_returned)
+
+    @precondition(lambda self: any(c.channel is Channel.PHONE for c in self.offered()))
+    @rule(data=st.data())
+    def answered_then_gone(self, data):
+        # Calls are rarely connected at a random step; this makes returns common enough.
+        phones = [c for c in self.offered() if c.channel is Channel.PHONE]
+        contact = data.draw(st.sampled_from(phones))
+        self.feed(OfferAccepted(contact.contact_id, contact.agent_id or ""))
+        self.volunteer_gone(_Pick(self.acd.contact(contact.contact_id)))
+
+    @rule(agent=st.sampled_from(AGENT_IDS), data=st.data())
+    def stale_return(self, agent, data):
+        # Races: the volunteer's phone drops as the child hangs up, or the drop is reported twice.
+        if not self.arrived:
+            return
+        cid = data.draw(st.sampled_from(sorted(self.arrived)))
+        self.feed(ContactReturned(cid, agent))
+
     @rule(agent=st.sampled_from(AGENT_IDS), data=st.data())
     def stale_answer(self, agent, data):
         # Races with the outside world: answers for offers that are not (or no longer) current.
@@ -363,6 +447,14 @@ class AcdMachine(RuleBasedStateMachine):
                 )
 
     @invariant()
+    def no_contact_waits_past_its_maximum(self):
+        # Counted from arrival, or from its last return: a returned child never overflows at once.
+        for contact in self.acd.contacts():
+            if contact.state is ContactState.QUEUED:
+                assert contact.waiting_since() + SETTINGS.max_wait_s > self.now, contact.contact_id
+            assert (contact.returned_at is not None) == (contact.contact_id in self.returned)
+
+    @invariant()
     def every_contact_is_held_or_finished_once(self):
         held = {c.contact_id for c in self.acd.contacts()}
         assert held.isdisjoint(self.finished)
@@ -394,6 +486,34 @@ AcdMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 TestAcdProperties = AcdMachine.TestCase
+
+
+class StaffedAcdMachine(AcdMachine):
+    """The same rules and invariants, from a shift already at work with children waiting.
+
+    From an empty start calls are seldom connected at a random step; here they often are, so
+    volunteers going missing mid-call (and returned children) are common.
+    """
+
+    @initialize(
+        staff=st.integers(1, 4),
+        priorities=st.lists(st.integers(0, 2), min_size=1, max_size=6),
+    )
+    def shift_at_work(self, staff, priorities):
+        for i, agent in enumerate(AGENT_IDS[:staff]):
+            self.login(agent, frozenset({"phone", "chat"}), LANGUAGE_SETS[i % 3], 2, True)
+            self.ready(agent)
+        for priority in priorities:
+            self.arrive(Channel.PHONE, False, None, priority)
+
+
+StaffedAcdMachine.TestCase.settings = settings(
+    max_examples=200,
+    stateful_step_count=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+TestStaffedAcdProperties = StaffedAcdMachine.TestCase
 
 
 def test_state_machine_is_not_vacuous():
@@ -444,3 +564,33 @@ def test_relaxation_invariants_are_not_vacuous():
     machine.a_preference_holds_only_while_someone_who_meets_it_may_soon_be_free()
     assert machine.acd.contact("c2").relaxed == {"language"}
     machine.teardown()
+
+
+class _Pick:
+    """Stands in for ``st.data()`` when a test calls a rule itself: draws the value given."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def draw(self, strategy: object) -> object:
+        return self.value
+
+
+def test_returns_are_not_vacuous():
+    """A returned child waits first in line, ahead of a waiting contact of higher priority."""
+    machine = AcdMachine()
+    machine.login("v0", frozenset({"phone"}), frozenset({"nl"}), 1, True)
+    machine.ready("v0")
+    machine.arrive(Channel.PHONE, False, None, 0)  # c1 rings at v0
+    machine.answer(_Pick(machine.offered()[0]))
+    machine.arrive(Channel.PHONE, False, None, 2)  # c2 waits
+    machine.volunteer_gone(_Pick(machine.connected(Channel.PHONE)[0]))
+    assert machine.returned == {"c1": machine.now}
+    assert [machine.acd.queue_position(c) for c in ("c1", "c2")] == [1, 2]
+    machine.no_contact_waits_past_its_maximum()
+    machine.login("v1", frozenset({"phone"}), frozenset({"nl"}), 1, True)
+    machine.ready("v1")
+    assert machine.pending_offer_by_agent == {"v1": "c1"}
+    machine.fair_offers()
+    machine.teardown()
+    assert machine.finished == {"c1": "answered", "c2": "abandoned"}

@@ -17,12 +17,15 @@ from acd import (
     AgentReady,
     ContactArrived,
     ContactEnded,
+    ContactHandedOver,
+    ContactReturned,
     InvalidEvent,
     OfferAccepted,
     OfferContact,
     OfferFailed,
     OfferFailure,
     OverflowContact,
+    SurgeSwitched,
     WithdrawOffer,
     WrapUpEnded,
     strategy_by_name,
@@ -50,6 +53,9 @@ EVERY_EVENT = [
     OfferAccepted("c1", "a1"),
     OfferFailed("c1", "a1", OfferFailure.UNREACHABLE),
     ContactEnded("c1"),
+    ContactReturned("c1", "a1"),
+    ContactHandedOver("c1", "a1", "a2"),
+    SurgeSwitched(True),
 ]
 
 
@@ -125,6 +131,7 @@ def test_optional_fields_take_their_defaults():
             {"type": "AgentReachability", "agent_id": "a", "phone_reachable": "yes"},
             "AgentReachability.phone_reachable",
         ),
+        ({"type": "ContactReturned", "contact_id": "c"}, "missing field 'agent_id'"),
         ({"type": "AgentReady", "agent_id": "a", "colour": "red"}, "unknown fields.*colour"),
         ({"type": "ContactArrived", "contact_id": "c", "channel": "fax"}, "ContactArrived.channel"),
         (
@@ -222,6 +229,42 @@ RELAX_STEPS: list[tuple[float, Any]] = [
 ]
 
 
+# Contacts whose volunteer was gone: back at the front, a restarted maximum wait (one
+# overflows by it, not by its arrival's), a re-offer that rings out, a re-answer, and an
+# abandon while ringing again.
+RETURN_STEPS: list[tuple[float, Any]] = [
+    (0, AgentLoggedIn("a1", "loc1", BOTH, NL)),
+    (0, AgentReady("a1")),
+    (0, AgentLoggedIn("a2", "loc2", BOTH, EN)),
+    (0, AgentReady("a2")),
+    (1, ContactArrived("p1", PHONE)),  # to a1
+    (2, ContactArrived("p2", PHONE, language="en")),  # to a2
+    (3, OfferAccepted("p1", "a1")),
+    (4, OfferAccepted("p2", "a2")),
+    (5, ContactArrived("p3", PHONE, priority=3)),  # waits; overflows at 205
+    (150, ContactReturned("p1", "a1")),  # a1 wraps up until 180
+    (151, ContactReturned("p2", "a2")),  # its language preference lapsed (32): dropped
+    (180, None),  # a1's wrap-up ends: takes p1, not p3
+    (181, AgentPaused("a2")),  # in wrap-up: paused at once
+    (200, None),  # p1 rings out at a1 and is offered to a1 again: still first
+    (205, None),  # p3 overflows
+    (206, OfferAccepted("p1", "a1")),
+    (207, AgentReady("a2")),  # takes p2
+    (208, OfferAccepted("p2", "a2")),
+    (209, ContactReturned("p2", "a2")),
+    (210, AgentPaused("a2")),
+    (220, ContactArrived("p4", PHONE, priority=3)),  # waits behind p2
+    (300, ContactEnded("p1")),  # a1 wraps up until 330
+    (330, None),  # a1 takes p2, not p4
+    (331, ContactEnded("p2")),  # gone while ringing, but answered before; a1 takes p4
+    (332, OfferAccepted("p4", "a1")),
+    (333, ContactReturned("p4", "a1")),
+    (334, AgentPaused("a1")),
+    (450, None),  # p4's arrival + max wait (420) has passed: nothing happens
+    (600, None),  # p4 overflows at 533, 200 s after its return
+]
+
+
 def run(acd: Acd, steps: list[tuple[float, Any]]) -> list[Any]:
     """Feed the steps; return each step's commands and the next deadline after it."""
     trace = []
@@ -261,6 +304,52 @@ def test_relaxations_restore_identically_at_every_cut():
         assert restored.next_deadline() == live.next_deadline(), f"cut {cut}"
         assert via_json(restored.snapshot()) == data, f"cut {cut}"
         assert run(restored, RELAX_STEPS[cut:]) == full[cut:], f"cut {cut}"
+
+
+def test_returns_restore_identically_at_every_cut():
+    full = run(Acd(SETTINGS), RETURN_STEPS)
+    # The script does what it claims.
+    offers = [(c.contact_id, c.agent_id) for out, _ in full for c in out if type(c) is OfferContact]
+    assert offers[2:] == [("p1", "a1"), ("p1", "a1"), ("p2", "a2"), ("p2", "a1"), ("p4", "a1")]
+    assert full[-2][0] == []
+    ends = {
+        c.contact_id: (c.outcome.value, c.ended_at, c.agent_id, c.reason)
+        for out, _ in full
+        for c in out
+        if type(c).__name__ == "ContactFinished"
+    }
+    assert ends == {
+        "p1": ("answered", 300.0, "a1", None),
+        "p2": ("answered", 331.0, "a2", None),
+        "p3": ("overflowed", 205.0, None, "max_wait"),
+        "p4": ("answered", 533.0, "a1", None),  # overflowed, 200 s after its return
+    }
+    for cut in range(len(RETURN_STEPS) + 1):
+        live = Acd(SETTINGS)
+        run(live, RETURN_STEPS[:cut])
+        data = via_json(live.snapshot())
+        restored = Acd.from_snapshot(data, SETTINGS)
+        assert restored.next_deadline() == live.next_deadline(), f"cut {cut}"
+        assert via_json(restored.snapshot()) == data, f"cut {cut}"
+        assert run(restored, RETURN_STEPS[cut:]) == full[cut:], f"cut {cut}"
+
+
+def test_journal_replay_of_returns_gives_the_same_state():
+    live = Acd(SETTINGS)
+    journal = []
+    for now, event in RETURN_STEPS[:12]:
+        live.handle_timer(now) if event is None else live.handle(event, now)
+        journal.append((now, None if event is None else event_to_dict(event)))
+    assert journal[9][1] == {"type": "ContactReturned", "contact_id": "p1", "agent_id": "a1"}
+    assert journal[11][1] is None  # a1's wrap-up ends and p1 rings: replayed as a timer
+    replayed = Acd(SETTINGS)
+    for now, data in json.loads(json.dumps(journal)):
+        if data is None:
+            replayed.handle_timer(now)
+        else:
+            replayed.handle(event_from_dict(data), now)
+    assert replayed.snapshot() == live.snapshot()
+    assert replayed.next_deadline() == live.next_deadline()
 
 
 def test_journal_replay_gives_the_same_relaxation_state():
@@ -320,6 +409,33 @@ def test_snapshot_restores_the_clock():
     assert restored.handle(AgentPaused("a1"), 10)[0].at == 50.0
 
 
+def test_surge_mode_is_kept_by_the_snapshot_and_a_snapshot_without_it_is_off():
+    acd = Acd(SETTINGS)
+    acd.handle(SurgeSwitched(True), 1)
+    acd.handle(ContactArrived("p1", PHONE), 2)
+    assert acd.contact("p1").skills == frozenset({"phone", "staff"})
+    data = via_json(acd.snapshot())
+    assert data["surge"] is True
+    restored = Acd.from_snapshot(data, SETTINGS)
+    assert restored.surge is True
+    restored.handle(ContactArrived("p2", CHAT), 3)
+    restored.handle(ContactArrived("p3", CHAT, PEER), 3)  # young volunteers keep peer chats
+    assert restored.contact("p2").skills == frozenset({"chat", "staff"})
+    assert restored.contact("p3").skills == PEER
+    restored.handle(SurgeSwitched(False), 4)
+    restored.handle(ContactArrived("p4", PHONE), 5)
+    assert restored.contact("p4").skills == frozenset()
+    assert restored.contact("p1").skills == frozenset({"phone", "staff"})  # waiting: unchanged
+
+    older = dict(data)
+    del older["surge"]  # written before surge mode was the core's
+    assert Acd.from_snapshot(older, SETTINGS).surge is False
+    with pytest.raises(InvalidEvent, match="surge"):
+        Acd.from_snapshot({**data, "surge": "yes"}, SETTINGS)
+    with pytest.raises(InvalidEvent, match="surge"):
+        Acd(SETTINGS).handle(SurgeSwitched("yes"), 1)  # type: ignore[arg-type]
+
+
 def good_snapshot() -> dict[str, Any]:
     s = Script(SETTINGS)
     s.login("a1", 0)
@@ -345,6 +461,16 @@ def good_snapshot() -> dict[str, Any]:
         (lambda d: d["contacts"][0].update(relaxed=["language"]), "do not match"),
         (lambda d: d["contacts"][0].update(relax_early=["language"]), "do not match"),
         (lambda d: d["contacts"][0].update(relax_at={"language": "soon"}), "relax_at.language"),
+        (lambda d: d["contacts"][0].update(returns=1), "return does not add up"),
+        (lambda d: d["contacts"][0].update(returned_at=5.0), "return does not add up"),
+        (
+            lambda d: d["contacts"][0].update(returned_at=5.0, returns=1),
+            "return does not add up",  # never answered
+        ),
+        (
+            lambda d: d["contacts"][0].update(returned_at=5.0, returns=-1, answered_at=4.0),
+            "return does not add up",
+        ),
     ],
 )
 def test_bad_snapshots_are_refused(mutate, names):

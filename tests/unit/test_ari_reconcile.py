@@ -18,6 +18,7 @@ from tests.unit.ari_support import (
     caller_enters,
     config,
     destroyed,
+    endpoint_change,
     leg_enters,
     started_app,
     vol_leg,
@@ -449,3 +450,26 @@ async def test_a_leg_originated_while_the_lists_are_read_does_not_ring_on_forgot
         ringing = set(run.engine.sessions[contact_id].legs)
         assert originated - ringing <= hung_up  # no leg rings that the session forgot
         assert len(ringing) == 1
+
+
+async def test_a_registration_while_the_lists_are_read_is_not_undone_by_them():
+    """Found in CI: a phone registering just after the app connected got no calls. Its
+    ``EndpointStateChange`` arrived while ``GET /endpoints`` was on its way; the list, read
+    before the REGISTER, then said offline and won. An event that arrives during the read is
+    at least as new as the list (the last one per endpoint), so it stands."""
+    core = core_with(volunteers=("noor", "bram"))
+
+    def registering_during_the_read(run) -> None:
+        run.fake.endpoints = [endpoint_json("noor", "offline"), endpoint_json("bram", "online")]
+        run.fake.script("GET", "/endpoints", delay_s=0.3)
+
+        async def register() -> None:
+            await run.fake.wait_for("GET", "/endpoints")
+            run.feed(endpoint_change("noor", "online"), endpoint_change("bram", "offline"))
+
+        asyncio.get_running_loop().create_task(register())
+
+    async with started_app(core=core, before_connect=registering_during_the_read) as run:
+        assert run.app.router.phones == {"noor": True, "bram": False}
+        reach = {a.agent_id: a.phone_reachable for a in run.app.acd.agents()}
+        assert reach == {"noor": True, "bram": False}

@@ -53,7 +53,7 @@ def cfg() -> HelplineConfig:
 
 def _vols() -> list[VolunteerSip]:
     return [
-        VolunteerSip("anna", sip_ha1("anna", "kt", "plain-pass-anna"), webrtc=True),
+        VolunteerSip("anna", None, webrtc=True),
         VolunteerSip("bram", sip_ha1("bram", "kt", "plain-pass-bram"), webrtc=False),
     ]
 
@@ -110,13 +110,35 @@ def test_renders_the_expected_files(cfg):
 def test_no_plaintext_sip_password_is_rendered(cfg):
     files = render_asterisk_config(cfg, _vols())
     everything = "\n".join(files.values())
-    assert "plain-pass-anna" not in everything
     assert "plain-pass-bram" not in everything
-    auth = _section(files["pjsip.conf"], "anna-auth")
+    auth = _section(files["pjsip.conf"], "bram-auth")
     assert auth["auth_type"] == ["digest"]
-    assert auth["password_digest"] == [f"MD5:{sip_ha1('anna', 'kt', 'plain-pass-anna')}"]
+    assert auth["password_digest"] == [f"MD5:{sip_ha1('bram', 'kt', 'plain-pass-bram')}"]
     assert auth["realm"] == ["kt"]
     assert "password" not in auth
+
+
+def test_a_browser_phone_has_no_static_credential(cfg):
+    # Its auth object is pushed into Asterisk's memory per web session (softphone), so the
+    # file names it and holds nothing else of it.
+    pjsip = render_asterisk_config(cfg, _vols())["pjsip.conf"]
+    assert _section(pjsip, "anna")["auth"] == ["anna-auth"]
+    assert "[anna-auth]" not in pjsip
+    with pytest.raises(RenderError):
+        VolunteerSip("anna", sip_ha1("anna", "kt", "pw"), webrtc=True)
+    with pytest.raises(RenderError):
+        VolunteerSip("bram", None, webrtc=False)
+
+
+def test_auth_objects_come_from_the_file_and_from_memory(cfg):
+    sorcery = render_asterisk_config(cfg, [])["sorcery.conf"]
+    lines = [line for line in sorcery.splitlines() if line and not line.startswith(";")]
+    assert lines == [
+        "[res_pjsip]",
+        "contact=memory",
+        "auth=config,pjsip.conf,criteria=type=auth",
+        "auth=memory",
+    ]
 
 
 def test_transports_bind_to_the_configured_address(cfg):

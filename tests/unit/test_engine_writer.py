@@ -18,6 +18,8 @@ from engine import EngineStopped, Lanes
 from engine.writer import Engine
 from helpline.gateway import AppGateway
 from helpline.live_bus import start_live_bus
+from helpline.partners import PartnerDirectory
+from ivr.hours import HoursStatus
 from live.view import DEFAULT_TZ
 from session.states import SessionState
 from tests.unit import fake_ari
@@ -34,11 +36,13 @@ from tests.unit.fake_ari import channel_json
 
 NL = frozenset({"nl"})
 PHONE = frozenset({"phone"})
+ALWAYS_OPEN = HoursStatus(True, "schedule", None, None)
 
 
 def gateway_for(app):
     """The API's gateway as the service builds it: views come from a live bus on the engine."""
-    return AppGateway(app, start_live_bus(app.engine, DEFAULT_TZ))
+    partners = PartnerDirectory(app.cfg, lambda schedule, now: ALWAYS_OPEN)
+    return AppGateway(app, start_live_bus(app.engine, DEFAULT_TZ), partners)
 
 
 # ---------------------------------------------------------------------- the journal

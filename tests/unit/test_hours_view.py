@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ivr.hours import HoursException
-from storage.errors import UnknownLine
+from storage.errors import UnknownLine, UnknownSchedule
 from storage.hours_view import EVALUATION_FAILED, HoursView, hours_channel
 from tests.unit.web_support import make_config
 
@@ -192,6 +192,42 @@ def test_an_unknown_line_or_channel_is_refused():
         view.status("999", "phone", NOW)
     with pytest.raises(UnknownLine, match="channel"):
         view.status(LINE, "fax", NOW)
+
+
+async def test_any_schedule_by_name_with_or_without_the_helpline_wide_exceptions():
+    own = HoursException(2, "always", NOW, NOW + timedelta(hours=1), "closed", "training")
+    view = view_of(FakeStore(closure(), own))
+    await view.refresh()
+    # As the lines see it: the "*" closure applies (and is the earlier one).
+    assert view.schedule_status("default", NOW) == view.status(LINE, "phone", NOW)
+    assert view.schedule_status("always", NOW).reason == "closed:power cut"
+    # A partner's view: only the exceptions naming its schedule.
+    status = view.schedule_status("always", NOW, helpline_wide=False)
+    assert (status.open, status.reason) == (False, "closed:training")
+    assert status.opens_at == NOW + timedelta(hours=1)
+    assert view.schedule_status("default", NOW, helpline_wide=False).open
+    # Both answers are cached side by side and neither is handed out for the other.
+    assert not view.schedule_status("default", NOW).open
+    assert view.schedule_status("default", NOW, helpline_wide=False).open
+    with pytest.raises(UnknownSchedule):
+        view.schedule_status("nope", NOW)
+
+
+async def test_the_refresher_also_warms_the_partner_answers_it_was_asked_for(monkeypatch):
+    view = view_of(FakeStore())
+    await view.refresh()
+    assert view.schedule_status("always", NOW, helpline_wide=False).open
+    evaluations = []
+    hours = view.lines.hours("always")
+    real = hours.evaluate
+
+    def counting(now, exceptions=()):
+        evaluations.append(tuple(exceptions))
+        return real(now, exceptions)
+
+    monkeypatch.setattr(hours, "evaluate", counting)
+    view._warm()
+    assert sorted(evaluations) == [(), ()]  # helpline-wide and own-only (both empty here)
 
 
 def test_all_statuses_lists_every_line_and_channel():

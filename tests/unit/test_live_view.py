@@ -27,6 +27,7 @@ from acd import (
     Channel,
     ContactArrived,
     ContactEnded,
+    ContactReturned,
     Event,
     OfferAccepted,
     OfferFailed,
@@ -97,6 +98,7 @@ def test_a_contact_from_arrival_to_wrap_up():
         "arrived_at": T0 + 5,
         "agent_id": "anna",
         "answered_at": None,
+        "line_id": None,
     }
     assert out[1].audience == frozenset({"anna"})
 
@@ -126,6 +128,52 @@ def test_a_contact_from_arrival_to_wrap_up():
     assert kinds(out) == [("agent", "anna"), ("queue", "queue")]
     assert out[0].data is None
     assert [d.seq for d in rig.deltas] == list(range(1, len(rig.deltas) + 1))
+
+
+def test_a_returned_contact_shows_as_waiting_again_and_its_volunteer_wraps_up():
+    rig = Rig()
+    rig.login("anna", 0, PHONE_ONLY)
+    rig.feed(ContactArrived("c1", Channel.PHONE), 5)
+    rig.feed(OfferAccepted("c1", "anna"), 9)
+    rig.feed(ContactArrived("c2", Channel.PHONE, priority=2), 10)
+
+    out = rig.feed(ContactReturned("c1", "anna"), 40)  # anna's phone dropped mid-call
+    assert kinds(out) == [("agent", "anna"), ("contact", "c1"), ("queue", "queue")]
+    assert out[0].data is not None
+    assert (out[0].data["state"], out[0].data["contacts"], out[0].data["wrap_until"]) == (
+        "wrap_up",
+        [],
+        T0 + 70,
+    )
+    assert out[0].data["since"] == T0 + 40
+    assert out[1].data == {
+        "contact_id": "c1",
+        "channel": "phone",
+        "state": "queued",
+        "language": None,
+        "priority": 0,
+        "arrived_at": T0 + 5,
+        "agent_id": None,
+        "answered_at": T0 + 9,
+        "line_id": None,
+    }
+    # anna sees the contact leave her (she was with it), as after an end; nothing more of it.
+    assert out[1].audience == frozenset({"anna"})
+    phone = rig.view.queue().channels[0]
+    # The view knows arrivals only: the oldest waiting is the returned child, since its arrival.
+    assert (phone.waiting, phone.oldest_arrived_at, phone.answered) == (2, T0 + 5, 0)
+    assert dict(rig.view.queue().agents_by_state)["wrap_up"] == 1
+
+    rig.login("bram", 41, PHONE_ONLY)  # c1 first, ahead of c2 (priority 2)
+    assert rig.view.contact("c1").agent_id == "bram"  # type: ignore[union-attr]
+    assert rig.view.contact("c2").state == "queued"  # type: ignore[union-attr]
+    rig.feed(OfferAccepted("c1", "bram"), 42)
+    rig.feed(ContactEnded("c1"), 90)
+    phone = rig.view.queue().channels[0]
+    assert (phone.answered, phone.abandoned, phone.waiting) == (1, 0, 1)
+    fresh = LiveView(tz=AMS)
+    fresh.load(rig.core, rig.now)
+    assert fresh.snapshot(SUPERVISOR)["contacts"] == rig.view.snapshot(SUPERVISOR)["contacts"]
 
 
 def test_ring_timeout_moves_the_contact_and_the_first_volunteer_never_learns_to_whom():
@@ -262,8 +310,20 @@ def test_the_contact_record_has_exactly_the_documented_keys():
         "arrived_at",
         "agent_id",
         "answered_at",
+        "line_id",
     }
     assert set(ContactView.__dataclass_fields__) == set(view.to_json())
+    assert view.line_id is None  # the core knows no line; the bus asks the sessions
+
+
+def test_a_contact_carries_its_line_when_the_view_is_told_it():
+    lines = {"c1": "116111"}
+    rig = Rig()
+    rig.view = LiveView(tz=AMS, line_of=lines.get)
+    rig.feed(ContactArrived("c1", Channel.PHONE, language="nl"), 1)
+    rig.feed(ContactArrived("c2", Channel.PHONE), 2)
+    assert rig.view.contact("c1").line_id == "116111"  # type: ignore[union-attr]
+    assert rig.view.contact("c2").line_id is None  # type: ignore[union-attr]
 
 
 # ---------------------------------------------------------------------- random event orders
@@ -288,6 +348,7 @@ steps = st.one_of(
     st.tuples(st.just("accept"), contact_ids, st.none()),
     st.tuples(st.just("fail"), contact_ids, st.sampled_from(list(OfferFailure))),
     st.tuples(st.just("end"), contact_ids),
+    st.tuples(st.just("return"), contact_ids),
     st.tuples(st.just("wait"), st.floats(1, 30) | st.floats(1, 400)),
     st.tuples(st.just("reload")),
 )
@@ -301,6 +362,10 @@ def events_for(step: tuple[Any, ...], core: Acd) -> list[Event]:
         if kind == "accept":
             return [OfferAccepted(contact_id, args[1] or agent_id or "v0")]
         return [OfferFailed(contact_id, agent_id or "v0", args[1])]
+    if kind == "return":  # the volunteer it is with (if any) is gone mid-call
+        contact_id = args[0]
+        agent_id = core.contact(contact_id).agent_id if core.holds(contact_id) else None
+        return [ContactReturned(contact_id, agent_id or "v0")]
     if kind == "login":  # and ready at once, or not
         login = AgentLoggedIn(args[0], f"loc{int(args[0][-1]) % 2}", args[1], frozenset({"nl"}))
         return [login, AgentReady(args[0])] if args[2] else [login]
@@ -323,6 +388,16 @@ def normal(snapshot: dict[str, Any]) -> dict[str, Any]:
         name: {k: v for k, v in figures.items() if k in ("waiting", "oldest_arrived_at")}
         for name, figures in queue["channels"].items()
     }
+    # The wallboard's floor (who and what is held now) must match; today's sums cannot.
+    if "board" in queue:  # supervisors only
+        board = dict(queue["board"])
+        board["kinds"] = {
+            kind: {
+                k: figures[k] for k in ("waiting", "ringing", "in_contact", "longest_wait_since")
+            }
+            for kind, figures in board["kinds"].items()
+        }
+        queue["board"] = board
     return {
         "agents": {a["agent_id"]: a | {"since": 0} for a in snapshot["agents"]},
         "contacts": {c["contact_id"]: c for c in snapshot["contacts"]},

@@ -199,3 +199,15 @@ def test_recover_acd_still_raises_on_what_is_not_a_race() -> None:
     with pytest.raises(RecoveryError) as info:
         recover_acd(None, garbled, acd.AcdSettings())
     assert info.value.index == 2
+
+
+def test_surge_mode_comes_back_from_the_journal_and_the_snapshot() -> None:
+    """Surge mode was the engine's memory: a restart or a take-over silently switched it off
+    while the supervisors thought new contacts went to staff only. It is the core's now."""
+    events = [*_evening([]), (acd.SurgeSwitched(True), 5.0)]
+    rebuilt = recover_acd(None, _acd_journal(events), acd.AcdSettings())
+    assert rebuilt.surge is True
+    again = recover_acd(rebuilt.snapshot(), [], acd.AcdSettings())
+    assert again.surge is True
+    again.handle(acd.ContactArrived("c9", acd.Channel.PHONE), 6.0)
+    assert "staff" in again.contact("c9").skills

@@ -62,10 +62,29 @@ async def test_authenticated_operations_name_their_security(env: WebEnv):
     doc = yaml.safe_load(DOC_PATH.read_text(encoding="utf-8"))
     public = {("GET", "/healthz"), ("GET", "/healthz/live"), ("GET", "/healthz/ready")}
     public |= {("GET", "/api/v1/openapi.yaml"), ("POST", "/api/v1/session")}
+    # The child has no account: the chat token, or nothing before there is a chat.
+    public |= {("GET", "/api/v1/chat/status"), ("POST", "/api/v1/chat"), ("GET", "/api/v1/chat/ws")}
+    assert doc["paths"]["/api/v1/chat/survey"]["post"]["security"] == [{"chatToken": []}]
+    public |= {("POST", "/api/v1/chat/survey")}
     for method, path in doc_routes(doc) - public:
         security = doc["paths"][path][method.lower()].get("security")
-        expected = "admin" if path.startswith("/api/v1/admin/") else "session"
-        assert security == [{expected: []}], (method, path)
+        # A volunteer route takes the bearer token or the session cookie (web.auth).
+        expected = (
+            [{"admin": []}]
+            if path.startswith("/api/v1/admin/")
+            else [{"session": []}, {"cookieAuth": []}]
+        )
+        assert security == expected, (method, path)
+
+
+async def test_cookie_state_changes_document_the_csrf_header_and_403(env: WebEnv):
+    doc = yaml.safe_load(DOC_PATH.read_text(encoding="utf-8"))
+    csrf = {"$ref": "#/components/parameters/CsrfToken"}
+    for method, path in doc_routes(doc):
+        op = doc["paths"][path][method.lower()]
+        if {"cookieAuth": []} in op.get("security", []) and method != "GET":
+            assert csrf in op.get("parameters", []), (method, path)
+            assert "403" in op["responses"], (method, path)
 
 
 async def test_the_document_is_served(env: WebEnv):

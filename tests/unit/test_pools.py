@@ -121,6 +121,6 @@ async def test_shutdown_ends_the_pools_and_a_later_use_gets_fresh_ones():
 
 
 def test_the_process_pools_have_the_documented_sizes():
-    assert dict(pools.SIZES) == {"login": 2, "records": 1, "hours": 1}
-    assert dict(pools.WAITING) == {"login": 8}
+    assert dict(pools.SIZES) == {"login": 2, "records": 1, "hours": 1, "reports": 2}
+    assert dict(pools.WAITING) == {"login": 8, "reports": 2}
     assert pools.executor("records") is pools.executor("records")

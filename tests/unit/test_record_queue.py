@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import statistics
 import threading
 import time
 import uuid
@@ -187,7 +188,10 @@ async def test_retries_back_off_up_to_the_cap():
     assert len(gaps) == 7
     assert gaps[0] >= 0.02 and gaps[1] >= 0.04  # doubling...
     assert all(g >= 0.08 for g in gaps[2:])  # ...up to the cap
-    assert all(g < 0.08 + 0.1 for g in gaps)  # and never beyond it (plus scheduling slack)
+    # ...and not beyond it: uncapped, the gaps would go on 0.16, 0.32, 0.64, 1.28. One gap may
+    # be late on a loaded machine (the event loop's scheduling), so the median and a wide max.
+    assert statistics.median(gaps[2:]) < 0.08 + 0.1
+    assert max(gaps) < 0.08 + 0.5
     await queue.close()
 
 
@@ -277,6 +281,51 @@ async def test_records_left_by_a_previous_process_go_first():
     queue.start()
     await until(lambda: queue.written == 4)
     assert writer.order == [d.contact_id for d in old] + [new.contact_id]
+    await queue.close()
+
+
+async def test_the_backlog_is_written_once_what_earlier_processes_spooled_is_in_sql():
+    spool = DurableSpool()
+    old = [finished(i) for i in range(3)]
+    await spool.push([record_to_json(record_of(d, "116111", "nl")) for d in old])
+    writer = FakeWriter()
+    writer.down = True
+    queue = RecordQueue(writer, spool, **FAST)
+    queue.start()
+    backlog = asyncio.create_task(queue.backlog_written())
+    await until(lambda: len(writer.attempts) >= 3)
+    assert not backlog.done()  # SQL is away: the earlier records are not there to be read yet
+    queue.submit(finished(9), "116111", "nl")  # ours, behind them
+    writer.down = False
+    await asyncio.wait_for(backlog, 3)
+    assert set(writer.order[:3]) == {d.contact_id for d in old}
+    await queue.close()
+
+
+async def test_the_backlog_counts_records_set_aside_and_is_done_at_once_when_empty():
+    spool = DurableSpool()
+    await spool.push(["not json", record_to_json(record_of(finished(1), "116111", "nl"))])
+    queue = RecordQueue(FakeWriter(), spool, **FAST)
+    queue.start()
+    await asyncio.wait_for(queue.backlog_written(), 3)
+    assert (queue.set_aside, queue.written) == (1, 1)
+    await queue.close()
+    empty = RecordQueue(FakeWriter(), DurableSpool(), **FAST)
+    empty.start()
+    await asyncio.wait_for(empty.backlog_written(), 3)
+    await empty.close()
+
+
+async def test_the_backlog_waits_while_the_spool_is_away():
+    spool = DurableSpool()
+    spool.down = True
+    queue = RecordQueue(FakeWriter(), spool, **FAST)
+    queue.start()
+    backlog = asyncio.create_task(queue.backlog_written())
+    await asyncio.sleep(0.1)
+    assert not backlog.done()  # what earlier processes spooled is unknown
+    spool.down = False
+    await asyncio.wait_for(backlog, 3)
     await queue.close()
 
 

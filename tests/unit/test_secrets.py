@@ -112,6 +112,10 @@ def _old_example() -> str:
     text = text.replace("${HELPLINE_AMI_PASSWORD}", "change-me-ami-secret")
     text = text.replace("${HELPLINE_ADMIN_TOKEN}", "change-me-admin-token-0123456789")
     text = text.replace(":${HELPLINE_REDIS_PASSWORD}@127.0.0.1:6380", "127.0.0.1:6379")
+    # The chat came later, with a generated key from the start.
+    text = text.replace("${HELPLINE_CHAT_SECRET}", "a-generated-chat-key-0123456789")
+    # So did the demo supervisor.
+    text = text.replace("${HELPLINE_DEMO_LOTTE_PASSWORD}", "a-generated-demo-password-lotte")
     for name in ("anna", "bram", "sanne"):
         text = text.replace(f"${{HELPLINE_DEMO_{name.upper()}_PASSWORD}}", f"demo-password-{name}")
     return text
@@ -131,6 +135,11 @@ def test_the_app_refuses_every_known_default():
     with pytest.raises(ConfigError, match="known default secrets") as caught:
         refuse_known_secrets(cfg)
     assert "change-me" not in str(caught.value)  # names the keys, never the values
+
+
+def test_a_known_chat_token_key_is_refused():
+    text = _old_example().replace("a-generated-chat-key-0123456789", "change-me-chat-key-0123")
+    assert "chat.token_key" in default_secrets(parse_config(text))
 
 
 def test_an_unfilled_placeholder_counts_as_a_default():

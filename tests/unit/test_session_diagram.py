@@ -43,3 +43,12 @@ def test_the_readme_shows_the_generated_session_diagram():
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert session_diagram() in readme
+
+
+def test_the_readme_shows_the_generated_transfer_diagram():
+    from pathlib import Path
+
+    from session.diagram import transfer_diagram
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert transfer_diagram() in readme

@@ -24,6 +24,7 @@ from session.states import (
     next_session_state,
 )
 from tests.unit.session_helpers import CALLER, SessionScript, done, pb, vol
+from tests.unit.transfer_helpers import partner, request, step
 
 S, T = SessionState, SessionTrigger
 
@@ -77,6 +78,11 @@ def _in_state(state: SessionState) -> SessionScript:
     elif state is S.ENDING:
         s = SessionScript().talking(1)
         s.feed(e.LegGone(CALLER))
+    elif state is S.HANDED_OVER:
+        s = SessionScript().talking(1)
+        s.feed(request(), 5.0)
+        s.feed(e.LegAnswered(partner()), 6.0)
+        s.feed(e.LegGone(vol(1)), 7.0)  # the volunteer drops once the partner answered
     else:
         s = SessionScript().queued()
         s.feed(e.AcdFinished(done(Outcome.ABANDONED)))
@@ -111,8 +117,26 @@ def _cause(trigger: SessionTrigger, state: SessionState) -> Callable[[SessionScr
         return lambda s: s.feed(e.AcdOverflow("queue_full"))
     if trigger is T.CALLER_GONE:
         return lambda s: s.feed(e.LegGone(CALLER, 16))
+    if trigger is T.LAST_PARTY_GONE and state is S.HANDED_OVER:
+        return lambda s: s.feed(e.LegGone(partner(), 16))
     if trigger is T.LAST_PARTY_GONE:
         return lambda s: s.feed(e.LegGone(vol(1), 16))
+    if trigger is T.HAND_OVER:
+
+        def hand_over(s: SessionScript) -> None:
+            s.feed(request(), 5.0)
+            s.feed(e.LegAnswered(partner()), 6.0)
+            s.feed(step("conference"), 7.0)
+            s.feed(step("leave"), 8.0)
+
+        return hand_over
+    if trigger is T.RETURN:
+
+        def back_to_queue(s: SessionScript) -> None:
+            s.feed(request(), 5.0)
+            s.feed(e.LegGone(vol(1)), 6.0)  # before the partner answered
+
+        return back_to_queue
     if trigger is T.FINISHED:
         return lambda s: s.feed(e.AcdFinished(done()))
     assert trigger is T.IVR_DONE

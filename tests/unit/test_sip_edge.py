@@ -51,7 +51,8 @@ def cfg() -> HelplineConfig:
 
 def _vol(user: str, networks: tuple[str, ...] | None, webrtc: bool = False) -> VolunteerSip:
     assert networks is not None
-    return VolunteerSip(user, sip_ha1(user, "kt", "pw-" + user), webrtc=webrtc, networks=networks)
+    ha1 = None if webrtc else sip_ha1(user, "kt", "pw-" + user)
+    return VolunteerSip(user, ha1, webrtc=webrtc, networks=networks)
 
 
 def _sections(text: str) -> list[tuple[str, dict[str, list[str]]]]:
@@ -128,9 +129,26 @@ def test_volunteer_endpoints_only_from_their_locations_networks(cfg):
     assert anna["identify_by"] == ["username"]
     assert anna["deny"] == DENY_ALL
     assert anna["permit"] == ["192.0.2.0/24,2001:db8:1::/48"]
-    bram = _one(pjsip, "bram", "endpoint")  # a location with no networks: this host only
-    assert bram["permit"] == [",".join(LOOPBACK_NETWORKS)]
+    # A location with no networks: this host only.
+    cees = _vol("cees", cfg.location_networks("tilburg"))
+    alone = render_asterisk_config(cfg, [cees])["pjsip.conf"]
+    assert _one(alone, "cees", "endpoint")["permit"] == [",".join(LOOPBACK_NETWORKS)]
     assert list(LOOPBACK_NETWORKS) == ["127.0.0.0/8", "::1/128"]
+
+
+def test_a_browser_phone_is_let_in_only_through_the_apps_proxy(cfg):
+    # Asterisk sees the app's /sip proxy (127.0.0.1), which checks the web session; the
+    # location's own networks are not where its SIP comes from.
+    bram = _one(_pjsip(cfg), "bram", "endpoint")
+    assert bram["deny"] == DENY_ALL
+    assert bram["permit"] == ["127.0.0.1/32"]
+    assert bram["transport"] == ["transport-ws"]
+    assert bram["auth"] == ["bram-auth"]
+    office = cfg.location_networks("utrecht")
+    assert office is not None and "127.0.0.1/32" not in office
+    pjsip = render_asterisk_config(cfg, [_vol("dirk", office, webrtc=True)])["pjsip.conf"]
+    assert _one(pjsip, "dirk", "endpoint")["permit"] == ["127.0.0.1/32"]
+    assert "127.0.0.1/32" in _one(pjsip, "edge-acl", "acl")["permit"][0].split(",")
 
 
 def test_volunteers_dial_nothing_and_transfer_nothing(cfg):
@@ -154,7 +172,7 @@ def test_edge_acl_lets_in_only_trunks_and_location_networks(cfg):
     acl = _one(_pjsip(cfg), "edge-acl", "acl")
     assert acl["deny"] == DENY_ALL
     assert acl["permit"] == [
-        "198.51.100.20,203.0.113.0/28,192.0.2.0/24,2001:db8:1::/48,127.0.0.0/8,::1/128"
+        "198.51.100.20,203.0.113.0/28,192.0.2.0/24,2001:db8:1::/48,127.0.0.1/32"
     ]
 
 

@@ -356,8 +356,8 @@ def check_migration_0004(eng: Engine) -> None:
     db.migrate(eng, "0003")
     _insert_0003_volunteer(eng, "old1", "volunteer")
     _insert_0003_volunteer(eng, "old2", "supervisor")
-    db.migrate(eng)
-    assert db.current_revision(eng) == db.head_revision() == "0004"
+    db.migrate(eng, "0004")  # exactly 0004: later revisions have checks of their own
+    assert db.current_revision(eng) == "0004"
     columns = {c["name"] for c in inspect(eng).get_columns("volunteers")}
     assert "sip_ha1" not in columns and "sip_realm" not in columns
     vols = VolunteerDirectory(eng, "helpline")

@@ -218,3 +218,34 @@ async def test_an_admin_sees_what_a_supervisor_sees(env: WebEnv):
     await _read(ws)
     env.gateway.handle(acd.AgentLoggedIn("sofie", "utrecht", frozenset({"phone"}), frozenset()))
     assert "sofie" in {m["id"] for m in await _drain(ws)}  # another's change: the full view
+
+
+def _transfer(agent_id: str, state: str) -> dict[str, Any]:
+    """A transfer's JSON form (session.transfer.TransferView.to_json)."""
+    return {
+        "contact_id": "c1", "agent_id": agent_id, "partner_id": "veilig-thuis",
+        "partner_name": "Veilig Thuis", "mode": "consult", "region": None, "state": state,
+        "reason": "", "stayed": False, "started_at": 1.0, "updated_at": 2.0,
+    }  # fmt: skip
+
+
+async def test_each_transfer_step_reaches_its_volunteer_and_the_supervisors_only(env: WebEnv):
+    gw = env.gateway
+    anna, tom, sofie = await _open(env, "anna"), await _open(env, "tom"), await _open(env, "sofie")
+    for ws in (anna, tom, sofie):
+        await _read(ws)  # snapshot
+    for state in ("dialing", "consult", "conference"):
+        gw.hub.broadcast([gw.view.observe_transfer(_transfer("anna", state), ended=False)])
+    gw.hub.broadcast([gw.view.observe_transfer(_transfer("anna", "handed_over"), ended=True)])
+    for ws in (anna, sofie):
+        got = [m for m in await _drain(ws) if m["kind"] == "transfer"]
+        assert [m["data"]["state"] for m in got] == [
+            "dialing", "consult", "conference", "handed_over"
+        ]  # fmt: skip
+        assert {m["id"] for m in got} == {"c1"}
+    assert [m for m in await _drain(tom) if m["kind"] == "transfer"] == []
+    # A snapshot holds transfers in progress (none now), scoped like the deltas.
+    gw.hub.broadcast([gw.view.observe_transfer(_transfer("anna", "dialing"), ended=False)])
+    assert gw.view.snapshot(Scope.volunteer("anna"))["transfers"][0]["state"] == "dialing"
+    assert gw.view.snapshot(Scope.volunteer("tom"))["transfers"] == []
+    assert len(gw.view.snapshot(Scope.supervisor())["transfers"]) == 1

@@ -111,7 +111,13 @@ async def test_a_full_login_pool_answers_429_with_retry_after_without_hashing(
     async with web_env(tmp_path) as env:
         queued = [asyncio.ensure_future(login(env, f"v{i}")) for i in range(size)]
         try:
-            await until(lambda: pools.POOLS.pending("login") == size)
+            # Queued is not yet running: wait until the pool's threads are inside the hash too
+            # (on a busy machine a thread may start a moment after its job is counted).
+            await until(
+                lambda: (
+                    pools.POOLS.pending("login") == size and slow.started == pools.SIZES["login"]
+                )
+            )
             started = time.monotonic()
             resp = await login(env)
             assert time.monotonic() - started < 0.5  # at once, not after the queue

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import acd
+from config.registration import DEFAULT_PAUSE_REASONS
 from tests.unit.web_support import WebEnv, web_env
-from web import PAUSE_REASONS
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ async def test_ready_sends_agent_ready_and_returns_the_new_state(env: WebEnv, to
     assert env.gateway.events == [acd.AgentReady("anna")]
 
 
-@pytest.mark.parametrize("reason", PAUSE_REASONS)
+@pytest.mark.parametrize("reason", DEFAULT_PAUSE_REASONS)
 async def test_pause_sends_agent_paused_with_the_reason(env: WebEnv, token: str, reason):
     await env.client.post("/api/v1/me/ready", headers=env.bearer(token))
     resp = await env.client.post(
