@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SYSTEM_STAMP := /var/lib/helpline/.system-packages
 DEBIAN_PACKAGES := redis-server mmdebstrap sip-tester espeak-ng sox python3-venv
 
-.PHONY: up down test lint types unit system-deps venv bench build-softphone browser-deps
+.PHONY: up down test lint types unit system-deps venv bench build-softphone browser-deps lock
 
 system-deps: $(SYSTEM_STAMP)
 $(SYSTEM_STAMP):
@@ -18,11 +18,21 @@ $(SYSTEM_STAMP):
 	@mkdir -p /var/lib/helpline && touch $@
 
 venv: $(STAMP)
-$(STAMP): pyproject.toml | system-deps
+$(STAMP): pyproject.toml constraints.txt | system-deps
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
 	@touch $@
+
+# Re-pin constraints.txt to the newest releases pyproject.toml allows (in a throw-away venv);
+# then run `make test` before committing it.
+lock:
+	rm -rf .lock-venv && python3 -m venv .lock-venv
+	.lock-venv/bin/python -m pip install -q --upgrade pip
+	.lock-venv/bin/python -m pip install -q '.[test]'
+	{ sed -n '/^#/p' constraints.txt; .lock-venv/bin/python -m pip freeze --exclude helpline; } \
+		> constraints.txt.new && mv constraints.txt.new constraints.txt
+	rm -rf .lock-venv build
 
 # The volunteer's workspace (softphone/web -> softphone/static): Node and npm from Debian when
 # the machine has none, the locked npm packages (installed again only when the lock changed;

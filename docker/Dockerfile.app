@@ -47,7 +47,8 @@ COPY --from=softphone /src/softphone/static ./softphone/static
 COPY reports ./reports
 COPY security ./security
 COPY helpline ./helpline
-RUN pip install . && rm -rf /src
+COPY constraints.txt ./
+RUN pip install -c constraints.txt . && rm -rf /src
 
 # A fixed, unprivileged user; /run/helpline gets the filled-in config (mode 0600).
 RUN groupadd --system --gid 10001 helpline \

@@ -378,7 +378,7 @@ class HoursView:
             finally:
                 self.listening = False
                 with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()
             if self._stopping():
                 return
             await asyncio.sleep(backoff)
