@@ -138,6 +138,22 @@ def open_chat(child: Page, kind: str = "Chat met een jongere") -> None:
     )
 
 
+QUEUE_NOTICE_S = 5.0
+"""The test config's ``[chat] queue_notice_s`` (the default)."""
+
+
+def wait_for_queue_notices(child: Page, count: int = 2) -> None:
+    """Wait until the child's page has heard its place in the queue ``count`` times: the
+    chat waited that many notice intervals. The notice at opening goes out before the page's
+    socket is open (the page shows that place from the socket's first frame), so the page
+    counts the notices from ``queue_notice_s`` on: the n-th comes about n intervals after the
+    chat opened, later when the machine is busy. Hence the timeout of n + 2 intervals."""
+    child.wait_for_function(
+        f"window.helplineChat.status().queueNotices >= {count}",
+        timeout=(count + 2) * QUEUE_NOTICE_S * 1000,
+    )
+
+
 def child_sends(child: Page, text: str) -> None:
     child.get_by_label("Jouw bericht").fill(text)
     child.get_by_role("button", name="Versturen", exact=True).click()

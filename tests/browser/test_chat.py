@@ -11,8 +11,6 @@ note, then the colleague ends and blocks; two chats as two tabs and no third at 
 the app SIGKILLed mid-chat and both sides resume; a volunteer in a real call (a pjsua2 caller,
 answered in the page) is not offered a chat, a free colleague is. Screenshots in
 ``test-artifacts/screenshots/chat-*``.
-
-Everything skips until the app serves the chat (the chat-hub and chat-core branches).
 """
 
 from __future__ import annotations
@@ -40,7 +38,14 @@ from tests.browser.conftest import (
     shot,
     status,
 )
-from tests.browser.pages import child_sends, make_ready, open_chat, sync_caller, workspace
+from tests.browser.pages import (
+    child_sends,
+    make_ready,
+    open_chat,
+    sync_caller,
+    wait_for_queue_notices,
+    workspace,
+)
 from tests.integration.conftest import TEST_CONFIG
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(180)]
@@ -300,9 +305,9 @@ def test_a_peer_chat_is_not_offered_to_an_adult_volunteer(
     with workspace(browser, chat_app, page_errors, "vince") as adult:
         make_ready(adult, chat_app, "vince")
         open_chat(child)
-        # The queue was looked at again at least twice (every queue_notice_s, 5 s by default)
-        # with the adult ready: no offer for them.
-        child.wait_for_function("window.helplineChat.status().queueNotices >= 2")
+        # The chat waited two queue-notice intervals (5 s each) with the adult ready: no offer
+        # for them.
+        wait_for_queue_notices(child)
         expect(adult.locator(".chat-offer")).to_be_hidden()
         assert status(adult)["agent"] == "available"
         make_ready(volunteer, chat_app, YOUNG_VOLUNTEER)
@@ -353,9 +358,9 @@ def test_a_volunteer_in_a_call_is_not_offered_a_chat(
             }"""
         )
         open_chat(child, "Chat met een vrijwilliger")
-        # The child is told their place on opening and again queue_notice_s (5) later: that
-        # long the chat waits with the volunteer in the call, and nothing is offered to them.
-        child.wait_for_function("window.helplineChat.status().queueNotices >= 2")
+        # The chat waits two queue-notice intervals (5 s each) with the volunteer in the call,
+        # and nothing is offered to them.
+        wait_for_queue_notices(child)
         expect(child.locator(".position")).to_be_visible()
         expect(volunteer.locator(".chat-offer")).to_be_hidden()
         assert volunteer.evaluate("window.chatOfferShown") is False
@@ -461,7 +466,7 @@ def test_a_volunteer_with_max_chats_gets_no_more(
             "Ik ben de eerste"
         )
         open_chat(children[2])
-        children[2].wait_for_function("window.helplineChat.status().queueNotices >= 2")
+        wait_for_queue_notices(children[2])
         expect(volunteer.locator(".chat-offer")).to_be_hidden()
         assert status(volunteer)["agent"] == "busy"
         shot(volunteer, "chat-workspace-two-tabs")
