@@ -8,15 +8,15 @@
 #
 # It runs beside a development stack on the same host: every port is moved (below, or from the
 # environment) and nothing binds beyond 127.0.0.1. No container registry is needed: the bases
-# come from docker/build-bases.sh, and PostgreSQL and Redis from small stand-ins built from the
-# same Debian (docker/smoke/), not the official images production uses.
+# come from docker/build-bases.sh, the images from docker/build-images.sh, and PostgreSQL and
+# Redis from small stand-ins built from the same Debian (docker/smoke/), not the official images
+# production uses.
 # Needs: a Docker daemon, `docker compose` or docker-compose (v1.29 works), mmdebstrap for the
 # bases, python3, and network access to the Debian mirror, PyPI and the npm registry.
 # Not part of `make test`: the daemon may be absent and this takes minutes.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(dirname "$here")
 project=helpline-smoke
 
 : "${HELPLINE_SIP_PORT:=15060}"
@@ -30,7 +30,6 @@ project=helpline-smoke
 : "${HELPLINE_REDIS_PORT:=16379}"
 : "${SMOKE_BUILD:=1}"
 : "${SMOKE_KEEP:=0}"
-: "${HELPLINE_BUILD_CA_DIR:=/usr/local/share/ca-certificates}"
 
 say() { printf 'smoke: %s\n' "$*" >&2; }
 fail() { say "FAILED: $*"; exit 1; }
@@ -54,44 +53,9 @@ if ss -Hlun "sport = :$HELPLINE_SIP_PORT" | grep -q .; then
 fi
 
 # --- images ---------------------------------------------------------------------------------
-build_app() {
-    # Only what Dockerfile.app.dockerignore lets in (the legacy builder does not read that file),
-    # and the host's own CA certificates as docker/build-ca/*.crt, for a TLS-intercepting proxy.
-    ctx=$(mktemp)
-    entries=$(sed -n 's/^!//p' "$here/Dockerfile.app.dockerignore")
-    # shellcheck disable=SC2086  # one word per path
-    (cd "$root" && tar -cf "$ctx" --exclude=softphone/web/node_modules \
-        --exclude=softphone/static --exclude=__pycache__ --exclude='*.pyc' \
-        docker/Dockerfile.app $entries)
-    if [ -d "$HELPLINE_BUILD_CA_DIR" ]; then
-        cas=$(cd "$HELPLINE_BUILD_CA_DIR" && find . -maxdepth 1 -name '*.crt' | sed 's,^\./,,')
-        if [ -n "$cas" ]; then
-            say "build stages trust $HELPLINE_BUILD_CA_DIR/*.crt"
-            # shellcheck disable=SC2086
-            tar -rf "$ctx" -C "$HELPLINE_BUILD_CA_DIR" --transform='s,^,docker/build-ca/,' $cas
-        fi
-    fi
-    docker build --network host -q -f docker/Dockerfile.app -t helpline-app:latest - <"$ctx"
-    rm -f "$ctx"
-}
-
 if [ "$SMOKE_BUILD" = 1 ]; then
-    for suite in bookworm sid; do
-        docker image inspect "helpline-debian:$suite" >/dev/null 2>&1 \
-            || "$here/build-bases.sh" "$suite"
-    done
-    say "building helpline-asterisk"
-    docker build --network host -q -f "$here/Dockerfile.asterisk" -t helpline-asterisk:latest "$here"
-    say "building helpline-app"
-    build_app
-    say "building the PostgreSQL and Redis stand-ins"
-    docker build --network host -q -f "$here/smoke/Dockerfile.postgres" \
-        -t helpline-smoke-postgres:latest "$here/smoke"
-    docker build --network host -q -f "$here/smoke/Dockerfile.redis" \
-        -t helpline-smoke-redis:latest "$here/smoke"
+    "$here/build-images.sh" --stand-ins
 fi
-docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' \
-    | grep -E '^helpline-(app|asterisk|debian|smoke-[a-z]+):' >&2
 
 # --- start ----------------------------------------------------------------------------------
 work=$(mktemp -d)
@@ -204,10 +168,32 @@ for service in postgres redis asterisk app; do
 done
 say "ok: postgres, redis, asterisk and app report healthy"
 
-if command -v sipp >/dev/null 2>&1 && [ -x "$here/smoke/sipp-call.sh" ]; then
-    # One call from the carrier's address to the helpline's number: answered by the IVR
-    # (the line is closed or open; either way Asterisk must answer with 200 and hand it to the app).
-    "$here/smoke/sipp-call.sh" "$HELPLINE_SIP_PORT" || fail "the test call failed"
-    say "ok: a call from the carrier's address was answered"
+# Unprivileged: the app as uid 10001, Asterisk dropped to its own uid 2000; the rendered config
+# readable by Asterisk's group only.
+[ "$(docker exec "$(container app)" id -u)" = 10001 ] || fail "the app does not run as uid 10001"
+# The server (asterisk -f ...), not a health check's `asterisk -rx` that may run as root meanwhile.
+users=$(docker top "$(container asterisk)" -eo pid,uid,args \
+    | awk '$3 == "asterisk" && $4 == "-f" {print $2}' | sort -u)
+[ "$users" = 2000 ] || fail "Asterisk runs as uid ${users:-?}, not 2000"
+modes=$(docker exec "$(container asterisk)" stat -c '%u:%g %a' /etc/asterisk/pjsip.conf)
+[ "$modes" = "0:2000 640" ] || fail "pjsip.conf is $modes, not 0:2000 640"
+say "ok: the app runs as uid 10001, Asterisk as uid 2000, its rendered config is 0:2000 0640"
+
+if command -v sipp >/dev/null 2>&1; then
+    # One call from the carrier's address to the helpline's number: Asterisk must hand it to the
+    # app's Stasis application, which answers it (200), plays the IVR's greeting and queues it;
+    # with no volunteer, the caller hangs up after 8 s: an abandoned contact record.
+    "$here/smoke/sipp-call.sh" "$HELPLINE_SIP_PORT" 116111 || fail "the test call failed"
+    say "ok: a call from the carrier's address (127.0.0.2) to 116111 was answered"
+    records=$(docker exec "$(container postgres)" psql -U helpline -d helpline -Atc \
+        "SELECT count(*) FROM contact_records WHERE line_id = '116111' AND outcome = 'abandoned'")
+    [ "$records" = 1 ] || fail "expected 1 abandoned contact record, found ${records:-none}"
+    say "ok: the app queued it and wrote its anonymous contact record (abandoned)"
+    if compose logs --no-color 2>&1 | grep -q 0611223344; then
+        fail "the caller's number is in a container's log"
+    fi
+    say "ok: the caller's number is in no container's log"
+else
+    say "skipped: the test call (no sipp; apt-get install sipp)"
 fi
 say "all checks passed"
