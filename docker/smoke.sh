@@ -193,7 +193,25 @@ if command -v sipp >/dev/null 2>&1; then
         fail "the caller's number is in a container's log"
     fi
     say "ok: the caller's number is in no container's log"
+
+    # A volunteer as the README adds one: the account, its SIP secret, the accounts re-rendered
+    # by init and reloaded; then their phone registers from 127.0.0.1 (the default location
+    # network: loopback only).
+    app=$(container app)
+    secret | docker exec -i "$app" helpline volunteer add anna --name Anna --location utrecht \
+        --skills phone,chat --languages nl,en --password-stdin >/dev/null 2>&1 \
+        || fail "helpline volunteer add failed"
+    sip_secret=$(docker exec "$app" helpline volunteer sip-secret anna 2>/dev/null \
+        | sed -n 's/^SIP secret: *//p')
+    [ -n "$sip_secret" ] || fail "helpline volunteer sip-secret printed no secret"
+    compose run --rm init >/dev/null 2>&1 || fail "re-running init failed"
+    asterisk_cli "module reload res_pjsip.so" >/dev/null
+    "$here/smoke/sipp-register.sh" "$HELPLINE_SIP_PORT" anna "$sip_secret" \
+        || fail "the volunteer's phone could not register"
+    asterisk_cli "pjsip show contacts" | grep -q "anna/sip:anna@127.0.0.1" \
+        || fail "Asterisk has no contact for anna"
+    say "ok: a volunteer added with the CLI registers a SIP phone (digest) after init + reload"
 else
-    say "skipped: the test call (no sipp; apt-get install sipp)"
+    say "skipped: the test call and registration (no sipp; apt-get install sip-tester)"
 fi
 say "all checks passed"
