@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SYSTEM_STAMP := /var/lib/helpline/.system-packages
 DEBIAN_PACKAGES := redis-server mmdebstrap sip-tester espeak-ng sox python3-venv
 
-.PHONY: up down test lint types unit system-deps venv bench build-softphone browser-deps lock
+.PHONY: up down test lint types unit system-deps venv bench build-softphone browser-deps lock docker-images docker-smoke
 
 system-deps: $(SYSTEM_STAMP)
 $(SYSTEM_STAMP):
@@ -77,3 +77,11 @@ test: venv services browser-deps build-softphone lint types
 
 bench: venv
 	$(PY) bench/routing.py
+
+# The container deployment (docker/README.md), with a running Docker daemon. Not part of `test`:
+# CI may have no daemon, and the smoke run takes minutes. Neither needs a container registry.
+docker-images:
+	docker/build-images.sh
+
+docker-smoke:
+	docker/smoke.sh

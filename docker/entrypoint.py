@@ -8,6 +8,8 @@
 The mounted ``helpline.toml`` holds ``${NAME}`` placeholders; each is replaced from the
 environment (``$$`` is a literal ``$``). A placeholder without a value is an error, never left
 in place: a literal ``${HELPLINE_ARI_PASSWORD}`` would otherwise pass as an 8+ character secret.
+Only the ports have defaults (``SETTING_DEFAULTS``): the usual ones, so a second stack can run
+beside another on the same host (``docker/smoke.sh`` does) by setting them.
 """
 
 from __future__ import annotations
@@ -29,6 +31,21 @@ ASTERISK_GID = 2000
 """Group of the ``asterisk`` user in Dockerfile.asterisk: it may read, nobody else."""
 
 
+SETTING_DEFAULTS: dict[str, str] = {
+    "HELPLINE_SIP_PORT": "5060",
+    "HELPLINE_RTP_START": "10000",
+    "HELPLINE_RTP_END": "10999",
+    "HELPLINE_ARI_PORT": "8088",
+    "HELPLINE_AMI_PORT": "5038",
+    "HELPLINE_HTTP_PORT": "8080",
+    "HELPLINE_ADMIN_PORT": "8081",
+    "HELPLINE_POSTGRES_PORT": "5432",
+    "HELPLINE_REDIS_PORT": "6379",
+}
+"""Port placeholders in helpline.toml and their values when the environment has none. Secrets
+never have a default."""
+
+
 class DockerSetupError(Exception):
     """The container cannot be set up (missing variable, invalid config, unwritable volume)."""
 
@@ -39,8 +56,13 @@ def fill_config(template: Path = TEMPLATE, target: Path = FILLED) -> Path:
         text = template.read_text(encoding="utf-8")
     except OSError as exc:
         raise DockerSetupError(f"{template}: cannot read: {exc.strerror or exc}") from exc
+    values = {**SETTING_DEFAULTS, **os.environ}
+    for name in SETTING_DEFAULTS:
+        # Written into the TOML unquoted: anything but digits could add settings of its own.
+        if not values[name].isdigit():
+            raise DockerSetupError(f"{name} must be a port number, not {values[name]!r}")
     try:
-        filled = string.Template(text).substitute(os.environ)
+        filled = string.Template(text).substitute(values)
     except KeyError as exc:
         raise DockerSetupError(
             f"{template}: environment variable {exc.args[0]} is not set"
