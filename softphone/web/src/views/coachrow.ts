@@ -29,7 +29,7 @@ const isChat = (channel: string) => channel === "chat" || channel === "peer_chat
 /** What each of the volunteer's contacts is, in order: a peer chat is told from a chat by its
  * kind (the channel of both is the queue's `chat`). */
 export function contactKinds(agent: Pick<AgentView, "contacts" | "kinds">): string[] {
-  return agent.contacts.map(([, channel], i) => agent.kinds[i] ?? channel);
+  return agent.contacts.map(([, channel], i) => agent.kinds?.[i] ?? channel);
 }
 
 export function buildCoachRow(agentId: string, deps: RowDeps): CoachRow {
