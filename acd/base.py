@@ -70,6 +70,9 @@ class AcdBase:
         self._seq = 0
         self._now = float("-inf")
         self._surge = False
+        self._coaching: set[str] = set()
+        """Supervisors coaching a call (``CoachingStarted``), logged in or not: a login
+        takes it from here into ``Agent.coaching``."""
 
     # Read-only views for the adapter, wallboard and IVR.
 
@@ -77,6 +80,11 @@ class AcdBase:
     def surge(self) -> bool:
         """Whether surge mode is on (``SurgeSwitched``)."""
         return self._surge
+
+    @property
+    def coaching(self) -> frozenset[str]:
+        """Supervisors coaching a call now (``CoachingStarted``), logged in or not."""
+        return frozenset(self._coaching)
 
     def agent(self, agent_id: str) -> Agent:
         try:

@@ -90,6 +90,7 @@ class Acd(Contacts):
                 dataclasses.replace(c, relax_at=dict(c.relax_at)) for c in self._contacts.values()
             ),
             surge=self._surge,
+            coaching=frozenset(self._coaching),
         )
 
     @classmethod
@@ -129,6 +130,7 @@ class Acd(Contacts):
         self._seq = seq
         self._now = now
         self._surge = state.surge
+        self._coaching = set(state.coaching)
         self._agents = {a.agent_id: a for a in agents}
         self._contacts = {c.contact_id: c for c in contacts}
         timers: list[tuple[float, TimerKind, str, int]] = []
@@ -194,4 +196,6 @@ _HANDLERS: dict[type[Any], Any] = {
     ev.ContactReturned: Acd._on_returned,
     ev.ContactHandedOver: Acd._on_handed_over,
     ev.SurgeSwitched: Acd._on_surge,
+    ev.CoachingStarted: Acd._on_coaching_started,
+    ev.CoachingEnded: Acd._on_coaching_ended,
 }

@@ -218,6 +218,31 @@ class SurgeSwitched:
     on: bool
 
 
+@record
+class CoachingStarted:
+    """A supervisor started coaching a call (listen, whisper or barge): from now until
+    ``CoachingEnded`` she is offered no contact, whatever her state, since her phone is busy
+    with the coaching and would only refuse a child's call.
+
+    Sent when the coaching is asked for (her phone rings for it), also for a supervisor who is
+    not logged in to the queue: she logs in coaching. A pending offer to her is withdrawn.
+    Starting twice is the same as once."""
+
+    agent_id: str
+    """The supervisor (her login id)."""
+
+
+@record
+class CoachingEnded:
+    """The supervisor's coaching is over (stopped, her phone hung up or never answered, the
+    volunteer left, the call ended), or the engine found after reconciliation that no call is
+    coached by her any more. Contacts may be offered to her again. Ending a coaching that
+    was not started changes nothing."""
+
+    agent_id: str
+    """The supervisor (her login id)."""
+
+
 Event = (
     AgentLoggedIn
     | AgentReady
@@ -232,6 +257,8 @@ Event = (
     | ContactReturned
     | ContactHandedOver
     | SurgeSwitched
+    | CoachingStarted
+    | CoachingEnded
 )
 
 EVENT_TYPES: tuple[type[Event], ...] = (
@@ -248,4 +275,6 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     ContactReturned,
     ContactHandedOver,
     SurgeSwitched,
+    CoachingStarted,
+    CoachingEnded,
 )

@@ -62,6 +62,9 @@ class Agent:
     no_answer_streak: int = 0
     pending_pause: str | None = None
     pending_logout: bool = False
+    coaching: bool = False
+    """Coaching a call (``CoachingStarted``): offered nothing until it ends. Mirrors the
+    core's set of coaching supervisors, which also holds those not logged in."""
     wrap_until: float | None = None
     wrap_token: int = 0
     eligible_seq: int = 0
@@ -84,10 +87,10 @@ class Agent:
     def prospects(self) -> frozenset[str] | None:
         """Tokens offered now or about to be (ringing, wrap-up ending), else ``None``.
 
-        What a waiting contact's preference may wait for: paused, leaving, or in a call, they
-        do not count; a volunteer holding chats with room for another counts for chats.
+        What a waiting contact's preference may wait for: paused, leaving, coaching, or in a
+        call, they do not count; a volunteer holding chats with room for another counts for chats.
         """
-        if self.pending_pause is not None or self.pending_logout:
+        if self.pending_pause is not None or self.pending_logout or self.coaching:
             return None
         state = self.state
         if (
@@ -105,7 +108,12 @@ class Agent:
 
     def capabilities(self) -> frozenset[str] | None:
         """Tokens offered for a new contact now, or ``None`` when nothing may be offered."""
-        if self.offer is not None or self.pending_pause is not None or self.pending_logout:
+        if (
+            self.offer is not None
+            or self.pending_pause is not None
+            or self.pending_logout
+            or self.coaching
+        ):
             return None
         if self.state is AgentState.AVAILABLE:
             return self.caps_any if self.phone_reachable else self.caps_chat
@@ -217,3 +225,6 @@ class AcdState:
     """Contacts it holds (copies)."""
     surge: bool = False
     """Surge mode (``SurgeSwitched``); absent from snapshots written before it existed."""
+    coaching: frozenset[str] = frozenset()
+    """Supervisors coaching a call now, logged in or not (``CoachingStarted``); absent from
+    snapshots written before it existed."""

@@ -118,6 +118,7 @@ def state_to_dict(state: AcdState) -> dict[str, Any]:
         "agents": [_to_dict(a) for a in state.agents],
         "contacts": [_to_dict(c) for c in state.contacts],
         "surge": state.surge,
+        "coaching": sorted(state.coaching),
     }
 
 
@@ -192,9 +193,15 @@ def state_from_dict(data: Any) -> AcdState:
                 f"snapshot: contact {contact.contact_id}'s return does not add up"
                 " (returned_at, returns and answered_at)"
             )
+    # Snapshots from before coaching was the core's have neither the list nor the flags.
+    coaching = _decode("snapshot.coaching", frozenset[str], data.get("coaching", []))
     for agent in agents:
         if agent.state is AgentState.LOGGED_OUT:
             raise InvalidEvent(f"snapshot: agent {agent.agent_id} is logged out")
+        if agent.coaching != (agent.agent_id in coaching):
+            raise InvalidEvent(
+                f"snapshot: agent {agent.agent_id}'s coaching does not match snapshot.coaching"
+            )
     _check_references(agents, contacts)
     seq = _decode("snapshot.seq", int, data.get("seq"))
     now = data.get("now")
@@ -202,7 +209,7 @@ def state_from_dict(data: Any) -> AcdState:
     surge = data.get("surge", False)  # snapshots from before surge mode have none
     if not isinstance(surge, bool):
         raise InvalidEvent("snapshot.surge: expected true or false")
-    return AcdState(strategy, seq, clock, tuple(agents), tuple(contacts), surge)
+    return AcdState(strategy, seq, clock, tuple(agents), tuple(contacts), surge, coaching)
 
 
 def _list(data: dict[str, Any], key: str) -> list[Any]:

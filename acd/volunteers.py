@@ -1,7 +1,8 @@
 """A volunteer's side of the distributor: log-in, ready, pause, log-out and wrap-up.
 
 The volunteers' own events (``AgentLoggedIn``, ``AgentReady``, ``AgentPaused``,
-``AgentLoggedOut``, ``AgentReachability``, ``WrapUpEnded``) and the steps that move a
+``AgentLoggedOut``, ``AgentReachability``, ``WrapUpEnded``), a supervisor's coaching
+(``CoachingStarted``, ``CoachingEnded``: no offers meanwhile) and the steps that move a
 volunteer's state for other reasons: an offer withdrawn or failed (the no-answer streak and
 the automatic pause), a contact let go, and the wrap-up after the last one. A pause or a
 log-out asked for mid-conversation waits for its end (``pending_pause``, ``pending_logout``).
@@ -39,6 +40,7 @@ class Volunteers(Routing):
             languages=frozenset(e.languages),
             max_chats=max_chats,
             phone_reachable=e.phone_reachable,
+            coaching=e.agent_id in self._coaching,
             idle_since=now,
         )
         self._agents[e.agent_id] = agent
@@ -82,6 +84,30 @@ class Volunteers(Routing):
         agent = self.agent(e.agent_id)
         next_agent_state(agent.agent_id, agent.state, AgentTrigger.WRAP_UP_DONE)
         self._end_wrap_up(agent, now, out)
+
+    def _on_coaching_started(self, e: ev.CoachingStarted, now: float, out: Commands) -> None:
+        _check_agent_id(e.agent_id)
+        self._coaching.add(e.agent_id)
+        agent = self._agents.get(e.agent_id)
+        if agent is None or agent.coaching:
+            return  # not logged in (a login takes it from the set), or started already
+        agent.coaching = True
+        if agent.offer is not None:
+            # Her phone is busy with the coaching: the offer goes to the next one at once.
+            self._withdraw_offer(agent, "coaching", now, out)
+            self._transition(agent, AgentTrigger.OFFER_VOID, agent.reason, now, out)
+        self._refresh(agent)
+
+    def _on_coaching_ended(self, e: ev.CoachingEnded, now: float, out: Commands) -> None:
+        _check_agent_id(e.agent_id)
+        self._coaching.discard(e.agent_id)
+        agent = self._agents.get(e.agent_id)
+        if agent is None or not agent.coaching:
+            return
+        agent.coaching = False
+        if agent.state is AgentState.AVAILABLE:
+            agent.idle_since = now  # coaching is work, not idling: to the back of the line
+        self._refresh(agent)
 
     # ------------------------------------------------------------------ shared steps
 
@@ -162,3 +188,8 @@ class Volunteers(Routing):
             agent.idle_since = now
             self._transition(agent, AgentTrigger.WRAP_UP_DONE, "", now, out)
         self._refresh(agent)
+
+
+def _check_agent_id(agent_id: object) -> None:
+    if not isinstance(agent_id, str) or not agent_id:
+        raise InvalidEvent(f"agent_id must be a non-empty string, got {agent_id!r}")

@@ -2,11 +2,14 @@
 
 A caller's session is kept (and its IVR started) when the call arrives, or rebuilt by
 reconciliation with Asterisk; a volunteer's transfer steps and a supervisor's coaching reach
-the session of the call the volunteer is in. A refusal raises before anything changes.
+the session of the call the volunteer is in. A refusal raises before anything changes. After
+reconciliation the core's coaching marks are made to agree with the sessions' coachings.
 Built on ``engine.dispatch``, which takes what the sessions answer.
 """
 
 from __future__ import annotations
+
+import logging
 
 import acd
 from engine.dispatch import Dispatch
@@ -17,6 +20,8 @@ from session.coaching_states import CoachingView
 from session.errors import CoachingRefused, TransferRefused
 from session.machine import ContactSession
 from session.transfer import TransferView
+
+log = logging.getLogger(__name__)
 
 
 class Calls(Dispatch):
@@ -75,6 +80,23 @@ class Calls(Dispatch):
         self._session_commands(session, session.handle(event, self._now))
         assert session.coaching is not None  # a request the session accepted made one
         return session.coaching.view()
+
+    def settle_coachings(self) -> None:
+        """Make the core's coaching marks (no offers to a supervisor who coaches) agree with
+        the coachings the sessions hold, once reconciliation's work is applied: after a
+        restart of ours no coaching is rebuilt, and a step that failed may have lost a mark's
+        start or end. Without this a supervisor could stay out of routing for ever."""
+        coaching = {
+            s.coaching.supervisor_id
+            for s in self.sessions.values()
+            if s.coaching is not None and s.coaching.active
+        }
+        marked = self.acd.coaching
+        for supervisor_id in sorted(marked - coaching):
+            log.info("supervisor %s coaches no call any more", supervisor_id)
+            self.to_acd(acd.CoachingEnded(supervisor_id))
+        for supervisor_id in sorted(coaching - marked):
+            self.to_acd(acd.CoachingStarted(supervisor_id))
 
     def publish_transfer(self, session: ContactSession) -> None:
         """Tell the transfer observers where a session's transfer is (reconciliation found

@@ -159,6 +159,8 @@ class Engine(Journaling, Calls, Chats):
             await self._drain()
             if self._reconcile_pending:
                 self._reconcile_pending = False
+                self.settle_coachings()  # what reconciliation queued has ended what it ended
+                await self._drain()
                 self.reconciled.set()
                 await self._fire_timers()
                 await self._drain()

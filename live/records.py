@@ -38,6 +38,8 @@ class CoreAgent(Protocol):
     @property
     def pending_logout(self) -> bool: ...
     @property
+    def coaching(self) -> bool: ...
+    @property
     def handled(self) -> int: ...
     @property
     def skills(self) -> frozenset[str]: ...
@@ -84,6 +86,10 @@ class AgentView:
     """Contact ringing for them, if any."""
     contacts: tuple[tuple[str, str], ...]
     """Contacts they hold, as (contact id, channel value), in the order they took them."""
+    kinds: tuple[str, ...]
+    """The kind of each of ``contacts``, in the same order: ``phone``, ``chat`` or
+    ``peer_chat`` (a chat that asked for the skill; ``live.wallboard.kind_of``). Beside
+    ``contacts``, which keeps the core's channel for every consumer of it."""
     wrap_until: float | None
     """When their wrap-up ends, while in wrap-up."""
     phone_registered: bool
@@ -92,6 +98,9 @@ class AgentView:
     """Pause reason that takes effect after wrap-up, if they asked for one while busy."""
     pending_logout: bool
     """Whether they log out after wrap-up."""
+    coaching: bool
+    """A supervisor coaching a call (``acd.CoachingStarted``): offered nothing meanwhile,
+    whatever ``state`` says."""
     handled: int
     """Contacts answered since login."""
     skills: tuple[str, ...]
@@ -103,8 +112,9 @@ class AgentView:
     ``AgentStateChanged`` when seen, else when the view first saw them."""
 
     @classmethod
-    def of(cls, agent: CoreAgent, since: float) -> AgentView:
-        """Copy what the view shows of one of the core's volunteers (``core.agent(id)``)."""
+    def of(cls, agent: CoreAgent, since: float, kinds: tuple[str, ...]) -> AgentView:
+        """Copy what the view shows of one of the core's volunteers (``core.agent(id)``);
+        ``kinds``: the kind of each contact they hold (the core's agent does not know it)."""
         return cls(
             agent_id=agent.agent_id,
             location_id=agent.location_id,
@@ -112,10 +122,12 @@ class AgentView:
             reason=agent.reason,
             offer=agent.offer,
             contacts=tuple((cid, channel.value) for cid, channel in agent.contacts.items()),
+            kinds=kinds,
             wrap_until=agent.wrap_until,
             phone_registered=agent.phone_reachable,
             pending_pause=agent.pending_pause,
             pending_logout=agent.pending_logout,
+            coaching=agent.coaching,
             handled=agent.handled,
             skills=tuple(sorted(agent.skills)),
             languages=tuple(sorted(agent.languages)),
@@ -130,10 +142,12 @@ class AgentView:
             "reason": self.reason,
             "offer": self.offer,
             "contacts": [[cid, channel] for cid, channel in self.contacts],
+            "kinds": list(self.kinds),
             "wrap_until": self.wrap_until,
             "phone_registered": self.phone_registered,
             "pending_pause": self.pending_pause,
             "pending_logout": self.pending_logout,
+            "coaching": self.coaching,
             "handled": self.handled,
             "skills": list(self.skills),
             "languages": list(self.languages),

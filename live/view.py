@@ -19,8 +19,15 @@ from zoneinfo import ZoneInfo
 import acd
 from live.day_seed import DaySeed
 from live.delta import Delta, Kind, Scope, queue_for_volunteers
-from live.records import SHOWN_STATES, AgentView, ChannelFigures, ContactView, QueueFigures
-from live.wallboard import Wallboard, channel_of
+from live.records import (
+    SHOWN_STATES,
+    AgentView,
+    ChannelFigures,
+    ContactView,
+    CoreAgent,
+    QueueFigures,
+)
+from live.wallboard import Wallboard, channel_of, kind_of
 
 DEFAULT_TZ = ZoneInfo("Europe/Amsterdam")
 _QUEUED = acd.ContactState.QUEUED.value
@@ -131,7 +138,8 @@ class LiveView:
         for agent in core.agents():
             old = old_agents.get(agent.agent_id)
             keep = old is not None and (old.state, old.reason) == (agent.state.value, agent.reason)
-            view = AgentView.of(agent, old.since if keep and old is not None else now)
+            since = old.since if keep and old is not None else now
+            view = AgentView.of(agent, since, _kinds(agent, core))
             self._put_agent(view.agent_id, view, now)
         for heap in self._oldest.values():
             heap.clear()
@@ -312,7 +320,7 @@ class LiveView:
         else:
             if at is None:
                 at = old.since if old is not None else now
-            view = AgentView.of(agent, at)
+            view = AgentView.of(agent, at, _kinds(agent, core))
         if view == old:
             return
         self._put_agent(agent_id, view, now)
@@ -392,3 +400,11 @@ class LiveView:
 
 def _no_line(contact_id: str) -> str | None:
     return None
+
+
+def _kinds(agent: CoreAgent, core: acd.Acd) -> tuple[str, ...]:
+    """The kind of each contact the volunteer holds (the core holds every one of them): a
+    peer chat is a chat that asked for the ``peer_chat`` skill."""
+    return tuple(
+        kind_of(channel, core.contact(cid).skills) for cid, channel in agent.contacts.items()
+    )

@@ -19,7 +19,9 @@ Definitions (named on the screen too):
   contacts count in neither (they were never offered a volunteer: shown apart);
 - ASA: mean of (first answer - arrival) over answered contacts;
 - AHT: (talk + wrap-up) / answered: talk = end - first answer, wrap-up = the volunteers'
-  time in wrap-up after a contact of that kind, counted when the wrap-up ends.
+  time in wrap-up after a contact of that kind, counted when the wrap-up ends;
+- ``coaching``: logged-in supervisors coaching a call now. They count in their state too
+  (often ready), but are offered nothing until the coaching ends.
 
 A board that starts in the middle of the day (a restart, a standby taking over) begins
 counting at once and is handed today's earlier contacts from their records once SQL has been
@@ -170,6 +172,9 @@ class Wallboard:
         """Kind of the contact each volunteer held last: what their wrap-up is counted to."""
         self._by_location: dict[str, Counter[str]] = {}
         self._paused: Counter[str] = Counter()
+        self._coaching = 0
+        """Logged-in volunteers (supervisors) coaching a call now: offered nothing, whatever
+        their state (they count in ``agents`` by state as well)."""
         self._lines: tuple[dict[str, Any], ...] = ()
         self._partners: tuple[dict[str, Any], ...] = ()
         self._asterisk_down_since: float | None = None
@@ -230,6 +235,7 @@ class Wallboard:
         self._contacts.clear()
         self._by_location.clear()
         self._paused.clear()
+        self._coaching = 0
 
     def arrived(self, contact_id: str, channel: acd.Channel, skills: Iterable[str]) -> None:
         """A contact reached the core (``ContactArrived``, or seen at a reload)."""
@@ -285,6 +291,10 @@ class Wallboard:
 
     def agent_changed(self, old: AgentView | None, new: AgentView | None, now: float) -> None:
         """A volunteer's view changed from ``old`` to ``new`` (``None``: logged out)."""
+        if old is not None and old.coaching:
+            self._coaching -= 1
+        if new is not None and new.coaching:
+            self._coaching += 1
         if old is not None:
             counts = self._by_location[old.location_id]
             counts[old.state] -= 1
@@ -378,6 +388,7 @@ class Wallboard:
                 for loc, counts in sorted(self._by_location.items())
             },
             "transfers": transfers,
+            "coaching": self._coaching,
             "lines": list(self._lines),
             "partners": list(self._partners),
             "alerts": self._alerts(kinds),

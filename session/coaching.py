@@ -19,6 +19,11 @@ the volunteer leaves the call, or when the call ends; its supervisor leg, snoop 
 coach bridge go with it. The supervisor's leg never counts as a party of the conversation:
 a volunteer who hangs up ends the child's call as without a supervisor.
 
+The core hears of it (``acd.CoachingStarted`` when her phone is rung for it, and
+``acd.CoachingEnded`` on every way it ends, both through ``_end``): her phone is busy with
+the coaching, so the core offers her no child meanwhile, even if she is ready. After a restart
+of ours no coaching is rebuilt; the engine ends the core's marks that no session holds then.
+
 Sans-IO: the session (``session.machine``) feeds it and appends what it returns.
 """
 
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import acd
 from session import commands as c
 from session.coaching_states import (
     SNOOP_DIRECTIONS,
@@ -98,7 +104,9 @@ class Coaching:
             originator,
             caller_id,
         )
-        return coaching, [dial, c.CoachingChanged(coaching.view())]
+        # Before the dial: a child's call must not be offered to her phone as it rings for this.
+        busy = c.ToAcd(acd.CoachingStarted(supervisor_id))
+        return coaching, [busy, dial, c.CoachingChanged(coaching.view())]
 
     @property
     def active(self) -> bool:
@@ -234,6 +242,7 @@ class Coaching:
             out.append(c.Hangup(self.contact_id, self.supervisor_leg))
         # Unconditional: a coach bridge of a mode switched away from is already gone (a 404).
         out.append(c.DeleteBridge(self.contact_id, self.coach_bridge))
+        out.append(c.ToAcd(acd.CoachingEnded(self.supervisor_id)))  # offers may reach her again
         out.append(c.CoachingChanged(self.view()))
 
     def _move(self, trigger: CoachingTrigger, now: float) -> None:

@@ -202,6 +202,10 @@ async def _listen_then_whisper(page: AsyncPage, row: Any, caller: Any, phone: An
     await async_expect(listen).to_have_attribute("aria-pressed", "true")
     await async_expect(row.locator(".coach-badge")).to_have_text("Jij: meeluisteren")
     await async_expect(page.locator(".call-panel .call-title")).to_have_text("Coachinggesprek")
+    # Her own status says why no child's call comes to her while she coaches.
+    await async_expect(page.locator(".state-panel .state-detail")).to_contain_text(
+        "Je coacht een gesprek: je krijgt intussen geen gesprekken"
+    )
 
     async def hearing() -> bool:
         return await inbound_packets(page) > 50
@@ -297,7 +301,8 @@ def test_a_supervisor_reads_along_with_a_chat_and_a_volunteer_sees_no_panel(
 
         row = supervisor.locator(f'.coach-row[data-agent="{YOUNG_VOLUNTEER}"]')
         expect(row.locator(".coach-name")).to_have_text("Jet")
-        expect(row.locator(".coach-contacts")).to_have_text("Contact: Chat")
+        # A peer chat is named as one (its channel is the queue's "chat"; its kind says more).
+        expect(row.locator(".coach-contacts")).to_have_text("Contact: Chat (jongere)")
         # The list says who and how, never what: no chat text in it.
         assert "Hoi, is daar iemand?" not in (row.text_content() or "")
         row.get_by_role("button", name="Meelezen met Jet, chat 1").click()

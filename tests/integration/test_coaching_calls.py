@@ -199,3 +199,37 @@ async def test_the_volunteer_leaving_ends_the_coaching_and_the_call(asterisk, tm
         await call.caller.wait_ended()
         await nothing_left(call.run, asterisk)
         await call.run.records_written(1)
+
+
+async def test_a_supervisor_ready_while_she_coaches_is_offered_the_next_child_only_after(
+    asterisk, tmp_path
+):
+    """Her phone is busy with the coaching: a child's call offered to it would be refused
+    (486) and cost the child ring time. The child waits for her instead (no other volunteer
+    is free here) and is rung through to her phone once she stops coaching."""
+    async with a_call(asterisk, tmp_path) as call:
+        run = call.run
+        await call.coach("listen")
+        coaching_call = await call.supervisor.wait_incoming()
+        assert "coaching" in coaching_call.remote_uri
+        await call.supervisor.wait_answered()
+        await call.coaching_is("active")
+        await run.login_ready(SUPERVISOR)  # she sets herself ready while coaching
+        agent = run.agent(SUPERVISOR)
+        assert agent is not None and (agent["state"], agent["coaching"]) == ("available", True)
+
+        async with CallerPhone(HELPLINE_NUMBER) as second:
+            await second.dial()
+            await run.wait_for(lambda: run.app.acd.waiting_count() == 1)
+            await call.supervisor.assert_no_incoming(within_s=2.0)
+            (waiting,) = [c for c in run.app.acd.contacts() if c.agent_id is None]
+            assert waiting.offer_token == 0, "offered to her busy phone (it refuses with 486)"
+
+            await call.switch(None)  # she stops coaching: the child waiting is hers now
+            await call.supervisor.wait_incoming(timeout_s=10)
+            await second.wait_hearing(SUPERVISOR_TONE_HZ)
+            agent = run.agent(SUPERVISOR)
+            assert agent is not None and (agent["state"], agent["coaching"]) == ("busy", False)
+            await second.hangup()
+        await call.caller.hangup()
+        await nothing_left(run, asterisk)

@@ -8,6 +8,7 @@ gone mid-call (``ContactReturned``):
 - a returned contact is offered before any other waiting contact a volunteer could take, the
   earliest returned first; its maximum wait counts from its return;
 - no free volunteer stays idle while a contact they could take waits;
+- a supervisor coaching a call (``CoachingStarted``) is never offered a contact;
 - no contact waits longer than its relaxation time while a volunteer who could take it
   (without the relaxed requirements) is free, and a preference is kept only while a volunteer
   who meets it is available, ringing or in wrap-up;
@@ -43,6 +44,8 @@ from acd import (
     AgentReady,
     AgentState,
     Channel,
+    CoachingEnded,
+    CoachingStarted,
     ConnectContact,
     ContactArrived,
     ContactEnded,
@@ -259,6 +262,13 @@ class AcdMachine(RuleBasedStateMachine):
     def reachability(self, agent, reachable):
         self.feed(AgentReachability(agent, reachable))
 
+    @rule(agent=st.sampled_from(AGENT_IDS), on=st.booleans())
+    def coaching(self, agent, on):
+        # Logged in or not, ready or not, ringing or busy: a supervisor starts or ends one.
+        self.feed(CoachingStarted(agent) if on else CoachingEnded(agent))
+        if on:
+            assert agent not in self.pending_offer_by_agent, f"{agent} rings while coaching"
+
     @rule(agent=st.sampled_from(AGENT_IDS))
     def end_wrap_up(self, agent):
         self.feed(WrapUpEnded(agent))
@@ -394,6 +404,13 @@ class AcdMachine(RuleBasedStateMachine):
                 assert len(agent.contacts) == 1
 
     @invariant()
+    def nothing_is_offered_to_a_supervisor_who_coaches(self):
+        for agent in self.acd.agents():
+            assert agent.coaching == (agent.agent_id in self.acd.coaching)
+            if agent.coaching:
+                assert agent.offer is None, f"{agent.agent_id} is offered while coaching"
+
+    @invariant()
     def no_idle_volunteer_while_a_takeable_contact_waits(self):
         waiting = [c for c in self.acd.contacts() if c.state is ContactState.QUEUED]
         for agent in self.acd.agents():
@@ -427,7 +444,7 @@ class AcdMachine(RuleBasedStateMachine):
     def a_preference_holds_only_while_someone_who_meets_it_may_soon_be_free(self):
         soon = []
         for agent in self.acd.agents():
-            if agent.pending_pause is not None or agent.pending_logout:
+            if agent.pending_pause is not None or agent.pending_logout or agent.coaching:
                 continue
             if agent.state in (AgentState.AVAILABLE, AgentState.OFFERED, AgentState.WRAP_UP):
                 soon.append(agent.caps_any if agent.phone_reachable else agent.caps_chat)

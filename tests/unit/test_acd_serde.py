@@ -15,6 +15,8 @@ from acd import (
     AgentPaused,
     AgentReachability,
     AgentReady,
+    CoachingEnded,
+    CoachingStarted,
     ContactArrived,
     ContactEnded,
     ContactHandedOver,
@@ -56,6 +58,8 @@ EVERY_EVENT = [
     ContactReturned("c1", "a1"),
     ContactHandedOver("c1", "a1", "a2"),
     SurgeSwitched(True),
+    CoachingStarted("sara"),
+    CoachingEnded("sara"),
 ]
 
 
@@ -132,6 +136,8 @@ def test_optional_fields_take_their_defaults():
             "AgentReachability.phone_reachable",
         ),
         ({"type": "ContactReturned", "contact_id": "c"}, "missing field 'agent_id'"),
+        ({"type": "CoachingStarted"}, "missing field 'agent_id'"),
+        ({"type": "CoachingEnded", "agent_id": 1}, "CoachingEnded.agent_id"),
         ({"type": "AgentReady", "agent_id": "a", "colour": "red"}, "unknown fields.*colour"),
         ({"type": "ContactArrived", "contact_id": "c", "channel": "fax"}, "ContactArrived.channel"),
         (

@@ -54,6 +54,7 @@ async def test_listen_whisper_barge_and_the_end_as_asterisk_sees_them():
 
         view = await coach(run, e.CoachingRequested("sara", "noor", CoachMode.LISTEN))
         assert (view.state, view.mode, view.supervisor_id) == ("ringing", "listen", "sara")
+        assert run.app.acd.coaching == frozenset({"sara"})  # journaled: offered nothing now
         (dial,) = run.fake.matching("POST", "/channels")
         assert dial.params["endpoint"] == "PJSIP/sara"
         assert dial.params["channelId"] == sup(cid)
@@ -114,6 +115,10 @@ async def test_listen_whisper_barge_and_the_end_as_asterisk_sees_them():
             ("ended", "barge"),
         ]
         assert seen[-1].reason == "call_ended"
+        assert run.app.acd.coaching == frozenset()
+        journaled = [entry for entry in run.journal.entries if entry is not None]
+        assert {"type": "CoachingStarted", "agent_id": "sara"} in journaled
+        assert {"type": "CoachingEnded", "agent_id": "sara"} in journaled
 
 
 async def test_the_engine_refuses_no_call_and_a_supervisor_on_two_calls():
@@ -151,7 +156,12 @@ async def test_a_snoop_of_a_call_that_is_over_is_hung_up():
 async def test_restart_ends_a_coaching_and_keeps_the_call():
     """A coaching is not rebuilt: its supervisor leg (even barging in the talk bridge), snoop
     and coach bridge are removed; the child and the volunteer talk on."""
-    core = core_with(arrived(C1), acd.OfferAccepted(C1, "noor"))
+    core = core_with(
+        arrived(C1),
+        acd.OfferAccepted(C1, "noor"),
+        acd.CoachingStarted("sara"),
+        volunteers=("noor", "sara"),
+    )
     talk = f"talk-{C1}"
     state = asterisk(
         channels=[
@@ -175,6 +185,9 @@ async def test_restart_ends_a_coaching_and_keeps_the_call():
         )
         session = run.engine.sessions[C1]
         assert session.state is S.TALKING and set(session.legs) == {vol_leg(C1)}
+        # No session holds a coaching of hers now: the core must not keep her out for ever.
+        assert run.app.acd.coaching == frozenset()
+        assert run.app.acd.agent("sara").coaching is False
 
 
 async def test_a_reconnect_keeps_a_coaching_that_is_going_on():
@@ -198,6 +211,37 @@ async def test_a_reconnect_keeps_a_coaching_that_is_going_on():
         assert not [line for line in run.fake.lines if line.startswith("DELETE")]
         coaching = run.engine.sessions[cid].coaching
         assert coaching is not None and coaching.state.value == "active"
+        assert run.app.acd.coaching == frozenset({"sara"})  # still coaching: still kept out
+
+
+async def test_a_ready_supervisor_who_coaches_is_not_rung_for_a_child():
+    async with started_app() as run:
+        cid = await talking_call(run)  # noor's
+        await run.login_ready("sara")  # free the longest: without her coaching, rung first
+        await coach(run, e.CoachingRequested("sara", "noor", CoachMode.LISTEN))
+        await run.login_ready("anna")
+        run.fake.requests.clear()
+        run.feed(caller_enters("c2"))
+        await run.settle()
+        assert run.app.acd.contact(run.contact_of("c2")).agent_id == "anna"
+        dialled = [r.params["endpoint"] for r in run.fake.matching("POST", "/channels")]
+        assert dialled == ["PJSIP/anna"]
+        # Her coaching ends with the call: she is back in the pool.
+        run.feed(destroyed("c1"))
+        await run.settle()
+        assert cid not in run.engine.sessions
+        assert run.app.acd.agent("sara").coaching is False
+
+
+async def test_a_coaching_the_sessions_no_longer_hold_is_ended_at_reconciliation():
+    """The coaching's end was lost (its step failed; our CoachingEnded never reached the core):
+    the next reconciliation ends the core's mark, so she is not kept out of routing for ever."""
+    async with started_app() as run:
+        await run.engine.call(lambda: run.engine.to_acd(acd.CoachingStarted("sara")))
+        await run.settle()
+        assert run.app.acd.coaching == frozenset({"sara"})
+        await run.reconnect()
+        assert run.app.acd.coaching == frozenset()
 
 
 # ---------------------------------------------------------------------- surge mode

@@ -4,6 +4,7 @@ Hypothesis drives one call through coachings requested, switched and stopped at 
 the supervisor's phone answers, fails or hangs up, snoop channels show up late or cannot be
 made, the volunteer or the child hangs up, and the echoes of our own hang-ups arrive late.
 After every step: the child's bridge never holds a snoop, nor the supervisor unless barging;
+the core is told a supervisor coaches exactly while a coaching of hers is ringing or active;
 a snoop that whispers exists only in whisper mode, and there is at most one; a coaching that
 is over has left nothing behind. When the call ends: no channel and no bridge is left.
 """
@@ -14,6 +15,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+import acd
 from session import commands as c
 from session import events as e
 from session.coaching_states import SNOOP_DIRECTIONS, CoachMode
@@ -56,6 +58,8 @@ class CoachingMachine(RuleBasedStateMachine):
         self.s = SessionScript()
         self.acd_finished = False
         self.now = 0.0
+        self.marked: set[str] = set()
+        """Supervisors the core was told are coaching (``CoachingStarted``, not yet ended)."""
 
     # -- plumbing ------------------------------------------------------------------
 
@@ -72,7 +76,13 @@ class CoachingMachine(RuleBasedStateMachine):
         while pending:
             command = pending.pop(0)
             self.world.apply(command)
-            if isinstance(command, c.ToAcd) and not self.acd_finished:
+            if isinstance(command, c.ToAcd) and isinstance(command.event, acd.CoachingStarted):
+                assert command.event.agent_id not in self.marked, "started twice"
+                self.marked.add(command.event.agent_id)
+            elif isinstance(command, c.ToAcd) and isinstance(command.event, acd.CoachingEnded):
+                assert command.event.agent_id in self.marked, "ended, never started"
+                self.marked.discard(command.event.agent_id)
+            elif isinstance(command, c.ToAcd) and not self.acd_finished:
                 # The only ACD word this call still needs: its end, once a party left.
                 if type(command.event).__name__ == "ContactEnded":
                     self.acd_finished = True
@@ -180,6 +190,11 @@ class CoachingMachine(RuleBasedStateMachine):
             assert made.target_id == VOLUNTEER
 
     @invariant()
+    def the_core_knows_who_coaches(self) -> None:
+        co = self.coaching
+        assert self.marked == ({co.supervisor_id} if co is not None and co.active else set())
+
+    @invariant()
     def nothing_dangles_once_a_coaching_is_over(self) -> None:
         co = self.coaching
         if co is None or co.active:
@@ -195,6 +210,7 @@ class CoachingMachine(RuleBasedStateMachine):
         assert self.world.alive == set(), f"channels left: {self.world.alive}"
         assert self.world.bridges == {}, f"bridges left: {self.world.bridges}"
         assert self.coaching is None or not self.coaching.active
+        assert self.marked == set(), f"still marked coaching: {self.marked}"
 
 
 CoachingMachine.TestCase.settings = settings(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+import acd
 from session import commands as c
 from session import events as e
 from session.coaching_states import (
@@ -45,7 +46,17 @@ def snoop(n: int, whisper: str = "none") -> c.Snoop:
 
 
 def effects(out: list[c.Command]) -> list[c.Command]:
-    return [x for x in out if not isinstance(x, c.CoachingChanged)]
+    return [x for x in out if not isinstance(x, c.CoachingChanged) and not marks([x])]
+
+
+def marks(out: list[c.Command]) -> list[tuple[str, str]]:
+    """What the core hears of the supervisor's coaching: no offers to her meanwhile."""
+    said = {acd.CoachingStarted: "started", acd.CoachingEnded: "ended"}
+    return [
+        (said[type(x.event)], x.event.agent_id)
+        for x in out
+        if isinstance(x, c.ToAcd) and type(x.event) in said
+    ]
 
 
 def views(out: list[c.Command]) -> list[tuple[str, str, str]]:
@@ -92,7 +103,10 @@ def test_listen_rings_the_supervisor_then_snoops_both_ways_into_the_coach_bridge
     out = s.feed(ask())
     assert effects(out) == [dial_supervisor()]
     assert views(out) == [("ringing", "listen", "")]
+    # From the moment her phone rings for it, the core offers her nothing.
+    assert marks(out) == [("started", SUP)]
     out = s.feed(e.LegAnswered(SUP_LEG))
+    assert marks(out) == []
     assert effects(out) == [
         c.CreateBridge(CID, COACH, "mixing"),
         c.AddToBridge(CID, COACH, (SUP_LEG,)),
@@ -176,6 +190,7 @@ def test_stop_hangs_up_the_supervisor_and_the_snoop_and_the_call_goes_on():
         c.DeleteBridge(CID, COACH),
     ]
     assert views(out) == [("ended", "listen", "stopped")]
+    assert marks(out) == [("ended", SUP)]
     assert s.state is SessionState.TALKING
     assert s.feed(e.LegGone(SUP_LEG)) == []  # the echo of our own hang-up
     assert s.session.coaching is not None
@@ -187,6 +202,7 @@ def test_the_supervisor_hanging_up_ends_the_coaching_only():
     out = s.feed(e.LegGone(SUP_LEG, 16))
     assert effects(out) == [c.Hangup(CID, spy(1)), c.DeleteBridge(CID, COACH)]
     assert views(out) == [("ended", "listen", "supervisor_left")]
+    assert marks(out) == [("ended", SUP)]
     assert s.state is SessionState.TALKING and set(s.session.legs) == {vol(1)}
 
 
@@ -197,6 +213,7 @@ def test_a_supervisor_phone_that_does_not_answer(cause, reason):
     out = s.feed(e.LegGone(SUP_LEG, cause))
     assert effects(out) == [c.DeleteBridge(CID, COACH)]
     assert views(out) == [("ended", "listen", reason)]
+    assert marks(out) == [("ended", SUP)]
 
 
 @pytest.mark.parametrize("kind", ["error", "timeout"])
@@ -207,6 +224,7 @@ def test_a_supervisor_phone_that_cannot_be_dialled(kind):
     hang_up = [c.Hangup(CID, SUP_LEG)] if kind == "timeout" else []
     assert effects(out) == [*hang_up, c.DeleteBridge(CID, COACH)]
     assert views(out) == [("ended", "listen", "unreachable")]
+    assert marks(out) == [("ended", SUP)]
 
 
 def test_a_snoop_that_cannot_be_made_ends_the_coaching():
@@ -216,6 +234,7 @@ def test_a_snoop_that_cannot_be_made_ends_the_coaching():
     out = s.feed(e.EffectFailed(snoop(1), "error"))
     assert effects(out) == [c.Hangup(CID, SUP_LEG), c.DeleteBridge(CID, COACH)]
     assert views(out) == [("ended", "listen", "failed")]
+    assert marks(out) == [("ended", SUP)]
 
 
 def test_the_volunteer_leaving_ends_the_coaching_and_the_call():
@@ -223,6 +242,7 @@ def test_the_volunteer_leaving_ends_the_coaching_and_the_call():
     out = s.feed(e.LegGone(vol(1)))
     assert effects(out)[:2] == [c.Hangup(CID, SUP_LEG), c.DeleteBridge(CID, COACH)]
     assert views(out) == [("ended", "barge", "volunteer_left")]
+    assert marks(out) == [("ended", SUP)]
     # A barging supervisor does not keep the call going: it ends as without them.
     assert s.state is SessionState.ENDING
 
@@ -232,8 +252,10 @@ def test_the_child_hanging_up_ends_the_coaching_at_once():
     out = s.feed(e.LegGone(CALLER))
     assert c.Hangup(CID, SUP_LEG) in out and c.Hangup(CID, spy(1)) in out
     assert views(out) == [("ended", "listen", "call_ended")]
+    assert marks(out) == [("ended", SUP)]
     out = s.feed(e.AcdFinished(done()))
     assert not [x for x in out if isinstance(x, c.CoachingChanged)]  # said once
+    assert marks(out) == []
     assert out[-1] == c.SessionClosed(CID)
 
 
@@ -259,6 +281,7 @@ def test_refusals_change_nothing():
         s.feed(ask(supervisor="tom"))
     assert refused.value.code == "coaching_in_progress"
     assert s.log == before
+    assert marks(s.log) == [("started", SUP)]  # tom, refused, was never marked
 
 
 def test_a_second_coaching_after_the_first_uses_a_new_supervisor_leg():
@@ -266,6 +289,7 @@ def test_a_second_coaching_after_the_first_uses_a_new_supervisor_leg():
     s.feed(e.CoachingStep(SUP, None))
     out = s.feed(ask())
     assert effects(out) == [dial_supervisor(2)]
+    assert marks(s.log) == [("started", SUP), ("ended", SUP), ("started", SUP)]
     # An echo of the first leg does not touch the second coaching.
     assert s.feed(e.LegGone(SUP_LEG)) == []
     assert s.session.coaching is not None and s.session.coaching.state is CS.RINGING

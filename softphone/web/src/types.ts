@@ -14,11 +14,17 @@ export interface AgentView {
   state: "logged_out" | "paused" | "available" | "offered" | "busy" | "wrap_up";
   reason: string;
   offer: string | null;
+  /** [contact id, channel] pairs: the queue's channel, `phone` or `chat` (a peer chat too). */
   contacts: [string, string][];
+  /** The kind of each of `contacts`, in order: `phone`, `chat` or `peer_chat` (absent from a
+   * server older than the field: then the channel is all there is). */
+  kinds?: string[];
   wrap_until: number | null;
   phone_registered: boolean;
   pending_pause: string | null;
   pending_logout: boolean;
+  /** A supervisor coaching a call: offered nothing meanwhile, whatever `state` says. */
+  coaching?: boolean;
   handled: number;
   since: number;
   /** What they may handle (``phone``, ``chat``, ``peer_chat``). */

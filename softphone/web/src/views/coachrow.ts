@@ -26,6 +26,12 @@ export interface CoachRow {
 
 const isChat = (channel: string) => channel === "chat" || channel === "peer_chat";
 
+/** What each of the volunteer's contacts is, in order: a peer chat is told from a chat by its
+ * kind (the channel of both is the queue's `chat`). */
+export function contactKinds(agent: Pick<AgentView, "contacts" | "kinds">): string[] {
+  return agent.contacts.map(([, channel], i) => agent.kinds?.[i] ?? channel);
+}
+
 export function buildCoachRow(agentId: string, deps: RowDeps): CoachRow {
   const { coach } = deps;
   const nameId = id("coach-name");
@@ -193,8 +199,9 @@ export function buildCoachRow(agentId: string, deps: RowDeps): CoachRow {
     text += ` · ${t("state.since", { time: clock(next.since) })}`;
     if (next.pending_pause) text += ` · ${t("state.pendingPause", { reason: reasonText(next.pending_pause) })}`;
     if (next.pending_logout) text += ` · ${t("coach.pendingLogout")}`;
+    if (next.coaching) text += ` · ${t("coach.coachingNow")}`;
     setText(stateText, text);
-    const channels = next.contacts.map(([, channel]) => categoryLabel("channel", channel));
+    const channels = contactKinds(next).map((kind) => categoryLabel("channel", kind));
     setText(contacts, channels.length > 0 ? t("coach.contacts", { channels: channels.join(", ") }) : "");
 
     // The call and its coaching.

@@ -232,18 +232,21 @@ export function buildStateControl(onSessionGone: () => void): StateControl {
       setText(detail, "");
       return;
     }
+    let text: string;
     if (agent.state === "wrap_up") {
       const left = agent.wrap_until === null ? null : agent.wrap_until - serverNow();
-      let text = left === null ? "" : left > 0 ? t("state.wrapLeft", { time: duration(left) }) : t("state.wrapOver");
+      text = left === null ? "" : left > 0 ? t("state.wrapLeft", { time: duration(left) }) : t("state.wrapOver");
       if (agent.pending_pause) text += " · " + t("state.pendingPause", { reason: reasonLabel(agent.pending_pause) });
-      setText(detail, text);
     } else if (agent.state === "paused") {
-      setText(detail, `${t("state.pausedBecause", { reason: reasonLabel(agent.reason || "other") })} · ${t("state.since", { time: clock(agent.since) })}`);
+      text = `${t("state.pausedBecause", { reason: reasonLabel(agent.reason || "other") })} · ${t("state.since", { time: clock(agent.since) })}`;
     } else if (agent.pending_pause) {
-      setText(detail, t("state.pendingPause", { reason: reasonLabel(agent.pending_pause) }));
+      text = t("state.pendingPause", { reason: reasonLabel(agent.pending_pause) });
     } else {
-      setText(detail, t("state.since", { time: clock(agent.since) }));
+      text = t("state.since", { time: clock(agent.since) });
     }
+    // Ready, yet no contact comes while she coaches: say why (the core offers her nothing).
+    if (agent.coaching) text += (text ? " · " : "") + t("state.coachingNow");
+    setText(detail, text);
   }
 
   return { el, render, tick };

@@ -127,6 +127,8 @@ function buildBoard(onSignOut: () => void) {
   const paused = h("ul", { class: "wb-list" });
   const locations = h("table", { class: "wb-table wb-locations" });
   const transfers = h("p", { class: "wb-transfers" });
+  // Counted in their state too (often "ready"), but offered nothing while they coach.
+  const coaching = h("p", { class: "wb-coaching" });
   const lines = h("ul", { class: "wb-list wb-lines" });
   const alerts = h("ul", { class: "wb-alerts", "aria-live": "polite" });
 
@@ -142,7 +144,7 @@ function buildBoard(onSignOut: () => void) {
     h(
       "div",
       { class: "wb-side" },
-      section("volunteers", "wallboard.volunteers", states, tr(h("h3"), "wallboard.pausedBy"), paused, transfers),
+      section("volunteers", "wallboard.volunteers", states, tr(h("h3"), "wallboard.pausedBy"), paused, transfers, coaching),
       section("locations", "wallboard.locations", h("div", { class: "wb-scroll" }, locations)),
     ),
     section("lines", "wallboard.lines", lines),
@@ -201,6 +203,7 @@ function buildBoard(onSignOut: () => void) {
         : reasons.map(([reason, n]) => h("li", {}, h("span", { class: "wb-num" }, String(n)), " ", categoryLabel("reason", reason || "none")))),
     );
     setText(transfers, `${tw("transfers")}: ${board.transfers}`);
+    setText(coaching, `${tw("coaching")}: ${board.coaching}`);
     const locs = Object.entries(board.locations);
     const head = h("tr", {}, h("th", { scope: "col" }, tw("location")), ...STATES.map((s) => h("th", { scope: "col" }, tw(`state.${s}`))));
     locations.replaceChildren(

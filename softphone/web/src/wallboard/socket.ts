@@ -38,6 +38,8 @@ export interface Board {
   paused_by_reason: Record<string, number>;
   locations: Record<string, Record<string, number>>;
   transfers: number;
+  /** Supervisors coaching a call: counted in `agents` too, but offered nothing meanwhile. */
+  coaching: number;
   lines: { line: string; channel: string; open: boolean }[];
   partners: { id: string; name: string; open: boolean }[];
   alerts: Alert[];
