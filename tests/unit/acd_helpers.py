@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -178,3 +179,23 @@ def via_json(data: dict[str, Any]) -> dict[str, Any]:
     """What a snapshot looks like after a trip through the journal."""
     result: dict[str, Any] = json.loads(json.dumps(data))
     return result
+
+
+def assert_restores_at_every_cut(
+    make: Callable[[], Acd],
+    restore: Callable[[dict[str, Any]], Acd],
+    run: Callable[[Acd, Any], list[Any]],
+    steps: Sequence[Any],
+    full: list[Any],
+) -> None:
+    """Cut the script at every step: a core restored from the snapshot there has the same
+    deadline and snapshot, and ``run`` of the rest gives what the uninterrupted run (``full``)
+    gave."""
+    for cut in range(len(steps) + 1):
+        live = make()
+        run(live, steps[:cut])
+        data = via_json(live.snapshot())
+        restored = restore(data)
+        assert restored.next_deadline() == live.next_deadline(), f"cut {cut}"
+        assert via_json(restored.snapshot()) == data, f"cut {cut}"
+        assert run(restored, steps[cut:]) == full[cut:], f"cut {cut}"

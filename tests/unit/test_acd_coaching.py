@@ -39,6 +39,7 @@ from tests.unit.acd_helpers import (
     A,
     Script,
     assert_rejected,
+    assert_restores_at_every_cut,
     changed,
     offer,
     via_json,
@@ -191,14 +192,13 @@ def test_a_restored_snapshot_behaves_identically_at_every_cut():
         (c.contact_id, c.agent_id) for out, _, _ in full for c in out if type(c) is OfferContact
     ]  # type: ignore[attr-defined]
     assert offers == [("p1", "sara"), ("p1", "sara"), ("p2", "tom")]  # the script does that
-    for cut in range(len(STEPS) + 1):
-        live = Acd(SETTINGS)
-        run(live, STEPS[:cut])
-        data = via_json(live.snapshot())
-        restored = Acd.from_snapshot(data, SETTINGS)
-        assert restored.next_deadline() == live.next_deadline(), f"cut {cut}"
-        assert via_json(restored.snapshot()) == data, f"cut {cut}"
-        assert run(restored, STEPS[cut:]) == full[cut:], f"cut {cut}"
+    assert_restores_at_every_cut(
+        lambda: Acd(SETTINGS),
+        lambda data: Acd.from_snapshot(data, SETTINGS),
+        run,
+        STEPS,
+        full,
+    )
 
 
 def test_the_journal_replays_coaching_and_the_snapshot_keeps_it():

@@ -34,7 +34,15 @@ from acd import (
 )
 from acd.events import EVENT_TYPES
 from acd.serde import event_from_dict, event_to_dict
-from tests.unit.acd_helpers import BOTH, CHAT, NL, PHONE, Script, via_json
+from tests.unit.acd_helpers import (
+    BOTH,
+    CHAT,
+    NL,
+    PHONE,
+    Script,
+    assert_restores_at_every_cut,
+    via_json,
+)
 
 EN = frozenset({"en"})
 PEER = frozenset({"peer_chat"})
@@ -287,14 +295,13 @@ def test_restored_snapshot_behaves_identically_at_every_cut(strategy):
     # The script exercises what it claims to.
     assert any(isinstance(c, WithdrawOffer) and c.reason == "timeout" for c in flat)
     assert OverflowContact("p4", "max_wait") in flat
-    for cut in range(len(STEPS) + 1):
-        live = Acd(SETTINGS, strategy_by_name(strategy))
-        run(live, STEPS[:cut])
-        data = via_json(live.snapshot())
-        restored = Acd.from_snapshot(data, SETTINGS, strategy_by_name(strategy))
-        assert restored.next_deadline() == live.next_deadline(), f"cut {cut}"
-        assert via_json(restored.snapshot()) == data, f"cut {cut}"
-        assert run(restored, STEPS[cut:]) == full[cut:], f"cut {cut}"
+    assert_restores_at_every_cut(
+        lambda: Acd(SETTINGS, strategy_by_name(strategy)),
+        lambda data: Acd.from_snapshot(data, SETTINGS, strategy_by_name(strategy)),
+        run,
+        STEPS,
+        full,
+    )
 
 
 def test_relaxations_restore_identically_at_every_cut():
@@ -302,14 +309,13 @@ def test_relaxations_restore_identically_at_every_cut():
     flat = [c for out, _ in full for c in out]
     offered = {c.contact_id for c in flat if isinstance(c, OfferContact)}
     assert {"e1", "e2", "e4"} <= offered  # the script relaxes what it claims to
-    for cut in range(len(RELAX_STEPS) + 1):
-        live = Acd(SETTINGS)
-        run(live, RELAX_STEPS[:cut])
-        data = via_json(live.snapshot())
-        restored = Acd.from_snapshot(data, SETTINGS)
-        assert restored.next_deadline() == live.next_deadline(), f"cut {cut}"
-        assert via_json(restored.snapshot()) == data, f"cut {cut}"
-        assert run(restored, RELAX_STEPS[cut:]) == full[cut:], f"cut {cut}"
+    assert_restores_at_every_cut(
+        lambda: Acd(SETTINGS),
+        lambda data: Acd.from_snapshot(data, SETTINGS),
+        run,
+        RELAX_STEPS,
+        full,
+    )
 
 
 def test_returns_restore_identically_at_every_cut():
@@ -330,14 +336,13 @@ def test_returns_restore_identically_at_every_cut():
         "p3": ("overflowed", 205.0, None, "max_wait"),
         "p4": ("answered", 533.0, "a1", None),  # overflowed, 200 s after its return
     }
-    for cut in range(len(RETURN_STEPS) + 1):
-        live = Acd(SETTINGS)
-        run(live, RETURN_STEPS[:cut])
-        data = via_json(live.snapshot())
-        restored = Acd.from_snapshot(data, SETTINGS)
-        assert restored.next_deadline() == live.next_deadline(), f"cut {cut}"
-        assert via_json(restored.snapshot()) == data, f"cut {cut}"
-        assert run(restored, RETURN_STEPS[cut:]) == full[cut:], f"cut {cut}"
+    assert_restores_at_every_cut(
+        lambda: Acd(SETTINGS),
+        lambda data: Acd.from_snapshot(data, SETTINGS),
+        run,
+        RETURN_STEPS,
+        full,
+    )
 
 
 def test_journal_replay_of_returns_gives_the_same_state():
