@@ -112,7 +112,13 @@ def _reload_phones(cfg: HelplineConfig) -> None:
     except AsteriskError as exc:
         raise CliUserError(f"the account changed, but Asterisk did not reload: {exc}") from exc
     if not reloaded:
-        print("Asterisk is not running here: the SIP account changes with `helpline asterisk up`")
+        # Not a `make up` Asterisk on this machine: a container deployment (docker/README.md)
+        # or Asterisk elsewhere. Say how each applies the change, not that nothing runs.
+        print(
+            "SIP account changed in the database; no Asterisk of `helpline asterisk up` runs"
+            " here to reload. Apply it with `helpline asterisk up`, or in the containers with"
+            " `docker compose run --rm init` and `module reload res_pjsip.so` (docker/README.md)"
+        )
         return
     print("SIP accounts reloaded in Asterisk")
 

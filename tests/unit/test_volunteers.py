@@ -458,6 +458,18 @@ def test_cli_add_with_password_stdin(config_file, monkeypatch, capsys):
         engine.dispose()
 
 
+def test_cli_without_a_local_asterisk_says_how_to_apply_the_sip_account(
+    config_file, monkeypatch, capsys
+):
+    """No Asterisk of `helpline asterisk up` runs in a unit test, as in the app's container:
+    the volunteer is told how the change reaches Asterisk either way, not that it is lost."""
+    rc = run(config_file, *ADD, "--password-stdin", stdin=PASSWORD + "\n", monkeypatch=monkeypatch)
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "SIP account changed in the database" in out
+    assert "`helpline asterisk up`" in out and "docker compose run --rm init" in out
+
+
 def test_cli_add_prompts_twice(config_file, monkeypatch):
     answers = iter([PASSWORD, PASSWORD])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
