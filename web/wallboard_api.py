@@ -132,6 +132,12 @@ def board_metrics(board: dict[str, Any], now: float) -> Iterator[Metric]:
             located.add_metric([location, state], count)
     transfers = gauge("transfers_in_progress", "Warm transfers to partners in progress", [])
     transfers.add_metric([], board["transfers"])
+    coaching = gauge(
+        "supervisors_coaching",
+        "Logged-in supervisors coaching a call: offered no contact meanwhile, whatever their state",
+        [],
+    )
+    coaching.add_metric([], board["coaching"])
     lines = gauge("line_open", "1 while the line is open on the channel", ["line", "channel"])
     for line in board["lines"]:
         lines.add_metric([line["line"], line["channel"]], 1 if line["open"] else 0)
@@ -144,7 +150,7 @@ def board_metrics(board: dict[str, Any], now: float) -> Iterator[Metric]:
         counted[alert["kind"]] = counted.get(alert["kind"], 0) + 1
     for kind, count in counted.items():
         alerts.add_metric([kind], count)
-    yield from (volunteers, paused, located, transfers, lines, partners, alerts)
+    yield from (volunteers, paused, located, transfers, coaching, lines, partners, alerts)
 
 
 METRICS_REGISTRY = web.AppKey("wallboard_metrics", CollectorRegistry)

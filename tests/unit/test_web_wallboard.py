@@ -84,3 +84,15 @@ async def test_a_watch_only_sign_in_does_not_join_the_acd(env: WebEnv):
         json={"volunteer_id": "sofie", "password": PASSWORD, "watch_only": "yes"},
     )
     assert resp.status == 400
+
+
+async def test_metrics_count_the_supervisors_coaching(env: WebEnv):
+    await env.login("sofie")
+    env.gateway.handle(acd.CoachingStarted("sofie"))
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    text = await (await env.admin.get("/api/v1/admin/metrics", headers=headers)).text()
+    assert "helpline_supervisors_coaching 1.0" in text
+    env.gateway.handle(acd.CoachingEnded("sofie"))
+    text = await (await env.admin.get("/api/v1/admin/metrics", headers=headers)).text()
+    assert "helpline_supervisors_coaching 0.0" in text
+    assert "sofie" not in text
