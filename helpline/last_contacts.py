@@ -8,7 +8,8 @@ which closes the form of the previous one). Kept in memory and bounded.
 After a restart or a take-over the map is seeded from storage (``helpline.last_contacts_seed``
 reads, off the writer, the contacts that ended within ``[registration] window_min`` from SQL
 and the records spool, and :meth:`LastContacts.seed` merges them inside one step of the
-writer), so a volunteer in wrap-up can still register the contact that ended before it. What
+writer; if SQL is unreachable then, the spooled ones first and SQL's once it answers), so a
+volunteer in wrap-up can still register the contact that ended before it. What
 the live engine added meanwhile wins: a contact already here is kept as it is, and a seeded
 call is closed if its volunteer has answered since (they hold a contact in the core now,
 answered one in this process, or have a newer finished one here).
@@ -134,10 +135,16 @@ class LastContacts:
                         recent[contact_id] = replace(last, next_answered=True)
 
     def seed(
-        self, found: Mapping[str, Sequence[LastContact]], holding: Collection[str] = ()
+        self,
+        found: Mapping[str, Sequence[LastContact]],
+        holding: Collection[str] = (),
+        *,
+        more: bool = False,
     ) -> int:
         """Merge the contacts read from storage at start or take-over (volunteer id -> their
-        finished contacts); call it inside the writer. Returns how many were added.
+        finished contacts); call it inside the writer. Returns how many were added. ``more``:
+        another merge follows (SQL was unreachable: the spooled ones now, SQL's later), so who
+        answers a contact in this process is remembered until the last one.
 
         The live entries win: a contact already here stays as it is. A seeded call is closed
         when its volunteer is in ``holding`` (they hold a contact in the core now, so they
@@ -147,7 +154,8 @@ class LastContacts:
         behind the others, the first to be forgotten when the map is full.
         """
         answered = self._answered or set()
-        self._answered = None  # from now on the live rule (``on_step``) is the whole story
+        if not more:
+            self._answered = None  # from now on the live rule (``on_step``) is the whole story
         added = 0
         # Newest first, each one new here moved to the front: the oldest end up first.
         order = sorted(found, key=lambda a: max((c.ended_at for c in found[a]), default=0.0))

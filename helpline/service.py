@@ -369,7 +369,8 @@ async def serve(cfg: HelplineConfig, started: asyncio.Event | None = None) -> No
             ]
             signal = asyncio.create_task(_set_when_ready(app, started))
             # The wrap-up forms of the contacts that ended before this process took over: read
-            # off the writer, merged in one step of it (not in ``tasks``: it ends early).
+            # off the writer, merged in one step of it (not in ``tasks``: it ends by itself, if
+            # SQL is away once it is back or at the latest after [registration] window_min).
             seeding_forms = asyncio.create_task(
                 seed_last_contacts(
                     app_gateway.last_contacts,

@@ -9,6 +9,7 @@ import dataclasses
 import functools
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -172,17 +173,39 @@ def test_the_seed_keeps_the_bounds():
 
 
 class FakeRecords:
-    def __init__(self, rows: list[ContactRecordData], fail: bool = False) -> None:
+    def __init__(self, rows: list[ContactRecordData], fail: bool = False, fails: int = 0) -> None:
+        """``fail``: SQL never answers; ``fails``: SQL fails so many times, then answers."""
         self.rows = rows
         self.fail = fail
+        self.fails = fails
         self.asked: list[tuple[datetime, int]] = []
 
     def answered_since(self, since: datetime, limit: int) -> list[ContactRecordData]:
         self.asked.append((since, limit))
-        if self.fail:
+        if self.fail or len(self.asked) <= self.fails:
             raise RecordsUnavailable("recent contacts not read: OperationalError")
         rows = [r for r in self.rows if r.ended_at >= since]
         return sorted(rows, key=lambda r: r.ended_at, reverse=True)[:limit]
+
+
+class FakeTime:
+    """The engine's clock and the seed's sleep: a nap moves the clock on, at once."""
+
+    def __init__(self) -> None:
+        self.now = NOW.timestamp()
+        self.naps: list[float] = []
+        self.napping: list[Callable[[], None]] = []
+        """Called at each nap (before the clock moves): what happens meanwhile."""
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, delay: float) -> None:
+        self.naps.append(delay)
+        for meanwhile in self.napping:
+            meanwhile()
+        self.now += delay
+        await asyncio.sleep(0)
 
 
 class DownSpool(MemoryRecordSpool):
@@ -190,11 +213,14 @@ class DownSpool(MemoryRecordSpool):
         raise SpoolUnavailable("cannot read the records spool")
 
 
-async def seed(last, records, spool, core=None):
-    engine = Engine(core or acd.Acd(), clock=lambda: NOW.timestamp())
+async def seed(last, records, spool, core=None, time=None):
+    time = time or FakeTime()
+    engine = Engine(core or acd.Acd(), clock=time.clock)
     task = asyncio.create_task(engine.run())
     try:
-        return await seed_last_contacts(last, engine, records, spool, window_s=WINDOW_S)
+        return await seed_last_contacts(
+            last, engine, records, spool, window_s=WINDOW_S, sleep=time.sleep
+        )
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -223,15 +249,105 @@ async def test_a_record_in_both_the_spool_and_sql_is_seeded_once():
     assert await seed(last, FakeRecords([both]), spool) == 1
 
 
-async def test_sql_down_seeds_from_the_spool_and_says_so(caplog):
+async def test_sql_down_seeds_from_the_spool_at_once_then_retries(caplog):
     spool = MemoryRecordSpool()
     spooled = rec(500, 300)
     await spool.push([record_to_json(spooled)])
     last = LastContacts()
-    with caplog.at_level(logging.WARNING):
-        assert await seed(last, FakeRecords([rec(900, 800)], fail=True), spool) == 1
+    time = FakeTime()
+    seen: list[LastContact | None] = []
+    # While the seed waits for SQL the spooled form is there already.
+    time.napping.append(lambda: seen.append(last.get("anna")))
+    with caplog.at_level(logging.INFO):
+        assert await seed(last, FakeRecords([rec(900, 800)], fails=1), spool, time=time) == 2
+    assert [c.contact_id for c in seen if c] == [spooled.id]
     assert last.get("anna").contact_id == spooled.id
+
+
+async def test_sql_failing_twice_then_working_brings_the_forms_back(caplog):
+    spool = MemoryRecordSpool()
+    spooled = rec(500, 300)  # anna's last call, in the spool
+    both = rec(700, 600, agent="sam")  # in the spool and already in SQL
+    await spool.push([record_to_json(spooled), record_to_json(both)])
+    annas_first = rec(900, 800)  # SQL only: anna answered the spooled one after it
+    noors = rec(1000, 900, agent="noor")  # SQL only: noor answers a call in this process
+    kims = rec(1000, 950, agent="kim", channel="chat")  # SQL only: a chat, still open
+    records = FakeRecords([annas_first, noors, kims, both], fails=2)
+    last = LastContacts()
+    time = FakeTime()
+
+    def noor_answers() -> None:  # the live engine, between two tries
+        if len(time.naps) == 2:
+            last.on_step(acd.OfferAccepted("k7", "noor"), [cmd.ConnectContact("k7", "noor")])
+
+    time.napping.append(noor_answers)
+    with caplog.at_level(logging.INFO, logger="helpline.last_contacts_seed"):
+        assert await seed(last, records, spool, time=time) == 5
+    assert time.naps == [1.0, 2.0]  # the backoff doubles from 1 s
+    # Each try asks for the window since the take-over, not since the try.
+    assert records.asked == [(NOW - timedelta(seconds=WINDOW_S), SEED_ROWS)] * 3
+    assert last.get("anna").contact_id == spooled.id
+    assert last.get("anna", annas_first.id).next_answered is True
+    assert last.get("noor", noors.id).next_answered is True
+    assert last.get("kim", contact_id_of(kims.id, "chat")).next_answered is False
+    assert last.get("sam").contact_id == both.id  # once: the spool gave it first
+    # Once when SQL is away, once when the seed is done; nothing of any record.
+    said = [(r.levelno, r.getMessage()) for r in caplog.records]
+    assert len(said) == 2, said
+    assert said[0][0] == logging.WARNING and "unreachable" in said[0][1]
+    assert said[1][0] == logging.INFO and "restored" in said[1][1]
+    for rec_ in (spooled, both, annas_first, noors, kims):
+        assert rec_.id not in caplog.text and rec_.line_id not in caplog.text
+
+
+async def test_sql_never_back_within_the_window_the_seed_ends_by_itself(caplog):
+    spool = MemoryRecordSpool()
+    spooled = rec(500, 300)
+    await spool.push([record_to_json(spooled)])
+    records = FakeRecords([rec(900, 800)], fail=True)
+    last = LastContacts()
+    time = FakeTime()
+    with caplog.at_level(logging.WARNING):
+        assert await seed(last, records, spool, time=time) == 1
+    assert last.get("anna").contact_id == spooled.id
+    # Doubling from 1 s to 30 s, and no nap past the window since the take-over.
+    assert time.naps[:7] == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+    assert max(time.naps) == 30.0
+    assert sum(time.naps) == pytest.approx(WINDOW_S)
+    assert time.now == pytest.approx(NOW.timestamp() + WINDOW_S)
+    assert len(records.asked) == len(time.naps)  # no try once the window has passed
+    assert len([r for r in caplog.records if "unreachable" in r.getMessage()]) == 1
     assert "not restored" in caplog.text
+    # After that the live rule alone closes a form (the seed remembers no more answers).
+    last.on_step(None, [cmd.ConnectContact("k2", "anna")])
+    assert last.get("anna", spooled.id).next_answered is True
+
+
+async def test_stopping_during_the_retry_leaves_no_task_and_no_warning(caplog):
+    last = LastContacts()
+    engine = Engine(acd.Acd(), clock=lambda: NOW.timestamp())
+    running = asyncio.create_task(engine.run())
+    napping = asyncio.Event()
+
+    async def long_nap(delay: float) -> None:
+        napping.set()
+        await asyncio.Event().wait()  # SQL stays away: only a stop ends this
+
+    records = FakeRecords([rec(900, 800)], fail=True)
+    with caplog.at_level(logging.WARNING):
+        seeding = asyncio.create_task(
+            seed_last_contacts(last, engine, records, None, window_s=WINDOW_S, sleep=long_nap)
+        )
+        await napping.wait()
+        seeding.cancel()
+        await asyncio.gather(seeding, return_exceptions=True)
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+    assert seeding.cancelled()
+    assert asyncio.all_tasks() == {asyncio.current_task()}
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 1 and "unreachable" in said[0], said
+    assert len(records.asked) == 1
 
 
 async def test_the_spool_down_seeds_from_sql():
