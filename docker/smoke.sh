@@ -43,6 +43,16 @@ else
 fi
 docker info >/dev/null 2>&1 || fail "no Docker daemon answers"
 
+# Not beside `make test`: its call tests failed in a run that shared the machine with this one
+# (the image builds load every core, and the tests time calls). Take the lock the test sessions
+# take (tests/integration/conftest.py): refuse while they run; a test session started meanwhile
+# waits for this run to end.
+tests_lock=/var/lib/helpline/asterisk-tests.lock
+if [ -d "$(dirname "$tests_lock")" ] && command -v flock >/dev/null 2>&1; then
+    exec 9>>"$tests_lock"
+    flock -n 9 || fail "the test suite (make test) is running on this machine: run this after it"
+fi
+
 # Ports already taken would make a service fail late and obscurely: say which, now.
 for port in "$HELPLINE_ARI_PORT" "$HELPLINE_AMI_PORT" "$HELPLINE_HTTP_PORT" \
     "$HELPLINE_ADMIN_PORT" "$HELPLINE_POSTGRES_PORT" "$HELPLINE_REDIS_PORT"; do
