@@ -49,6 +49,7 @@ import redis
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
+from config.chat import ChatSection
 from tests.integration import conftest as integration
 from tests.integration.audio import VOLUNTEER_TONE_HZ, tone_wav
 from tests.integration.conftest import TEST_CONFIG, AsteriskUnderTest
@@ -89,11 +90,16 @@ DESKTOP = {"width": 1366, "height": 768}
 TABLET = {"width": 820, "height": 1180}
 PHONE = {"width": 360, "height": 640}
 """The child's phone (the chat page is built for it)."""
-QUICK_EXIT_URL = str(
-    tomllib.loads(TEST_CONFIG.format(root="/unused"))
-    .get("chat", {})
-    .get("quick_exit_url", "https://www.google.nl")
-)
+TEST_CHAT: dict[str, Any] = tomllib.loads(TEST_CONFIG.format(root="/unused")).get("chat", {})
+"""The test config's ``[chat]`` table; a setting it leaves out has ``ChatSection``'s default."""
+
+
+def chat_setting(name: str) -> Any:
+    """The test app's ``[chat] name``: the test config's, else the configuration's default."""
+    return TEST_CHAT.get(name, ChatSection.model_fields[name].default)
+
+
+QUICK_EXIT_URL = str(chat_setting("quick_exit_url"))
 """Where the chat page's quick exit goes: answered by the tests themselves (:func:`new_context`),
 nothing leaves the machine."""
 STARTUP_S = 60.0

@@ -31,6 +31,7 @@ from tests.browser.conftest import (
     SCREENSHOTS,
     PageErrors,
     RunningHelpline,
+    chat_setting,
     launch_options,
     new_context,
     sign_in,
@@ -138,8 +139,7 @@ def open_chat(child: Page, kind: str = "Chat met een jongere") -> None:
     )
 
 
-QUEUE_NOTICE_S = 5.0
-"""The test config's ``[chat] queue_notice_s`` (the default)."""
+QUEUE_NOTICE_S = float(chat_setting("queue_notice_s"))
 
 
 def wait_for_queue_notices(child: Page, count: int = 2) -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import tomllib
 from collections.abc import Iterator
 
 import pytest
@@ -33,6 +32,7 @@ from tests.browser.conftest import (
     PageErrors,
     RunningHelpline,
     axe_violations,
+    chat_setting,
     leave_chat,
     new_context,
     shot,
@@ -46,12 +46,10 @@ from tests.browser.pages import (
     wait_for_queue_notices,
     workspace,
 )
-from tests.integration.conftest import TEST_CONFIG
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(180)]
 
-_CHAT = tomllib.loads(TEST_CONFIG.format(root="/unused")).get("chat", {})
-CHAT_MAX_CHARS = int(_CHAT.get("max_message_chars", 2000))
+CHAT_MAX_CHARS = int(chat_setting("max_message_chars"))
 """The test app's ``[chat] max_message_chars``: below the page's own default of 2000, so the
 page counting down to it shows it learnt the server's limit from ``/api/v1/chat/status``."""
 CHAT_CSP = (
